@@ -1,0 +1,40 @@
+import type { LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
+import { AppModule, type AppModuleOptions } from './app.module.js';
+import { mountOpenApi } from './common/http/openapi.js';
+import { requestId } from './common/http/request-id.js';
+import { securityHeaders } from './common/http/security-headers.js';
+import type { AppConfig } from './config/app-config.js';
+
+/** Builds the fully configured application; main.ts listens on it, tests drive it directly. */
+export async function createApp(
+  config: AppConfig,
+  options: AppModuleOptions = {},
+): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
+    // Parsed by JsonBodyMiddleware, so parse errors reach the problem-details filter.
+    bodyParser: false,
+    bufferLogs: true,
+    abortOnError: false,
+    logger: ['error', 'warn'] satisfies LogLevel[],
+  });
+  app.useLogger(app.get(Logger));
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.http.trustProxy);
+  app.use(requestId);
+  app.use(securityHeaders(config));
+  if (config.http.corsOrigins.length > 0) {
+    const anyOrigin = config.http.corsOrigins.includes('*');
+    app.enableCors({
+      origin: anyOrigin ? '*' : config.http.corsOrigins,
+      credentials: !anyOrigin,
+      exposedHeaders: ['X-Request-Id', 'ETag', 'Location', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'RateLimit-Policy'],
+      maxAge: 600,
+    });
+  }
+  mountOpenApi(app, config);
+  await app.init();
+  return app;
+}

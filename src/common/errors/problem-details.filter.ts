@@ -1,0 +1,121 @@
+import { STATUS_CODES } from 'node:http';
+import { Catch, HttpException, HttpStatus, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { AppError, type FieldError } from './app-error.js';
+
+/** RFC 9457 problem details, as every error response of this API carries them. */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance: string;
+  requestId: string;
+  errors?: FieldError[];
+}
+
+interface Rendered {
+  status: number;
+  code: string;
+  title: string;
+  detail?: string;
+  errors?: FieldError[];
+  headers: Record<string, string>;
+}
+
+function codeFor(status: number): string {
+  return (STATUS_CODES[status] ?? 'error').toLowerCase().replace(/[^a-z0-9]+/g, '-');
+}
+
+/** Errors raised outside Nest (body parsers, http-errors) that declare a safe client status. */
+function exposedHttpError(error: unknown): { status: number; message: string } | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { status, statusCode, expose, message } = error as Record<string, unknown>;
+  const code = typeof status === 'number' ? status : statusCode;
+  if (expose === true && typeof code === 'number' && code >= 400 && code < 500) {
+    return { status: code, message: typeof message === 'string' ? message : '' };
+  }
+  return undefined;
+}
+
+/**
+ * Renders every error as problem+json. Client errors say what was wrong; anything
+ * unexpected is a bare 500 with no detail, logged without stack, SQL or parameters.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  constructor(@InjectPinoLogger('errors') private readonly logger: PinoLogger) {}
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<Request>();
+    const response = http.getResponse<Response>();
+    const rendered = this.render(error);
+    if (rendered.status >= 500) this.logUnexpected(error, rendered.status);
+    if (response.headersSent) {
+      response.end();
+      return;
+    }
+    const body: ProblemDetails = {
+      type: `urn:problem:${rendered.code}`,
+      title: rendered.title,
+      status: rendered.status,
+      ...(rendered.detail ? { detail: rendered.detail } : {}),
+      instance: request.originalUrl.split('?')[0] ?? '/',
+      requestId: String(request.id ?? ''),
+      ...(rendered.errors ? { errors: rendered.errors } : {}),
+    };
+    response.status(rendered.status);
+    response.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
+    for (const [name, value] of Object.entries(rendered.headers)) response.setHeader(name, value);
+    response.end(request.method === 'HEAD' ? undefined : JSON.stringify(body));
+  }
+
+  private render(error: unknown): Rendered {
+    if (error instanceof AppError) {
+      return {
+        status: error.status,
+        code: error.code,
+        title: error.title,
+        detail: error.detail,
+        errors: 'errors' in error ? (error.errors as FieldError[]) : undefined,
+        headers: error.headers,
+      };
+    }
+    if (error instanceof HttpException) {
+      const status = error.getStatus();
+      return {
+        status,
+        code: codeFor(status),
+        title: STATUS_CODES[status] ?? 'Error',
+        // Nest's own messages (e.g. "Cannot GET /x") are safe; a 5xx says nothing.
+        detail: status < 500 ? error.message : undefined,
+        headers: {},
+      };
+    }
+    const exposed = exposedHttpError(error);
+    if (exposed) {
+      return {
+        status: exposed.status,
+        code: codeFor(exposed.status),
+        title: STATUS_CODES[exposed.status] ?? 'Error',
+        headers: {},
+      };
+    }
+    const status = HttpStatus.INTERNAL_SERVER_ERROR;
+    return { status, code: codeFor(status), title: 'Internal Server Error', headers: {} };
+  }
+
+  private logUnexpected(error: unknown, status: number): void {
+    const err =
+      error instanceof Error
+        ? {
+            type: error.name,
+            message: error.message.slice(0, 500),
+            code: (error as { code?: unknown }).code,
+          }
+        : { type: typeof error };
+    this.logger.error({ err, status }, 'request failed');
+  }
+}

@@ -1,0 +1,119 @@
+import { resolve } from 'node:path';
+import { envSchema, type Env } from './env.schema.js';
+
+/** DATA_DIR=:memory: keeps development state in memory (used by tests). */
+const IN_MEMORY = ':memory:';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** `trust proxy` for Express: off, a hop count, or the addresses/subnets of trusted proxies. */
+export type TrustProxy = false | number | string[];
+
+/**
+ * The validated configuration, one typed namespace per concern. Built once at boot from the
+ * environment and injected wherever it is needed; nothing else reads process.env.
+ */
+export class AppConfig {
+  readonly app: {
+    env: Env['NODE_ENV'];
+    isProduction: boolean;
+    host: string;
+    port: number;
+    publicUrl: string;
+    /** Where development state lives (embedded database, generated keys); undefined: memory only. */
+    dataDir: string | undefined;
+    enableBenchRoutes: boolean;
+  };
+  readonly db: {
+    /** Unset: the embedded PGlite database under `dataDir`. */
+    url: string | undefined;
+    migrationsRun: boolean;
+    poolSize: number;
+  };
+  readonly redis: { url: string | undefined };
+  readonly http: {
+    trustProxy: TrustProxy;
+    corsOrigins: string[];
+    /** Bytes. */
+    bodyLimit: number;
+  };
+  readonly log: { level: Env['LOG_LEVEL'] };
+  readonly metrics: { token: string | undefined };
+
+  constructor(env: Env) {
+    const isProduction = env.NODE_ENV === 'production';
+    this.app = {
+      env: env.NODE_ENV,
+      isProduction,
+      host: env.HOST,
+      port: env.PORT,
+      publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+      dataDir: env.DATA_DIR === IN_MEMORY ? undefined : resolve(env.DATA_DIR),
+      enableBenchRoutes: env.ENABLE_BENCH_ROUTES,
+    };
+    this.db = {
+      url: env.DATABASE_URL,
+      migrationsRun: env.DB_MIGRATIONS_RUN,
+      poolSize: env.DB_POOL_SIZE,
+    };
+    this.redis = { url: env.REDIS_URL };
+    this.http = {
+      trustProxy: parseTrustProxy(env.TRUST_PROXY),
+      corsOrigins: env.CORS_ORIGINS,
+      bodyLimit: env.BODY_LIMIT,
+    };
+    this.log = { level: env.LOG_LEVEL };
+    this.metrics = { token: env.METRICS_TOKEN };
+  }
+}
+
+function parseTrustProxy(raw: string): TrustProxy {
+  const value = raw.trim();
+  if (value === '' || value === 'false' || value === '0') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** Production refuses the conveniences that make development easy but are unsafe in the open. */
+function productionProblems(env: Env): string[] {
+  if (env.NODE_ENV !== 'production' || env.ALLOW_DEV_DEFAULTS) return [];
+  const problems: string[] = [];
+  if (!env.DATABASE_URL) {
+    problems.push(
+      'DATABASE_URL: required in production (the embedded database is for development; set ALLOW_DEV_DEFAULTS=true to use it anyway)',
+    );
+  }
+  if (env.CORS_ORIGINS.includes('*')) {
+    problems.push('CORS_ORIGINS: "*" is not allowed in production; list the origins');
+  }
+  if (env.TRUST_PROXY.trim() === 'true') {
+    problems.push('TRUST_PROXY: "true" trusts any client; name the proxies or a hop count');
+  }
+  if (!env.PUBLIC_URL) problems.push('PUBLIC_URL: required in production');
+  if (env.ENABLE_BENCH_ROUTES) problems.push('ENABLE_BENCH_ROUTES: not allowed in production');
+  return problems;
+}
+
+/** Validates the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
+  const withoutEmpty = Object.fromEntries(
+    Object.entries(source).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const parsed = envSchema.safeParse(withoutEmpty);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    );
+  }
+  const problems = productionProblems(parsed.data);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return new AppConfig(parsed.data);
+}

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const commaList = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+const BYTE_UNITS: Record<string, number> = { b: 1, kb: 1000, kib: 1024, mb: 1_000_000, mib: 1_048_576 };
+
+/** `100kb` is 100,000 bytes (SI), `64KiB` is 65,536. */
+function parseByteSize(value: string): number {
+  const [, amount = '0', unit = 'b'] = /^(\d+)\s*([a-z]*)$/i.exec(value.trim()) ?? [];
+  return Number(amount) * (BYTE_UNITS[unit.toLowerCase()] ?? 1);
+}
+
+/** Every environment variable the server reads, with its default. README mirrors this table. */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ALLOW_DEV_DEFAULTS: booleanFlag.default(false),
+
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATA_DIR: z.string().min(1).default('.data'),
+  DB_MIGRATIONS_RUN: booleanFlag.default(true),
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+
+  TRUST_PROXY: z.string().default('false'),
+  CORS_ORIGINS: commaList.default([]),
+  BODY_LIMIT: z
+    .string()
+    .regex(/^\d+\s*(b|kb|kib|mb|mib)?$/i, 'expected a size such as 100kb, 64KiB or 1mb')
+    .transform(parseByteSize)
+    .default(100_000),
+
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  ENABLE_BENCH_ROUTES: booleanFlag.default(false),
+});
+
+export type Env = z.infer<typeof envSchema>;

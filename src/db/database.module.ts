@@ -1,0 +1,56 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { AppConfig } from '../config/app-config.js';
+import { dataSourceOptions } from './data-source-options.js';
+import { EmbeddedPostgres } from './embedded-postgres.js';
+import { runMigrations } from './migrate.js';
+
+/**
+ * Postgres through TypeORM: the real one when DATABASE_URL is set, else the embedded PGlite
+ * under DATA_DIR. Migrations run at boot unless DB_MIGRATIONS_RUN=false.
+ */
+@Module({})
+export class DatabaseModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: DatabaseModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          useFactory: () => dataSourceOptions(config.db, undefined),
+          dataSourceFactory: () => openDataSource(config),
+        }),
+      ],
+    };
+  }
+}
+
+export async function openDataSource(config: AppConfig): Promise<DataSource> {
+  const embedded = config.db.url ? undefined : EmbeddedPostgres.open(config.app.dataDir);
+  const dataSource = new DataSource(dataSourceOptions(config.db, embedded));
+  try {
+    await dataSource.initialize();
+    if (config.db.migrationsRun) await runMigrations(dataSource, embedded !== undefined);
+  } catch (error) {
+    if (dataSource.isInitialized) await dataSource.destroy();
+    await embedded?.close();
+    throw error;
+  }
+  if (embedded) closeEmbeddedWith(dataSource, embedded);
+  return dataSource;
+}
+
+/**
+ * Nest destroys the DataSource on shutdown; the embedded database (and its folder lock) must
+ * close right after, once the pool has let go of its one connection.
+ */
+function closeEmbeddedWith(dataSource: DataSource, embedded: EmbeddedPostgres): void {
+  const destroy = dataSource.destroy.bind(dataSource);
+  dataSource.destroy = async () => {
+    try {
+      await destroy();
+    } finally {
+      await embedded.close();
+    }
+  };
+}
