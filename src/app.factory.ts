@@ -1,6 +1,7 @@
 import type { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import cookieParser from 'cookie-parser';
 import { Logger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import { mountOpenApi } from './common/http/openapi.js';
@@ -25,6 +26,7 @@ export async function createApp(
   app.set('trust proxy', config.http.trustProxy);
   app.use(requestId);
   app.use(securityHeaders(config));
+  app.use(cookieParser());
   if (config.http.corsOrigins.length > 0) {
     const anyOrigin = config.http.corsOrigins.includes('*');
     app.enableCors({

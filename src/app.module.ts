@@ -8,8 +8,10 @@ import { createValidationPipe } from './common/http/validation.js';
 import { loggerOptions } from './common/logging/logger.options.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
+import { RedisModule } from './common/redis/redis.module.js';
 import { DatabaseModule } from './db/database.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
+import { BenchModule } from './modules/bench/bench.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { UsersModule } from './modules/users/users.module.js';
 
@@ -27,9 +29,11 @@ export class AppModule implements NestModule {
         ConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerOptions(config, options.logDestination)),
         DatabaseModule.forRoot(config),
+        RedisModule,
         HealthModule,
         UsersModule,
         AuthModule,
+        ...(config.app.enableBenchRoutes ? [BenchModule] : []),
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

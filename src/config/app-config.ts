@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { envSchema, type Env } from './env.schema.js';
 
 /** DATA_DIR=:memory: keeps development state in memory (used by tests). */
@@ -42,6 +42,23 @@ export class AppConfig {
     /** Bytes. */
     bodyLimit: number;
   };
+  readonly auth: {
+    issuer: string;
+    audience: string;
+    accessTtlSeconds: number;
+    refreshTtlSeconds: number;
+    /** Private signing keys as a JWKS JSON text, when given inline. */
+    keysJson: string | undefined;
+    /** Where the signing keys live; undefined with DATA_DIR=:memory: and no JWT_KEYS_FILE. */
+    keysFile: string | undefined;
+    /** Generate missing keys and secrets (development), or refuse to start (production). */
+    generateMissingSecrets: boolean;
+    sessionIdleSeconds: number;
+    sessionAbsoluteSeconds: number;
+    csrfSecret: string | undefined;
+    secureCookies: boolean;
+  };
+  readonly lockout: { maxFailuresPerAccount: number; maxFailuresPerAddress: number; windowSeconds: number };
   readonly log: { level: Env['LOG_LEVEL'] };
   readonly metrics: { token: string | undefined };
 
@@ -66,6 +83,25 @@ export class AppConfig {
       trustProxy: parseTrustProxy(env.TRUST_PROXY),
       corsOrigins: env.CORS_ORIGINS,
       bodyLimit: env.BODY_LIMIT,
+    };
+    const dataDir = this.app.dataDir;
+    this.auth = {
+      issuer: this.app.publicUrl,
+      audience: env.JWT_AUDIENCE ?? `${this.app.publicUrl}/api`,
+      accessTtlSeconds: env.JWT_ACCESS_TTL,
+      refreshTtlSeconds: env.JWT_REFRESH_TTL,
+      keysJson: env.JWT_KEYS,
+      keysFile: env.JWT_KEYS_FILE ? resolve(env.JWT_KEYS_FILE) : dataDir && join(dataDir, 'jwt-keys.json'),
+      generateMissingSecrets: !isProduction || env.ALLOW_DEV_DEFAULTS,
+      sessionIdleSeconds: env.SESSION_IDLE_TTL,
+      sessionAbsoluteSeconds: env.SESSION_ABSOLUTE_TTL,
+      csrfSecret: env.CSRF_SECRET,
+      secureCookies: isProduction || this.app.publicUrl.startsWith('https://'),
+    };
+    this.lockout = {
+      maxFailuresPerAccount: env.LOCKOUT_MAX_FAILURES,
+      maxFailuresPerAddress: env.LOCKOUT_MAX_FAILURES_PER_ADDRESS,
+      windowSeconds: env.LOCKOUT_WINDOW,
     };
     this.log = { level: env.LOG_LEVEL };
     this.metrics = { token: env.METRICS_TOKEN };
@@ -98,6 +134,10 @@ function productionProblems(env: Env): string[] {
     problems.push('TRUST_PROXY: "true" trusts any client; name the proxies or a hop count');
   }
   if (!env.PUBLIC_URL) problems.push('PUBLIC_URL: required in production');
+  if (!env.JWT_KEYS && !env.JWT_KEYS_FILE) {
+    problems.push('JWT_KEYS or JWT_KEYS_FILE: required in production (signing keys are generated only in development)');
+  }
+  if (!env.CSRF_SECRET) problems.push('CSRF_SECRET: required in production (at least 32 random characters)');
   if (env.ENABLE_BENCH_ROUTES) problems.push('ENABLE_BENCH_ROUTES: not allowed in production');
   return problems;
 }

@@ -21,6 +21,17 @@ function parseByteSize(value: string): number {
   return Number(amount) * (BYTE_UNITS[unit.toLowerCase()] ?? 1);
 }
 
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `90s`, `5m`, `12h`, `14d` (or plain seconds) to seconds. */
+const duration = z
+  .string()
+  .regex(/^\d+\s*[smhd]?$/, 'expected a duration such as 90s, 5m, 12h or 14d')
+  .transform((v) => {
+    const [, amount = '0', unit = 's'] = /^(\d+)\s*([smhd]?)$/.exec(v.trim()) ?? [];
+    return Number(amount) * (DURATION_UNITS[unit || 's'] ?? 1);
+  });
+
 /** Every environment variable the server reads, with its default. README mirrors this table. */
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -43,6 +54,19 @@ export const envSchema = z.object({
     .regex(/^\d+\s*(b|kb|kib|mb|mib)?$/i, 'expected a size such as 100kb, 64KiB or 1mb')
     .transform(parseByteSize)
     .default(100_000),
+
+  JWT_ACCESS_TTL: duration.default(300),
+  JWT_REFRESH_TTL: duration.default(14 * 86_400),
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  /** A JWKS (`{"keys":[...]}`) of private signing keys, newest first. Wins over JWT_KEYS_FILE. */
+  JWT_KEYS: z.string().min(1).optional(),
+  JWT_KEYS_FILE: z.string().min(1).optional(),
+  SESSION_IDLE_TTL: duration.default(30 * 60),
+  SESSION_ABSOLUTE_TTL: duration.default(12 * 3600),
+  CSRF_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  LOCKOUT_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
+  LOCKOUT_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
+  LOCKOUT_WINDOW: duration.default(15 * 60),
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),

@@ -89,3 +89,13 @@ export class ServiceUnavailableError extends AppError {
   readonly status = HttpStatus.SERVICE_UNAVAILABLE;
   readonly title = 'Service unavailable';
 }
+
+export class TooManyRequestsError extends AppError {
+  readonly code = 'too-many-requests';
+  readonly status = HttpStatus.TOO_MANY_REQUESTS;
+  readonly title = 'Too many requests';
+  constructor(detail: string, retryAfterSeconds: number) {
+    super(detail);
+    this.headers['Retry-After'] = String(Math.max(1, Math.ceil(retryAfterSeconds)));
+  }
+}

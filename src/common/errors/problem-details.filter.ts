@@ -108,14 +108,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   }
 
   private logUnexpected(error: unknown, status: number): void {
-    const err =
-      error instanceof Error
-        ? {
-            type: error.name,
-            message: error.message.slice(0, 500),
-            code: (error as { code?: unknown }).code,
-          }
-        : { type: typeof error };
-    this.logger.error({ err, status }, 'request failed');
+    // The `err` serializer keeps name, message and code only: no stack, SQL or parameters.
+    this.logger.error({ err: error, status }, 'request failed');
   }
 }

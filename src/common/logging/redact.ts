@@ -4,12 +4,20 @@ const SECRET_KEY =
 export const REDACTED = '[redacted]';
 const MAX_DEPTH = 8;
 
-/** A deep copy of `value` with every secret-named field replaced. */
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * A deep copy of `value` with every secret-named field of plain objects and arrays replaced.
+ * Class instances (requests, responses, errors) pass through to their log serializers.
+ */
 export function redactSecrets(value: unknown, depth = 0): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (depth >= MAX_DEPTH) return '[too deep]';
   if (Array.isArray(value)) return value.map((item) => redactSecrets(item, depth + 1));
-  if (value instanceof Date) return value;
+  if (!isPlainObject(value)) return value;
   const copy: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value)) {
     copy[key] = SECRET_KEY.test(key) ? REDACTED : redactSecrets(inner, depth + 1);

@@ -1,14 +1,26 @@
-import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { Authenticated } from '../../common/auth/authenticated.decorator.js';
+import { Principal } from '../../common/auth/principal.js';
 import { Public } from '../../common/auth/public.decorator.js';
+import { clientAddress } from '../../common/http/client-address.js';
+import { UnauthenticatedError } from '../../common/errors/app-error.js';
 import { UserResponse } from '../users/dto/user.response.js';
 import { UsersService } from '../users/users.service.js';
+import { AuthService } from './auth.service.js';
+import { ChangePasswordDto, LoginDto, MeResponse, RefreshDto, TokenPairResponse, VerifyDto } from './dto/auth.dto.js';
 import { RegisterDto } from './dto/register.dto.js';
+import { AccessTokensService, InvalidAccessTokenError } from './jwt/access-tokens.service.js';
 
 @ApiTags('auth')
 @Controller('api/v1/auth')
 export class AuthController {
-  constructor(private readonly users: UsersService) {}
+  constructor(
+    private readonly auth: AuthService,
+    private readonly users: UsersService,
+    private readonly accessTokens: AccessTokensService,
+  ) {}
 
   @Post('register')
   @HttpCode(HttpStatus.CREATED)
@@ -16,5 +28,69 @@ export class AuthController {
   @ApiCreatedResponse({ type: UserResponse })
   register(@Body() body: RegisterDto): Promise<UserResponse> {
     return this.users.register(body);
+  }
+
+  @Post('login')
+  @HttpCode(HttpStatus.OK)
+  @Public()
+  @ApiOkResponse({ type: TokenPairResponse })
+  login(@Body() body: LoginDto, @Req() req: Request): Promise<TokenPairResponse> {
+    return this.auth.login(body.email, body.password, clientAddress(req));
+  }
+
+  @Post('refresh')
+  @HttpCode(HttpStatus.OK)
+  @Public()
+  @ApiOkResponse({ type: TokenPairResponse })
+  refresh(@Body() body: RefreshDto): Promise<TokenPairResponse> {
+    return this.auth.refresh(body.refresh_token);
+  }
+
+  /** Possession of the refresh token is the authority; a JWT sent along is revoked too. */
+  @Post('logout')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @Public()
+  @ApiNoContentResponse()
+  logout(@Body() body: RefreshDto, @Principal() caller: Principal | undefined): Promise<void> {
+    return this.auth.logout(body.refresh_token, caller);
+  }
+
+  @Post('verify')
+  @HttpCode(HttpStatus.OK)
+  @Public()
+  @ApiOkResponse({ description: '{ active: true, ...claims }' })
+  verify(@Body() body: VerifyDto): Record<string, unknown> {
+    try {
+      return { active: true, ...this.accessTokens.verify(body.token) };
+    } catch (error) {
+      if (error instanceof InvalidAccessTokenError) {
+        throw new UnauthenticatedError('The token is invalid, expired or revoked.', 'Bearer realm="api", error="invalid_token"');
+      }
+      throw error;
+    }
+  }
+
+  @Get('me')
+  @Authenticated()
+  @ApiOkResponse({ type: MeResponse })
+  async me(@Principal() me: Principal): Promise<MeResponse> {
+    const user = await this.users.findById(me.userId);
+    if (!user) throw new UnauthenticatedError();
+    return {
+      id: user.id,
+      email: user.email,
+      displayName: user.displayName,
+      roles: [...me.roles],
+      permissions: [...me.permissions].sort(),
+      authMethod: me.authMethod,
+    };
+  }
+
+  @Post('password')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @Authenticated()
+  @ApiNoContentResponse()
+  changePassword(@Principal() me: Principal, @Body() body: ChangePasswordDto, @Req() req: Request): Promise<void> {
+    return this.auth.changePassword(me, body.currentPassword, body.newPassword, clientAddress(req));
   }
 }

@@ -1,12 +1,47 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { UsersModule } from '../users/users.module.js';
-import { AccessGuard } from './access.guard.js';
 import { AuthController } from './auth.controller.js';
+import { AuthService } from './auth.service.js';
+import { CredentialGuard } from './credential.guard.js';
+import { AccessTokensService } from './jwt/access-tokens.service.js';
+import { JwksController } from './jwt/jwks.controller.js';
+import { SigningKeysService } from './jwt/signing-keys.service.js';
+import { LockoutService } from './lockout/lockout.service.js';
+import { RefreshToken } from './refresh/refresh-token.entity.js';
+import { RefreshTokensService } from './refresh/refresh-tokens.service.js';
+import { RevocationService } from './revocation/revocation.service.js';
+import { RevokedAccessToken } from './revocation/revoked-access-token.entity.js';
+import { CsrfService } from './sessions/csrf.service.js';
+import { Session } from './sessions/session.entity.js';
+import { SessionsController } from './sessions/sessions.controller.js';
+import { SessionsService } from './sessions/sessions.service.js';
+import { JwtStrategy } from './strategies/jwt.strategy.js';
+import { PersonalTokenStrategy } from './strategies/personal-token.strategy.js';
+import { SessionStrategy } from './strategies/session.strategy.js';
+import { PersonalToken } from './tokens/personal-token.entity.js';
+import { PersonalTokensController } from './tokens/personal-tokens.controller.js';
+import { PersonalTokensService } from './tokens/personal-tokens.service.js';
 
 @Module({
-  imports: [UsersModule],
-  controllers: [AuthController],
-  providers: [{ provide: APP_GUARD, useClass: AccessGuard }],
+  imports: [UsersModule, TypeOrmModule.forFeature([RevokedAccessToken, RefreshToken, Session, PersonalToken])],
+  controllers: [AuthController, SessionsController, PersonalTokensController, JwksController],
+  providers: [
+    AuthService,
+    SigningKeysService,
+    AccessTokensService,
+    RevocationService,
+    RefreshTokensService,
+    SessionsService,
+    CsrfService,
+    PersonalTokensService,
+    LockoutService,
+    JwtStrategy,
+    PersonalTokenStrategy,
+    SessionStrategy,
+    { provide: APP_GUARD, useClass: CredentialGuard },
+  ],
+  exports: [AuthService, RevocationService, SigningKeysService],
 })
 export class AuthModule {}

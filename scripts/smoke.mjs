@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// End-to-end smoke on the embedded database, as a newcomer runs it: the built server with
+// DATABASE_URL unset, a fresh DATA_DIR, real HTTP. Also proves the data-folder lock: a
+// second server on the same folder exits with a clear message while the first keeps its data.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'smoke-'));
+const env = { ...process.env, DATA_DIR: dataDir, NODE_ENV: 'development', LOG_LEVEL: 'warn' };
+delete env.DATABASE_URL;
+delete env.REDIS_URL;
+
+function freePort() {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function start(port) {
+  const child = spawn(process.execPath, ['dist/main.js'], {
+    env: { ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.output = '';
+  child.stdout.on('data', (d) => (child.output += d));
+  child.stderr.on('data', (d) => (child.output += d));
+  child.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  return child;
+}
+
+async function waitReady(base, child) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited early:\n${child.output}`);
+    try {
+      const res = await fetch(`${base}/health/ready`);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`server not ready in time:\n${child.output}`);
+}
+
+async function api(base, method, path, body, headers = {}) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+const steps = [];
+const step = (name) => {
+  steps.push(name);
+  process.stdout.write(`smoke: ${name}\n`);
+};
+
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+let first = start(port);
+try {
+  await waitReady(base, first);
+  step('first server ready on the embedded database');
+
+  const user = { email: 'Smoke@Example.com', password: 'Tidal-Orbit-5150-Quartz!', displayName: 'Smoke' };
+  const created = await api(base, 'POST', '/api/v1/auth/register', user);
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.equal(created.body.email, 'smoke@example.com');
+  step('register 201');
+
+  const second = start(await freePort());
+  const code = await Promise.race([
+    second.exited,
+    new Promise((_, reject) => setTimeout(() => reject(new Error('second server did not exit')), 30_000)),
+  ]);
+  assert.notEqual(code, 0, 'second server on the same folder must fail');
+  assert.match(second.output, /already in use by process \d+/);
+  step('second server on the same DATA_DIR exits with a clear message');
+
+  const again = await api(base, 'POST', '/api/v1/auth/register', user);
+  assert.equal(again.status, 409, 'the first server still has the user');
+  step('first server keeps its data');
+
+  first.kill('SIGTERM');
+  assert.equal(await first.exited, 0, `graceful exit code:\n${first.output}`);
+  step('SIGTERM exits 0 and releases the folder');
+
+  first = start(port);
+  await waitReady(base, first);
+  const afterRestart = await api(base, 'POST', '/api/v1/auth/register', user);
+  assert.equal(afterRestart.status, 409, 'data persisted across restart');
+  step('restart on the same folder keeps the data');
+  process.stdout.write(`${steps.length} passed, 0 failed\n`);
+} finally {
+  if (first.exitCode === null) first.kill('SIGTERM');
+  await first.exited;
+  rmSync(dataDir, { recursive: true, force: true });
+}

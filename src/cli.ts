@@ -1,0 +1,59 @@
+import {
+  CliError,
+  isOperatorError,
+  UsageError,
+  type CliCommand,
+} from './cli/cli-command.js';
+import { createAdmin } from './cli/create-admin.command.js';
+
+/** Every command of `npm run cli -- <command> [options]`. */
+const commands: Readonly<Record<string, CliCommand>> = {
+  'create-admin': createAdmin,
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(
+    ([name, command]) => `  ${name} ${command.usage}\n      ${command.summary}`,
+  );
+  return `Usage: npm run cli -- <command> [options]\n\nCommands:\n${lines.join('\n')}\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(usage());
+    return 0;
+  }
+  if (name === undefined) {
+    process.stderr.write(usage());
+    return 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`Unknown command: ${name}\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await command.run(args);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      throw new UsageError(
+        `${error.message}\nUsage: npm run cli -- ${name} ${command.usage}`,
+      );
+    }
+    throw error;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const message = isOperatorError(error)
+      ? error.message
+      : `Failed: ${(error as Error)?.message ?? String(error)}`;
+    process.stderr.write(`${message}\n`);
+    process.exitCode = error instanceof CliError ? error.exitCode : 1;
+  },
+);

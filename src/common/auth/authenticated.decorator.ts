@@ -1,0 +1,27 @@
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { ApiForbiddenResponse, ApiSecurity, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { SECURITY_SCHEMES } from '../http/openapi.js';
+import { can, signedIn, type AccessPolicy } from './access-policy.js';
+import type { Permission } from './permission.js';
+
+export const ACCESS_POLICY = 'auth:policy';
+
+export interface AuthenticatedOptions {
+  /** Shorthand for `policy: can(permission)`. */
+  permission?: Permission;
+  policy?: AccessPolicy;
+}
+
+/**
+ * Declares in one line that a route needs a signed-in caller and which rule it must pass;
+ * also documents the accepted credentials and the 401/403 answers in OpenAPI.
+ */
+export function Authenticated(options: AuthenticatedOptions = {}): MethodDecorator & ClassDecorator {
+  const rule = options.policy ?? (options.permission ? can(options.permission) : signedIn);
+  return applyDecorators(
+    SetMetadata(ACCESS_POLICY, rule),
+    ...Object.values(SECURITY_SCHEMES).map((scheme) => ApiSecurity(scheme)),
+    ApiUnauthorizedResponse({ description: 'No credential, or one that is invalid, expired or revoked' }),
+    ApiForbiddenResponse({ description: `Signed in but not allowed: needs ${rule.description}` }),
+  );
+}

@@ -1,0 +1,100 @@
+import { Injectable } from '@nestjs/common';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { RedisService } from './redis.service.js';
+
+export interface CounterState {
+  count: number;
+  /** Seconds until the window ends and the count starts again from zero. */
+  resetInSeconds: number;
+}
+
+// Increment and set the window in one atomic step: no race between INCR and EXPIRE.
+const HIT_SCRIPT = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {count, ttl}`;
+
+const PEEK_SCRIPT = `
+local count = redis.call('GET', KEYS[1])
+if not count then return {0, 0} end
+return {tonumber(count), redis.call('PTTL', KEYS[1])}`;
+
+class MemoryCounters {
+  private readonly counters = new Map<string, { count: number; resetAt: number }>();
+
+  hit(key: string, windowMs: number, now = Date.now()): CounterState {
+    let counter = this.counters.get(key);
+    if (!counter || counter.resetAt <= now) {
+      counter = { count: 0, resetAt: now + windowMs };
+      this.counters.set(key, counter);
+      if (this.counters.size % 1024 === 0) this.prune(now);
+    }
+    counter.count += 1;
+    return { count: counter.count, resetInSeconds: Math.ceil((counter.resetAt - now) / 1000) };
+  }
+
+  peek(key: string, now = Date.now()): CounterState {
+    const counter = this.counters.get(key);
+    if (!counter || counter.resetAt <= now) return { count: 0, resetInSeconds: 0 };
+    return { count: counter.count, resetInSeconds: Math.ceil((counter.resetAt - now) / 1000) };
+  }
+
+  clear(key: string): void {
+    this.counters.delete(key);
+  }
+
+  private prune(now: number): void {
+    for (const [key, counter] of this.counters) if (counter.resetAt <= now) this.counters.delete(key);
+  }
+}
+
+/**
+ * Fixed-window counters: in memory for one instance, in Redis (atomic, shared by every
+ * instance) when configured. If Redis stops answering, counting goes on in memory on each
+ * instance, so a limit never fails open; shared counting resumes when Redis is back.
+ */
+@Injectable()
+export class CounterStore {
+  private readonly memory = new MemoryCounters();
+
+  constructor(
+    private readonly redis: RedisService,
+    @InjectPinoLogger(CounterStore.name) private readonly logger: PinoLogger,
+  ) {}
+
+  async hit(key: string, windowSeconds: number): Promise<CounterState> {
+    const windowMs = windowSeconds * 1000;
+    const client = this.redis.client;
+    if (client) {
+      try {
+        const [count, ttl] = (await client.eval(HIT_SCRIPT, 1, `counter:${key}`, windowMs)) as [number, number];
+        return { count, resetInSeconds: Math.ceil(ttl / 1000) };
+      } catch (error) {
+        this.logger.warn({ err: error }, 'redis counter unavailable; counting in memory');
+      }
+    }
+    return this.memory.hit(key, windowMs);
+  }
+
+  async peek(key: string): Promise<CounterState> {
+    const client = this.redis.client;
+    if (client) {
+      try {
+        const [count, ttl] = (await client.eval(PEEK_SCRIPT, 1, `counter:${key}`)) as [number, number];
+        const local = this.memory.peek(key);
+        // While Redis was down the count went on locally; the larger one is the truth.
+        return count >= local.count ? { count, resetInSeconds: Math.ceil(ttl / 1000) } : local;
+      } catch (error) {
+        this.logger.warn({ err: error }, 'redis counter unavailable; reading memory');
+      }
+    }
+    return this.memory.peek(key);
+  }
+
+  async clear(key: string): Promise<void> {
+    this.memory.clear(key);
+    await this.redis.client?.del(`counter:${key}`).catch(() => undefined);
+  }
+}

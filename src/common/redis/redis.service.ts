@@ -1,0 +1,58 @@
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { AppConfig } from '../../config/app-config.js';
+
+/**
+ * The Redis connections of this instance, when REDIS_URL is set: one for commands and one
+ * per subscriber (a subscribed connection can do nothing else). Without REDIS_URL the
+ * instance keeps its shared state in memory and is authoritative alone.
+ */
+@Injectable()
+export class RedisService implements OnApplicationShutdown {
+  readonly client: Redis | undefined;
+  private readonly connections: Redis[] = [];
+
+  constructor(
+    private readonly config: AppConfig,
+    @InjectPinoLogger(RedisService.name) private readonly logger: PinoLogger,
+  ) {
+    this.client = config.redis.url ? this.connect('commands') : undefined;
+  }
+
+  get enabled(): boolean {
+    return this.client !== undefined;
+  }
+
+  /** A dedicated connection for pub/sub. */
+  createSubscriber(): Redis {
+    if (!this.config.redis.url) throw new Error('Redis is not configured');
+    return this.connect('subscriber');
+  }
+
+  private connect(role: string): Redis {
+    const connection = new Redis(this.config.redis.url as string, {
+      // Fail commands fast while Redis is away; callers fall back to local state.
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: role === 'subscriber',
+      connectTimeout: 2_000,
+      retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+    });
+    let reported = false;
+    connection.on('error', (error: Error) => {
+      if (reported) return;
+      reported = true;
+      this.logger.error({ err: error, role }, 'redis connection error');
+    });
+    connection.on('ready', () => {
+      if (reported) this.logger.info({ role }, 'redis connection restored');
+      reported = false;
+    });
+    this.connections.push(connection);
+    return connection;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
+  }
+}

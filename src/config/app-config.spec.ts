@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './app-config.js';
+
+describe(loadConfig.name, () => {
+  it('should give development defaults when nothing is set', () => {
+    const config = loadConfig({});
+    expect(config.app).toMatchObject({ env: 'development', port: 3000, publicUrl: 'http://localhost:3000' });
+    expect(config.db.url).toBeUndefined();
+    expect(config.http).toEqual({ trustProxy: false, corsOrigins: [], bodyLimit: 100_000 });
+  });
+
+  it('should name every bad variable', () => {
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const message = (error as ConfigError).message;
+      for (const name of ['PORT', 'DATABASE_URL', 'LOG_LEVEL']) expect(message).toContain(name);
+    }
+  });
+
+  it('should refuse the embedded database, "*" CORS and a missing PUBLIC_URL in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', CORS_ORIGINS: '*' })).toThrow(
+      /DATABASE_URL[\s\S]*CORS_ORIGINS[\s\S]*PUBLIC_URL/,
+    );
+  });
+
+  it('should allow the development conveniences in production only when told explicitly', () => {
+    const config = loadConfig({ NODE_ENV: 'production', ALLOW_DEV_DEFAULTS: 'true' });
+    expect(config.app.isProduction).toBe(true);
+    expect(config.db.url).toBeUndefined();
+  });
+
+  it('should read TRUST_PROXY as off, a hop count or a list of proxies', () => {
+    expect(loadConfig({ TRUST_PROXY: 'false' }).http.trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '2' }).http.trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.1, loopback' }).http.trustProxy).toEqual(['10.0.0.1', 'loopback']);
+  });
+
+  it('should read BODY_LIMIT in SI and binary units', () => {
+    expect(loadConfig({ BODY_LIMIT: '100kb' }).http.bodyLimit).toBe(100_000);
+    expect(loadConfig({ BODY_LIMIT: '64KiB' }).http.bodyLimit).toBe(65_536);
+    expect(() => loadConfig({ BODY_LIMIT: 'lots' })).toThrow(/BODY_LIMIT/);
+  });
+
+  it('should keep development state in memory for DATA_DIR=:memory:', () => {
+    expect(loadConfig({ DATA_DIR: ':memory:' }).app.dataDir).toBeUndefined();
+    expect(loadConfig({ DATA_DIR: 'x' }).app.dataDir).toMatch(/\/x$/);
+  });
+});

@@ -1,0 +1,83 @@
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request, Response } from 'express';
+import passport, { type Strategy } from 'passport';
+import type { AccessPolicy } from '../../common/auth/access-policy.js';
+import { ACCESS_POLICY } from '../../common/auth/authenticated.decorator.js';
+import type { Principal } from '../../common/auth/principal.js';
+import { IS_PUBLIC } from '../../common/auth/public.decorator.js';
+import { ForbiddenError, UnauthenticatedError } from '../../common/errors/app-error.js';
+import { presentedCredential, SESSION_COOKIE, type CredentialKind, type PresentedCredential } from './credentials.js';
+import { CsrfService } from './sessions/csrf.service.js';
+import { JwtStrategy } from './strategies/jwt.strategy.js';
+import { PersonalTokenStrategy } from './strategies/personal-token.strategy.js';
+import { SessionStrategy } from './strategies/session.strategy.js';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * The one global guard, default deny. It finds the one credential of the request,
+ * authenticates it through its passport strategy (a present but invalid credential is
+ * 401 everywhere, public routes included), checks CSRF for cookie sessions, then the
+ * route's access policy. Only `@Public()` routes admit anonymous callers.
+ */
+@Injectable()
+export class CredentialGuard implements CanActivate {
+  private readonly strategies: Partial<Record<CredentialKind, Strategy>>;
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly csrf: CsrfService,
+    jwt: JwtStrategy,
+    personalToken: PersonalTokenStrategy,
+    session: SessionStrategy,
+  ) {
+    this.strategies = { jwt, token: personalToken, session };
+  }
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<Request>();
+    const response = context.switchToHttp().getResponse<Response>();
+    const targets = [context.getHandler(), context.getClass()];
+    const credential = presentedCredential(request);
+    if (credential) {
+      request.principal = await this.authenticate(credential, request, response);
+      if (request.principal.authMethod === 'session' && !SAFE_METHODS.has(request.method) && !this.csrf.isValid(request)) {
+        throw new ForbiddenError('Missing or invalid X-CSRF-Token for this session.');
+      }
+    }
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    if (!request.principal) throw new UnauthenticatedError();
+    const policy = this.reflector.getAllAndOverride<AccessPolicy | undefined>(ACCESS_POLICY, targets);
+    if (!policy) throw new ForbiddenError('This route declares no access policy.');
+    if (!policy.allows(request.principal, request)) throw new ForbiddenError(`This needs ${policy.description}.`);
+    return true;
+  }
+
+  private async authenticate(credential: PresentedCredential, request: Request, response: Response): Promise<Principal> {
+    const strategy = this.strategies[credential.kind];
+    const principal = strategy ? await runStrategy(strategy, request, response) : undefined;
+    if (principal) return principal;
+    if (credential.kind === 'session') response.clearCookie(SESSION_COOKIE, { path: '/' });
+    const challenge =
+      credential.challengeScheme === 'Bearer'
+        ? 'Bearer realm="api", error="invalid_token", error_description="The access token is invalid, expired or revoked"'
+        : `${credential.challengeScheme} realm="api"`;
+    throw new UnauthenticatedError('The credential is invalid, expired or revoked.', challenge);
+  }
+}
+
+/**
+ * Runs one passport strategy for one request. Passport decorates the strategy object it
+ * is given with per-request callbacks, so each request gets its own object whose
+ * prototype is the shared strategy.
+ */
+function runStrategy(strategy: Strategy, request: Request, response: Response): Promise<Principal | undefined> {
+  return new Promise((resolve, reject) => {
+    const perRequest = Object.create(strategy) as Strategy;
+    const handler = passport.authenticate(perRequest, { session: false }, (error: unknown, user: Principal | false) =>
+      error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(user || undefined),
+    ) as (req: Request, res: Response, next: (error?: unknown) => void) => void;
+    handler(request, response, reject);
+  });
+}

@@ -1,0 +1,14 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+/** One access token revoked before its expiry (logout); kept until it would have expired. */
+@Entity({ name: 'revoked_access_tokens' })
+export class RevokedAccessToken {
+  @PrimaryColumn('uuid')
+  jti: string;
+
+  @Column({ name: 'user_id', type: 'uuid' })
+  userId: string;
+
+  @Column({ name: 'expires_at', type: 'timestamptz' })
+  expiresAt: Date;
+}

@@ -1,0 +1,61 @@
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Post, Req, Res } from '@nestjs/common';
+import { ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { Authenticated } from '../../../common/auth/authenticated.decorator.js';
+import { makePrincipal, Principal } from '../../../common/auth/principal.js';
+import { Public } from '../../../common/auth/public.decorator.js';
+import { clientAddress } from '../../../common/http/client-address.js';
+import { AppConfig } from '../../../config/app-config.js';
+import { AuthService } from '../auth.service.js';
+import { SESSION_COOKIE } from '../credentials.js';
+import { CsrfTokenResponse, LoginDto } from '../dto/auth.dto.js';
+import { CSRF_HEADER, CsrfService } from './csrf.service.js';
+import { SessionsService } from './sessions.service.js';
+
+/** Cookie sessions for browser clients: sign in, sign out, CSRF tokens. */
+@ApiTags('auth')
+@Controller('api/v1/auth')
+export class SessionsController {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly auth: AuthService,
+    private readonly sessions: SessionsService,
+    private readonly csrf: CsrfService,
+  ) {}
+
+  @Post('session')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @Public()
+  @ApiNoContentResponse({ description: `Sets the sid cookie; the ${CSRF_HEADER} response header carries a CSRF token` })
+  async signIn(@Body() body: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
+    const user = await this.auth.checkPassword(body.email, body.password, clientAddress(req));
+    const previousSid: unknown = req.cookies?.[SESSION_COOKIE];
+    const { sid, session } = await this.sessions.start(user.id, typeof previousSid === 'string' ? previousSid : undefined);
+    res.cookie(SESSION_COOKIE, sid, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: this.config.auth.secureCookies,
+      path: '/',
+      maxAge: this.config.auth.sessionAbsoluteSeconds * 1000,
+    });
+    // The CSRF token is bound to the new session.
+    req.principal = makePrincipal({ userId: user.id, roles: user.roles, scopes: null, authMethod: 'session', credentialId: session.id });
+    res.setHeader(CSRF_HEADER, this.csrf.issue(req, res));
+  }
+
+  @Delete('session')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @Authenticated()
+  @ApiNoContentResponse()
+  async signOut(@Principal() me: Principal, @Res({ passthrough: true }) res: Response): Promise<void> {
+    if (me.authMethod === 'session') await this.sessions.end(me.credentialId);
+    res.clearCookie(SESSION_COOKIE, { path: '/' });
+  }
+
+  @Get('csrf')
+  @Public()
+  @ApiOkResponse({ type: CsrfTokenResponse })
+  issueCsrfToken(@Req() req: Request, @Res({ passthrough: true }) res: Response): CsrfTokenResponse {
+    return { csrfToken: this.csrf.issue(req, res) };
+  }
+}

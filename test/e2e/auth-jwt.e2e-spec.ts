@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logIn, signedIn, signUp } from '../factories/auth.js';
+import { startTestApp, type TestApp } from '../setup/test-app.js';
+import { expectProblem } from './problem-details.js';
+
+describe('JWT pair: /api/v1/auth', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  describe('POST /login', () => {
+    it('should return a Bearer pair that is not cached', async () => {
+      const user = await signUp(t.http);
+      const res = await t.http.post('/api/v1/auth/login').send({ email: user.email.toUpperCase(), password: user.password });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ token_type: 'Bearer', expires_in: 300 });
+      expect(res.body.access_token.split('.')).toHaveLength(3);
+      expect(res.body.refresh_token).toMatch(/^nsa_rt_/);
+      expect(res.headers['cache-control']).toBe('no-store');
+    });
+
+    it('should answer a wrong password and an unknown email with the same 401 body', async () => {
+      const user = await signUp(t.http);
+      const wrong = await t.http.post('/api/v1/auth/login').send({ email: user.email, password: 'Not-The-Password-123' });
+      const unknown = await t.http.post('/api/v1/auth/login').send({ email: `nobody-${user.id}@example.test`, password: 'Not-The-Password-123' });
+      expectProblem(wrong, 401);
+      expectProblem(unknown, 401);
+      const strip = (b: Record<string, unknown>) => ({ ...b, requestId: undefined });
+      expect(strip(wrong.body)).toEqual(strip(unknown.body));
+    });
+  });
+
+  describe('GET /me', () => {
+    it('should describe the caller and how they signed in', async () => {
+      const { user, tokens } = await signedIn(t.http);
+      const res = await t.http.get('/api/v1/auth/me').set('Authorization', `Bearer ${tokens.access_token}`).expect(200);
+      expect(res.body).toEqual({
+        id: user.id,
+        email: user.email,
+        displayName: user.displayName,
+        roles: ['user'],
+        permissions: ['resources:read', 'resources:write'],
+        authMethod: 'jwt',
+      });
+    });
+
+    it('should answer 401 with WWW-Authenticate without a credential', async () => {
+      const res = await t.http.get('/api/v1/auth/me');
+      expectProblem(res, 401);
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="api"');
+    });
+  });
+
+  describe('POST /refresh', () => {
+    it('should rotate: a new pair, and the old refresh token is dead', async () => {
+      const { tokens } = await signedIn(t.http);
+      const res = await t.http.post('/api/v1/auth/refresh').send({ refresh_token: tokens.refresh_token }).expect(200);
+      expect(res.body.refresh_token).not.toBe(tokens.refresh_token);
+      await t.http.get('/api/v1/auth/me').set('Authorization', `Bearer ${res.body.access_token}`).expect(200);
+    });
+
+    it('should revoke the whole family when a rotated token is presented again', async () => {
+      const { tokens } = await signedIn(t.http);
+      const second = await t.http.post('/api/v1/auth/refresh').send({ refresh_token: tokens.refresh_token }).expect(200);
+      expectProblem(await t.http.post('/api/v1/auth/refresh').send({ refresh_token: tokens.refresh_token }), 401);
+      // The attacker's reuse also killed the legitimate holder's newer token.
+      expectProblem(await t.http.post('/api/v1/auth/refresh').send({ refresh_token: second.body.refresh_token }), 401);
+    });
+  });
+
+  describe('POST /logout', () => {
+    it('should kill the refresh family and the access token at once', async () => {
+      const { tokens } = await signedIn(t.http);
+      const auth = `Bearer ${tokens.access_token}`;
+      await t.http.post('/api/v1/auth/logout').set('Authorization', auth).send({ refresh_token: tokens.refresh_token }).expect(204);
+      expectProblem(await t.http.get('/api/v1/auth/me').set('Authorization', auth), 401);
+      expectProblem(await t.http.post('/api/v1/auth/refresh').send({ refresh_token: tokens.refresh_token }), 401);
+    });
+  });
+
+  describe('POST /verify', () => {
+    it('should report an active token with its claims, and 401 for a bad one', async () => {
+      const { user, tokens } = await signedIn(t.http);
+      const res = await t.http.post('/api/v1/auth/verify').send({ token: tokens.access_token }).expect(200);
+      expect(res.body).toMatchObject({ active: true, sub: user.id, iss: t.config.auth.issuer, aud: t.config.auth.audience });
+      expectProblem(await t.http.post('/api/v1/auth/verify').send({ token: `${tokens.access_token}x` }), 401);
+    });
+  });
+
+  describe('POST /password', () => {
+    it('should change the password and kill every old credential', async () => {
+      const { user, tokens } = await signedIn(t.http);
+      const other = await logIn(t.http, user);
+      const pat = await t.http.post('/api/v1/auth/tokens').set('Authorization', `Bearer ${tokens.access_token}`).send({ name: 'ci' }).expect(201);
+      const newPassword = 'Brand-New-Orbit-9931!';
+      await t.http
+        .post('/api/v1/auth/password')
+        .set('Authorization', `Bearer ${tokens.access_token}`)
+        .send({ currentPassword: user.password, newPassword })
+        .expect(204);
+      expectProblem(await t.http.get('/api/v1/auth/me').set('Authorization', `Bearer ${tokens.access_token}`), 401);
+      expectProblem(await t.http.get('/api/v1/auth/me').set('Authorization', `Bearer ${other.access_token}`), 401);
+      expectProblem(await t.http.get('/api/v1/auth/me').set('Authorization', `Token ${pat.body.token}`), 401);
+      expectProblem(await t.http.post('/api/v1/auth/refresh').send({ refresh_token: other.refresh_token }), 401);
+      expectProblem(await t.http.post('/api/v1/auth/login').send({ email: user.email, password: user.password }), 401);
+      const fresh = await logIn(t.http, { email: user.email, password: newPassword });
+      await t.http.get('/api/v1/auth/me').set('Authorization', `Bearer ${fresh.access_token}`).expect(200);
+    });
+  });
+
+  describe('GET /.well-known/jwks.json', () => {
+    it('should publish only public keys', async () => {
+      const res = await t.http.get('/.well-known/jwks.json').expect(200);
+      expect(res.body.keys.length).toBeGreaterThan(0);
+      for (const key of res.body.keys) {
+        expect(key).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: expect.any(String) });
+        expect(key.d).toBeUndefined();
+      }
+    });
+  });
+});
