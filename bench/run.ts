@@ -67,7 +67,7 @@ function durationSeconds(): number {
   return seconds;
 }
 
-// --- database -------------------------------------------------------------------------------
+// --- database ---
 
 const adminUrl =
   process.env.BENCH_DATABASE_URL ||
@@ -89,7 +89,7 @@ function databaseUrl(name: string): string {
   return url.href;
 }
 
-// --- server ---------------------------------------------------------------------------------
+// --- server ---
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -121,8 +121,9 @@ async function startServer(dbUrl: string): Promise<Server> {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  if (child.pid === undefined)
+  if (child.pid === undefined) {
     throw new Error('could not start node dist/main.js');
+  }
   const log: string[] = [];
   const keep = (chunk: Buffer): void => {
     log.push(...chunk.toString('utf8').split('\n').filter(Boolean));
@@ -164,8 +165,9 @@ async function waitUntilReady(server: Server): Promise<void> {
 }
 
 async function stopServer(server: Server): Promise<void> {
-  if (server.child.exitCode !== null || server.child.signalCode !== null)
+  if (server.child.exitCode !== null || server.child.signalCode !== null) {
     return;
+  }
   server.child.kill('SIGTERM');
   const stopped = await Promise.race([
     server.exited.then(() => true),
@@ -227,7 +229,7 @@ async function settle(server: Server, after: string): Promise<void> {
   }
 }
 
-// --- scenarios ------------------------------------------------------------------------------
+// --- scenarios ---
 
 async function fire(
   scenario: Scenario,
@@ -282,7 +284,7 @@ function failed(result: ScenarioResult): boolean {
   return result.unexpected > 0 || result.errors > 0 || result.requests === 0;
 }
 
-// --- report ---------------------------------------------------------------------------------
+// --- report ---
 
 /** Two decimals, but enough digits that a slow scenario does not read as 0.00. */
 function formatRatio(ratio: number): string {
@@ -334,13 +336,14 @@ function gitRevision(): string | undefined {
   }
 }
 
-// --- main -----------------------------------------------------------------------------------
+// --- main ---
 
 async function main(): Promise<number> {
   const duration = durationSeconds();
   const floors = scenarios.filter((s) => s.floor);
-  if (floors.length !== 1)
+  if (floors.length !== 1) {
     throw new Error('exactly one scenario must be the floor');
+  }
   const floorName = floors[0]!.name;
 
   const dbName = `bench_${randomBytes(6).toString('hex')}`;
@@ -351,8 +354,9 @@ async function main(): Promise<number> {
     (cleaning ??= (async () => {
       if (server) await stopServer(server);
       // FORCE: a connection the server left behind must not keep the database alive.
-      if (dbCreated)
+      if (dbCreated) {
         await withAdmin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      }
     })());
   // Ctrl-C mid-run still removes the database and the server.
   const onSignal = (): void => {
@@ -365,7 +369,12 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
 
   try {
-    await withAdmin(`CREATE DATABASE ${dbName}`);
+    await withAdmin(`CREATE DATABASE ${dbName}`).catch((error: unknown) => {
+      const { host } = new URL(adminUrl);
+      throw new Error(
+        `cannot create a database on Postgres at ${host} (BENCH_DATABASE_URL): ${(error as Error).message}`,
+      );
+    });
     dbCreated = true;
     const dbUrl = databaseUrl(dbName);
     server = await startServer(dbUrl);
@@ -390,8 +399,9 @@ async function main(): Promise<number> {
     const floorRps = results.find(
       (r) => r.name === floorName,
     )!.requestsPerSecond;
-    for (const r of results)
+    for (const r of results) {
       r.vsFloor = floorRps > 0 ? r.requestsPerSecond / floorRps : undefined;
+    }
 
     printTable(results, floorName);
     const ok = !results.some(failed);

@@ -35,7 +35,7 @@ export class AppConfig {
     migrationsRun: boolean;
     poolSize: number;
   };
-  readonly redis: { url: string | undefined };
+  readonly redis: { url: string | undefined; keyPrefix: string };
   readonly http: {
     trustProxy: TrustProxy;
     corsOrigins: string[];
@@ -78,7 +78,7 @@ export class AppConfig {
       migrationsRun: env.DB_MIGRATIONS_RUN,
       poolSize: env.DB_POOL_SIZE,
     };
-    this.redis = { url: env.REDIS_URL };
+    this.redis = { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX };
     this.http = {
       trustProxy: parseTrustProxy(env.TRUST_PROXY),
       corsOrigins: env.CORS_ORIGINS,

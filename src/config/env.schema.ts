@@ -46,6 +46,8 @@ export const envSchema = z.object({
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
 
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** Prepended to every Redis key and channel, so deployments (or test runs) can share one Redis. */
+  REDIS_KEY_PREFIX: z.string().max(64).default(''),
 
   TRUST_PROXY: z.string().default('false'),
   CORS_ORIGINS: commaList.default([]),

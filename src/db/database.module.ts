@@ -3,7 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
 import { dataSourceOptions } from './data-source-options.js';
-import { EmbeddedPostgres } from './embedded-postgres.js';
+import { DataDirLockedError, EmbeddedPostgres } from './embedded-postgres.js';
 import { runMigrations } from './migrate.js';
 
 /**
@@ -17,7 +17,11 @@ export class DatabaseModule {
       module: DatabaseModule,
       imports: [
         TypeOrmModule.forRootAsync({
-          useFactory: () => dataSourceOptions(config.db, undefined),
+          useFactory: () => ({
+            ...dataSourceOptions(config.db, undefined),
+            // A locked data folder will not unlock by retrying: fail at once with its message.
+            toRetry: (error: unknown) => !(error instanceof DataDirLockedError),
+          }),
           dataSourceFactory: () => openDataSource(config),
         }),
       ],

@@ -1,8 +1,9 @@
 import { RefreshToken } from '../modules/auth/refresh/refresh-token.entity.js';
 import { RevokedAccessToken } from '../modules/auth/revocation/revoked-access-token.entity.js';
+import { TokenCutoff } from '../modules/auth/revocation/token-cutoff.entity.js';
 import { Session } from '../modules/auth/sessions/session.entity.js';
 import { PersonalToken } from '../modules/auth/tokens/personal-token.entity.js';
 import { User } from '../modules/users/user.entity.js';
 
 /** Every TypeORM entity; the app and the migration CLI share this list. */
-export const entities = [User, RevokedAccessToken, RefreshToken, Session, PersonalToken];
+export const entities = [User, RevokedAccessToken, TokenCutoff, RefreshToken, Session, PersonalToken];

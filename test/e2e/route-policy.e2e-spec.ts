@@ -1,12 +1,17 @@
-import { RequestMethod } from '@nestjs/common';
+import { RequestMethod, type Type } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
-import { MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
+import { ModulesContainer, Reflector } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AccessPolicy } from '../../src/common/auth/access-policy.js';
+import { ACCESS_POLICY } from '../../src/common/auth/authenticated.decorator.js';
 import { IS_PUBLIC } from '../../src/common/auth/public.decorator.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
 
 function joinPaths(...parts: (string | undefined)[]): string {
-  return `/${parts.flatMap((p) => (p ?? '').split('/')).filter(Boolean).join('/')}`;
+  return `/${parts
+    .flatMap((p) => (p ?? '').split('/'))
+    .filter(Boolean)
+    .join('/')}`;
 }
 
 /**
@@ -14,22 +19,24 @@ function joinPaths(...parts: (string | undefined)[]): string {
  * the snapshot makes it visible in review.
  */
 function routePolicies(t: TestApp): string[] {
-  const modules = [...t.app.get(ModulesContainer).values()];
-  const scanner = new MetadataScanner();
   const reflector = t.app.get(Reflector);
+  const controllers = [...t.app.get(ModulesContainer).values()].flatMap((m) => [...m.controllers.values()]);
   const lines: string[] = [];
-  for (const wrapper of modules.flatMap((m) => [...m.controllers.values()])) {
-    const controller = wrapper.metatype as (new (...args: never[]) => object) | undefined;
-    if (!controller || !wrapper.instance) continue;
-    const base = reflector.get<string>(PATH_METADATA, controller);
-    const proto = Object.getPrototypeOf(wrapper.instance) as Record<string, object>;
-    for (const name of scanner.getAllMethodNames(proto)) {
-      const handler = proto[name] as object;
-      const path = reflector.get<string>(PATH_METADATA, handler);
+  for (const wrapper of controllers) {
+    const controller = wrapper.metatype as Type | undefined;
+    if (!controller) continue;
+    const base = Reflect.getMetadata(PATH_METADATA, controller) as string | undefined;
+    for (const name of Object.getOwnPropertyNames(controller.prototype)) {
+      const handler = (controller.prototype as Record<string, unknown>)[name];
+      if (name === 'constructor' || typeof handler !== 'function') continue;
+      const path = Reflect.getMetadata(PATH_METADATA, handler) as string | undefined;
       if (path === undefined) continue;
-      const method = RequestMethod[reflector.get<RequestMethod>(METHOD_METADATA, handler)];
-      const isPublic = reflector.getAllAndOverride<boolean>(IS_PUBLIC, [handler, controller]);
-      lines.push(`${method.padEnd(6)} ${joinPaths(base, path).padEnd(40)} ${isPublic ? 'public' : 'authenticated'}`);
+      const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod];
+      const targets = [handler, controller];
+      const isPublic = reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets);
+      const policy = reflector.getAllAndOverride<AccessPolicy | undefined>(ACCESS_POLICY, targets);
+      const rule = isPublic ? 'public' : policy ? `authenticated: ${policy.description}` : 'DENIED (no policy)';
+      lines.push(`${method.padEnd(6)} ${joinPaths(base, path).padEnd(44)} ${rule}`);
     }
   }
   return lines.sort();
@@ -43,6 +50,10 @@ describe('route access policies', () => {
   afterAll(() => t.close());
 
   it('should match the reviewed snapshot, route by route', async () => {
-    await expect(routePolicies(t).join('\n') + '\n').toMatchFileSnapshot('./__snapshots__/route-policy.txt');
+    await expect(`${routePolicies(t).join('\n')}\n`).toMatchFileSnapshot('./__snapshots__/route-policy.txt');
+  });
+
+  it('should leave no route without a policy', () => {
+    expect(routePolicies(t).filter((line) => line.includes('DENIED'))).toEqual([]);
   });
 });

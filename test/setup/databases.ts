@@ -29,6 +29,13 @@ export async function createTemplateDatabase(adminUrl: string): Promise<string> 
   return name;
 }
 
+/** A fresh, empty database, where there is no migrated template: the app migrates it at boot. */
+export async function createDatabase(adminUrl: string): Promise<string> {
+  const name = `test_${randomBytes(6).toString('hex')}`;
+  await withAdmin(adminUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
+  return name;
+}
+
 /** A fresh database for one test file, cloned from the migrated template. */
 export async function cloneDatabase(adminUrl: string, template: string): Promise<string> {
   const name = `test_${randomBytes(6).toString('hex')}`;

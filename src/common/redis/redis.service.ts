@@ -32,6 +32,8 @@ export class RedisService implements OnApplicationShutdown {
 
   private connect(role: string): Redis {
     const connection = new Redis(this.config.redis.url as string, {
+      // Applies to keys only: pub/sub channel names are prefixed by their users.
+      keyPrefix: this.config.redis.keyPrefix,
       // Fail commands fast while Redis is away; callers fall back to local state.
       maxRetriesPerRequest: 1,
       enableOfflineQueue: role === 'subscriber',

@@ -4,8 +4,13 @@ export class Auth1764200000000 implements MigrationInterface {
   name = 'Auth1764200000000';
 
   async up(db: QueryRunner): Promise<void> {
-    // JWTs issued before this instant are dead (password change, deactivation, role change).
-    await db.query(`ALTER TABLE users ADD COLUMN tokens_valid_after timestamptz`);
+    // Per user, JWTs issued before this instant are dead (password change, deactivation, role
+    // change, deletion). No foreign key: the cutoff must outlive a deleted user's row.
+    await db.query(`
+      CREATE TABLE token_cutoffs (
+        user_id uuid PRIMARY KEY,
+        tokens_valid_after timestamptz NOT NULL
+      )`);
     await db.query(`
       CREATE TABLE revoked_access_tokens (
         jti uuid PRIMARY KEY,
@@ -57,6 +62,6 @@ export class Auth1764200000000 implements MigrationInterface {
     await db.query(`DROP TABLE personal_tokens`);
     await db.query(`DROP TABLE refresh_tokens`);
     await db.query(`DROP TABLE revoked_access_tokens`);
-    await db.query(`ALTER TABLE users DROP COLUMN tokens_valid_after`);
+    await db.query(`DROP TABLE token_cutoffs`);
   }
 }

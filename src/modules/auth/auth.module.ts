@@ -13,6 +13,7 @@ import { RefreshToken } from './refresh/refresh-token.entity.js';
 import { RefreshTokensService } from './refresh/refresh-tokens.service.js';
 import { RevocationService } from './revocation/revocation.service.js';
 import { RevokedAccessToken } from './revocation/revoked-access-token.entity.js';
+import { TokenCutoff } from './revocation/token-cutoff.entity.js';
 import { CsrfService } from './sessions/csrf.service.js';
 import { Session } from './sessions/session.entity.js';
 import { SessionsController } from './sessions/sessions.controller.js';
@@ -25,7 +26,7 @@ import { PersonalTokensController } from './tokens/personal-tokens.controller.js
 import { PersonalTokensService } from './tokens/personal-tokens.service.js';
 
 @Module({
-  imports: [UsersModule, TypeOrmModule.forFeature([RevokedAccessToken, RefreshToken, Session, PersonalToken])],
+  imports: [UsersModule, TypeOrmModule.forFeature([RevokedAccessToken, TokenCutoff, RefreshToken, Session, PersonalToken])],
   controllers: [AuthController, SessionsController, PersonalTokensController, JwksController],
   providers: [
     AuthService,

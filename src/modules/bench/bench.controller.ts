@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import { Authenticated } from '../../common/auth/authenticated.decorator.js';
 import { Public } from '../../common/auth/public.decorator.js';
 
 /**
@@ -13,6 +14,13 @@ export class BenchController {
   @Get('public')
   @Public()
   publicRoute(): { ok: true } {
+    return { ok: true };
+  }
+
+  /** The credential guard's cost; with a JWT it must touch no database (test/e2e/jwt-no-sql). */
+  @Get('protected')
+  @Authenticated()
+  protectedRoute(): { ok: true } {
     return { ok: true };
   }
 }

@@ -1,6 +1,6 @@
-import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import { adjacencyGraphs, dictionary as commonDictionary } from '@zxcvbn-ts/language-common';
-import { dictionary as enDictionary, translations } from '@zxcvbn-ts/language-en';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
 
 export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 256;
@@ -8,14 +8,13 @@ export const PASSWORD_MAX_LENGTH = 256;
 const MIN_STRENGTH_SCORE = 3;
 /** Django's UserAttributeSimilarityValidator default. */
 const MAX_SIMILARITY = 0.7;
-/** zxcvbn's cost grows with length; a 100-character prefix is plenty to judge strength. */
-const STRENGTH_CHECK_PREFIX = 100;
 
-// The dictionaries ship inside the npm packages: nothing is downloaded at run time.
-const zxcvbn = new ZxcvbnFactory({
-  translations,
-  graphs: adjacencyGraphs,
-  dictionary: { ...commonDictionary, ...enDictionary },
+// Same extension as this module: .ts when running from src/ (tests), .js from dist/.
+const strengthWorker = new Piscina<{ password: string; userInputs: string[] }, { score: number; hint: string | null }>({
+  filename: fileURLToPath(new URL(`./password-strength.worker${extname(import.meta.url)}`, import.meta.url)),
+  minThreads: 1,
+  maxThreads: 2,
+  idleTimeout: 60_000,
 });
 
 /** Ratcliff/Obershelp similarity, the measure Python's difflib (and so Django) uses. */
@@ -45,7 +44,10 @@ function matchingCharacters(a: string, b: string): number {
  * Django's validators (minimum length, not all numeric, not common, not like the user's
  * attributes) plus a real strength estimate. Returns what is wrong, empty when acceptable.
  */
-export function passwordProblems(password: string, userInputs: { email: string; displayName?: string }): string[] {
+export async function passwordProblems(
+  password: string,
+  userInputs: { email: string; displayName?: string },
+): Promise<string[]> {
   if (password.length < PASSWORD_MIN_LENGTH) {
     return [`must be at least ${PASSWORD_MIN_LENGTH} characters long`];
   }
@@ -64,9 +66,8 @@ export function passwordProblems(password: string, userInputs: { email: string; 
     problems.push('is too similar to the email or display name');
   }
 
-  const strength = zxcvbn.check(password.slice(0, STRENGTH_CHECK_PREFIX), attributes);
-  if (strength.score < MIN_STRENGTH_SCORE) {
-    const hint = strength.feedback.warning ?? strength.feedback.suggestions[0];
+  const { score, hint } = await strengthWorker.run({ password, userInputs: attributes });
+  if (score < MIN_STRENGTH_SCORE) {
     problems.push(`is too easy to guess${hint ? ` (${hint.replace(/\.$/, '').toLowerCase()})` : ''}`);
   }
   return problems;

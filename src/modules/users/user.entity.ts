@@ -1,13 +1,16 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import type { Role } from '../../common/auth/roles.js';
 
+// Names match the SQL migration, so `migration:generate` sees no drift.
 @Entity({ name: 'users' })
+@Check('users_roles_known', `roles <@ ARRAY['user','staff','admin']::text[]`)
 export class User {
   @PrimaryGeneratedColumn('uuid')
   id: string;
 
   /** Normalized (NFKC, lower case) so look-alike spellings of one address collide. */
-  @Column({ type: 'varchar', length: 254, unique: true })
+  @Index('users_email_key', { unique: true })
+  @Column({ type: 'varchar', length: 254 })
   email: string;
 
   @Column({ name: 'display_name', type: 'varchar', length: 100 })
@@ -31,8 +34,4 @@ export class User {
 
   @Column({ name: 'last_login_at', type: 'timestamptz', nullable: true })
   lastLoginAt: Date | null;
-
-  /** Access tokens issued before this instant are dead. */
-  @Column({ name: 'tokens_valid_after', type: 'timestamptz', nullable: true })
-  tokensValidAfter: Date | null;
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { MoreThan, type Repository } from 'typeorm';
+import type { Repository } from 'typeorm';
 import type { Role } from '../../common/auth/roles.js';
 import { isUniqueViolation } from '../../common/errors/db-errors.js';
 import { EmailTakenError } from './users.errors.js';
@@ -33,18 +33,6 @@ export class UsersRepository {
 
   findById(id: string): Promise<User | null> {
     return this.users.findOneBy({ id });
-  }
-
-  async setTokensValidAfter(id: string, at: Date): Promise<void> {
-    await this.users.update({ id }, { tokensValidAfter: at });
-  }
-
-  async findTokenCutoffsAfter(since: Date): Promise<{ userId: string; tokensValidAfter: Date }[]> {
-    const rows = await this.users.find({
-      select: { id: true, tokensValidAfter: true },
-      where: { tokensValidAfter: MoreThan(since) },
-    });
-    return rows.map((row) => ({ userId: row.id, tokensValidAfter: row.tokensValidAfter as Date }));
   }
 
   async recordLogin(id: string, at: Date): Promise<void> {

@@ -23,7 +23,7 @@ export class UsersService {
 
   /** Creates an account after the password rules pass; a taken email raises EmailTakenError. */
   async register(registration: Registration, roles: Role[] = ['user']): Promise<UserResponse> {
-    const problems = passwordProblems(registration.password, registration);
+    const problems = await passwordProblems(registration.password, registration);
     if (problems.length > 0) {
       throw new ValidationFailedError(problems.map((message) => ({ field: 'password', message })));
     }
@@ -58,7 +58,7 @@ export class UsersService {
   /** Checks the current password and stores a new one that passes the rules. */
   async changePassword(user: User, currentPassword: string, newPassword: string): Promise<boolean> {
     if (!(await this.hasher.verify(user.passwordHash, currentPassword))) return false;
-    const problems = passwordProblems(newPassword, user);
+    const problems = await passwordProblems(newPassword, user);
     if (problems.length > 0) {
       throw new ValidationFailedError(problems.map((message) => ({ field: 'newPassword', message })));
     }
@@ -68,13 +68,5 @@ export class UsersService {
 
   recordLogin(userId: string): Promise<void> {
     return this.users.recordLogin(userId, new Date());
-  }
-
-  setTokensValidAfter(userId: string, at: Date): Promise<void> {
-    return this.users.setTokensValidAfter(userId, at);
-  }
-
-  recentTokenCutoffs(since: Date): Promise<{ userId: string; tokensValidAfter: Date }[]> {
-    return this.users.findTokenCutoffsAfter(since);
   }
 }

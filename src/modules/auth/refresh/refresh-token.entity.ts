@@ -1,15 +1,20 @@
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, ForeignKey, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import { User } from '../../users/user.entity.js';
 
 /** One refresh token of a login's family; only its SHA-256 is stored. */
 @Entity({ name: 'refresh_tokens' })
+@Unique('refresh_tokens_token_hash_key', ['tokenHash'])
 export class RefreshToken {
   @PrimaryGeneratedColumn('uuid')
   id: string;
 
   /** Every token rotated from one login shares it; reuse of any revokes them all. */
+  @Index('refresh_tokens_family_id')
   @Column({ name: 'family_id', type: 'uuid' })
   familyId: string;
 
+  @Index('refresh_tokens_user_id')
+  @ForeignKey(() => User, { name: 'refresh_tokens_user_id_fkey', onDelete: 'CASCADE' })
   @Column({ name: 'user_id', type: 'uuid' })
   userId: string;
 

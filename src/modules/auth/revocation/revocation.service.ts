@@ -5,8 +5,8 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { MoreThan, type Repository } from 'typeorm';
 import { RedisService } from '../../../common/redis/redis.service.js';
 import { AppConfig } from '../../../config/app-config.js';
-import { UsersService } from '../../users/users.service.js';
 import { RevokedAccessToken } from './revoked-access-token.entity.js';
+import { TokenCutoff } from './token-cutoff.entity.js';
 
 const CHANNEL = 'auth:revocations';
 const PRUNE_INTERVAL_MS = 60_000;
@@ -30,28 +30,32 @@ export class RevocationService implements OnModuleInit, OnApplicationShutdown {
   private readonly listeners: ((event: RevocationEvent) => void)[] = [];
   private subscriber: Redis | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
+  /** ioredis prefixes keys but not pub/sub channels: deployments sharing a Redis must not hear each other. */
+  private readonly channel: string;
 
   constructor(
     private readonly config: AppConfig,
     private readonly redis: RedisService,
-    private readonly users: UsersService,
     @InjectRepository(RevokedAccessToken) private readonly revokedTokens: Repository<RevokedAccessToken>,
+    @InjectRepository(TokenCutoff) private readonly cutoffs: Repository<TokenCutoff>,
     @InjectPinoLogger(RevocationService.name) private readonly logger: PinoLogger,
-  ) {}
+  ) {
+    this.channel = `${config.redis.keyPrefix}${CHANNEL}`;
+  }
 
   async onModuleInit(): Promise<void> {
     // Subscribe before loading, so nothing revoked in between is missed.
     if (this.redis.enabled) {
       this.subscriber = this.redis.createSubscriber();
       this.subscriber.on('message', (_channel: string, message: string) => this.receive(message));
-      await this.subscriber.subscribe(CHANNEL);
+      await this.subscriber.subscribe(this.channel);
     }
     const now = Date.now();
     for (const row of await this.revokedTokens.findBy({ expiresAt: MoreThan(new Date(now)) })) {
       this.revokedJtis.set(row.jti, row.expiresAt.getTime());
     }
     const since = new Date(now - this.tokenLifetimeMs());
-    for (const { userId, tokensValidAfter } of await this.users.recentTokenCutoffs(since)) {
+    for (const { userId, tokensValidAfter } of await this.cutoffs.findBy({ tokensValidAfter: MoreThan(since) })) {
       this.userCutoffs.set(userId, tokensValidAfter.getTime());
     }
     this.pruneTimer = setInterval(() => this.prune(), PRUNE_INTERVAL_MS).unref();
@@ -88,7 +92,7 @@ export class RevocationService implements OnModuleInit, OnApplicationShutdown {
   /** Every access token of the user issued until now dies (password change, deactivation, roles). */
   async revokeUserTokens(userId: string): Promise<void> {
     const at = new Date();
-    await this.users.setTokensValidAfter(userId, at);
+    await this.cutoffs.upsert({ userId, tokensValidAfter: at }, ['userId']);
     await this.broadcast({ type: 'user', userId, tokensValidAfterMs: at.getTime() });
   }
 
@@ -105,7 +109,7 @@ export class RevocationService implements OnModuleInit, OnApplicationShutdown {
     this.apply(event);
     if (!this.redis.client) return;
     try {
-      await this.redis.client.publish(CHANNEL, JSON.stringify(event));
+      await this.redis.client.publish(this.channel, JSON.stringify(event));
     } catch (error) {
       // Persisted already: other instances catch up at their next restart. Say so loudly.
       this.logger.error({ err: error, event: event.type }, 'revocation broadcast failed');

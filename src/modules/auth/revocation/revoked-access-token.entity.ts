@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /** One access token revoked before its expiry (logout); kept until it would have expired. */
 @Entity({ name: 'revoked_access_tokens' })
@@ -9,6 +9,7 @@ export class RevokedAccessToken {
   @Column({ name: 'user_id', type: 'uuid' })
   userId: string;
 
+  @Index('revoked_access_tokens_expires_at')
   @Column({ name: 'expires_at', type: 'timestamptz' })
   expiresAt: Date;
 }

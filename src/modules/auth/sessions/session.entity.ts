@@ -1,7 +1,9 @@
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, ForeignKey, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import { User } from '../../users/user.entity.js';
 
 /** A browser session; the cookie holds the secret `sid`, the table only its SHA-256. */
 @Entity({ name: 'sessions' })
+@Unique('sessions_sid_hash_key', ['sidHash'])
 export class Session {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -9,6 +11,8 @@ export class Session {
   @Column({ name: 'sid_hash', type: 'bytea' })
   sidHash: Buffer;
 
+  @Index('sessions_user_id')
+  @ForeignKey(() => User, { name: 'sessions_user_id_fkey', onDelete: 'CASCADE' })
   @Column({ name: 'user_id', type: 'uuid' })
   userId: string;
 

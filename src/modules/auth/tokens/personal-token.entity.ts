@@ -1,11 +1,15 @@
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, ForeignKey, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import { User } from '../../users/user.entity.js';
 
 /** A personal token (DRF's TokenAuthentication, many per user); only its SHA-256 is stored. */
 @Entity({ name: 'personal_tokens' })
+@Unique('personal_tokens_token_hash_key', ['tokenHash'])
 export class PersonalToken {
   @PrimaryGeneratedColumn('uuid')
   id: string;
 
+  @Index('personal_tokens_user_id')
+  @ForeignKey(() => User, { name: 'personal_tokens_user_id_fkey', onDelete: 'CASCADE' })
   @Column({ name: 'user_id', type: 'uuid' })
   userId: string;
 
