@@ -1,5 +1,6 @@
 import { Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { EventEmitterModule } from '@nestjs/event-emitter';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter.js';
@@ -13,6 +14,7 @@ import { DatabaseModule } from './db/database.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { BenchModule } from './modules/bench/bench.module.js';
 import { HealthModule } from './modules/health/health.module.js';
+import { ResourcesModule } from './modules/resources/resources.module.js';
 import { UsersModule } from './modules/users/users.module.js';
 
 export interface AppModuleOptions {
@@ -27,12 +29,14 @@ export class AppModule implements NestModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        EventEmitterModule.forRoot(),
         LoggerModule.forRoot(loggerOptions(config, options.logDestination)),
         DatabaseModule.forRoot(config),
         RedisModule,
         HealthModule,
         UsersModule,
         AuthModule,
+        ResourcesModule,
         ...(config.app.enableBenchRoutes ? [BenchModule] : []),
       ],
       providers: [

@@ -3,7 +3,8 @@ import { RevokedAccessToken } from '../modules/auth/revocation/revoked-access-to
 import { TokenCutoff } from '../modules/auth/revocation/token-cutoff.entity.js';
 import { Session } from '../modules/auth/sessions/session.entity.js';
 import { PersonalToken } from '../modules/auth/tokens/personal-token.entity.js';
+import { Resource } from '../modules/resources/resource.entity.js';
 import { User } from '../modules/users/user.entity.js';
 
 /** Every TypeORM entity; the app and the migration CLI share this list. */
-export const entities = [User, RevokedAccessToken, TokenCutoff, RefreshToken, Session, PersonalToken];
+export const entities = [User, RevokedAccessToken, TokenCutoff, RefreshToken, Session, PersonalToken, Resource];

@@ -78,6 +78,15 @@ describe('JWT pair: /api/v1/auth', () => {
       expectProblem(await t.http.get('/api/v1/auth/me').set('Authorization', auth), 401);
       expectProblem(await t.http.post('/api/v1/auth/refresh').send({ refresh_token: tokens.refresh_token }), 401);
     });
+
+    it('should kill the access token of the pair even when only the refresh token is sent', async () => {
+      const { tokens } = await signedIn(t.http);
+      const refreshed = await t.http.post('/api/v1/auth/refresh').send({ refresh_token: tokens.refresh_token }).expect(200);
+      await t.http.post('/api/v1/auth/logout').send({ refresh_token: refreshed.body.refresh_token }).expect(204);
+      for (const access of [tokens.access_token, refreshed.body.access_token as string]) {
+        expectProblem(await t.http.get('/api/v1/auth/me').set('Authorization', `Bearer ${access}`), 401);
+      }
+    });
   });
 
   describe('POST /verify', () => {

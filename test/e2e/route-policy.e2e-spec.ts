@@ -3,7 +3,7 @@ import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { ModulesContainer, Reflector } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessPolicy } from '../../src/common/auth/access-policy.js';
-import { ACCESS_POLICY } from '../../src/common/auth/authenticated.decorator.js';
+import { ACCESS_POLICY, ALLOW_ANONYMOUS } from '../../src/common/auth/authenticated.decorator.js';
 import { IS_PUBLIC } from '../../src/common/auth/public.decorator.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
 
@@ -35,7 +35,8 @@ function routePolicies(t: TestApp): string[] {
       const targets = [handler, controller];
       const isPublic = reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets);
       const policy = reflector.getAllAndOverride<AccessPolicy | undefined>(ACCESS_POLICY, targets);
-      const rule = isPublic ? 'public' : policy ? `authenticated: ${policy.description}` : 'DENIED (no policy)';
+      const anonymous = reflector.getAllAndOverride<boolean | undefined>(ALLOW_ANONYMOUS, targets) ? 'anonymous or ' : '';
+      const rule = isPublic ? 'public' : policy ? `${anonymous}authenticated: ${policy.description}` : 'DENIED (no policy)';
       lines.push(`${method.padEnd(6)} ${joinPaths(base, path).padEnd(44)} ${rule}`);
     }
   }

@@ -1,5 +1,6 @@
 import type TestAgent from 'supertest/lib/agent.js';
 import { expect } from 'vitest';
+import { UsersService } from '../../src/modules/users/users.service.js';
 import { newRegistration } from './users.js';
 
 export interface SignedUpUser {
@@ -34,4 +35,14 @@ export async function logIn(http: TestAgent, user: { email: string; password: st
 export async function signedIn(http: TestAgent): Promise<{ user: SignedUpUser; tokens: TokenPair }> {
   const user = await signUp(http);
   return { user, tokens: await logIn(http, user) };
+}
+
+/** An admin, created the way the CLI creates one, then signed in. */
+export async function signedInAdmin(
+  t: { http: TestAgent; app: { get<T>(type: new (...args: never[]) => T): T } },
+): Promise<{ user: SignedUpUser; tokens: TokenPair }> {
+  const body = newRegistration();
+  const created = await t.app.get(UsersService).createAdmin(body);
+  const user = { ...body, id: created.id };
+  return { user, tokens: await logIn(t.http, user) };
 }

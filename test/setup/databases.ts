@@ -22,9 +22,7 @@ async function withAdmin<T>(adminUrl: string, run: (client: pg.Client) => Promis
 export async function createTemplateDatabase(adminUrl: string): Promise<string> {
   const name = `test_template_${process.pid}_${randomBytes(3).toString('hex')}`;
   await withAdmin(adminUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
-  const dataSource = await openDataSource(
-    loadConfig({ DATABASE_URL: databaseUrl(adminUrl, name), NODE_ENV: 'test' }),
-  );
+  const dataSource = await openDataSource(loadConfig({ DATABASE_URL: databaseUrl(adminUrl, name), NODE_ENV: 'test' }));
   await dataSource.destroy();
   return name;
 }

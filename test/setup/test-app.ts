@@ -1,36 +1,95 @@
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Redis } from 'ioredis';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { inject } from 'vitest';
 import { createApp } from '../../src/app.factory.js';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
-import { cloneDatabase, databaseUrl, dropDatabase } from './databases.js';
+import { generateStoredKey } from '../../src/modules/auth/jwt/signing-keys.js';
+import { cloneDatabase, createDatabase, databaseUrl, dropDatabase } from './databases.js';
+
+/** The Postgres a cluster uses when DATABASE_URL is unset (CI always sets it). */
+export const LOCAL_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
+/** The Redis a cluster shares; CI runs one here. */
+export const TEST_REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+
+/**
+ * Vitest loads this module once per test file, so each file gets its own prefix: files run
+ * in parallel, and CI runs may share one Redis, and none must see another's counters or
+ * revocations.
+ */
+const FILE_REDIS_KEY_PREFIX = `test:${randomBytes(6).toString('hex')}:`;
+
+/**
+ * A database on a real Postgres that several app instances may share, as the instances of
+ * one deployment do. Each instance (and whoever else calls `retain`) holds it; the last
+ * `release` drops it.
+ */
+export class TestDatabase {
+  private holders = 0;
+  private dropped = false;
+
+  private constructor(
+    readonly adminUrl: string,
+    readonly name: string,
+  ) {}
+
+  /**
+   * A fresh database: a clone of the migrated template when global setup made one on this
+   * Postgres, else empty (the first app to boot on it migrates it).
+   */
+  static async create(adminUrl: string): Promise<TestDatabase> {
+    const template = adminUrl === process.env.DATABASE_URL ? inject('templateDatabase') : undefined;
+    const name = template ? await cloneDatabase(adminUrl, template) : await createDatabase(adminUrl);
+    return new TestDatabase(adminUrl, name);
+  }
+
+  get url(): string {
+    return databaseUrl(this.adminUrl, this.name);
+  }
+
+  retain(): this {
+    if (this.dropped) throw new Error(`test database ${this.name} was already dropped`);
+    this.holders += 1;
+    return this;
+  }
+
+  async release(): Promise<void> {
+    this.holders -= 1;
+    if (this.holders > 0 || this.dropped) return;
+    this.dropped = true;
+    await dropDatabase(this.adminUrl, this.name);
+  }
+}
 
 export interface TestApp {
   app: NestExpressApplication;
   config: AppConfig;
   http: TestAgent;
+  /** Undefined on the embedded database, which lives in this app's memory and cannot be shared. */
+  database: TestDatabase | undefined;
   /** Every log line the app wrote, as parsed JSON objects and as raw text. */
   logs: { lines: string[]; text: () => string };
+  /** Stops the app (once; later calls wait for the first) and lets go of its database. */
   close: () => Promise<void>;
+}
+
+export interface TestAppOptions {
+  /** Boot as one more instance on this database (another app's, or a cluster's) instead of a fresh one. */
+  database?: TestDatabase;
 }
 
 /**
  * Boots the real AppModule on its own database: a clone of the migrated template on the
- * Postgres of DATABASE_URL, or an in-memory embedded database when it is unset.
+ * Postgres of DATABASE_URL, or an in-memory embedded database when it is unset. With
+ * `options.database`, on that database instead. With REDIS_URL in `env`, its keys and
+ * channels get this test file's prefix unless REDIS_KEY_PREFIX is given.
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const adminUrl = process.env.DATABASE_URL;
-  const template = inject('templateDatabase');
-  const database = adminUrl && template ? await cloneDatabase(adminUrl, template) : undefined;
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'info',
-    DATA_DIR: ':memory:',
-    ...(adminUrl && database ? { DATABASE_URL: databaseUrl(adminUrl, database) } : {}),
-    ...env,
-  });
+  const database = (options.database ?? (adminUrl ? await TestDatabase.create(adminUrl) : undefined))?.retain();
   const lines: string[] = [];
   const logDestination = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -38,15 +97,110 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       done();
     },
   });
-  const app = await createApp(config, { logDestination });
+  let config: AppConfig;
+  let app: NestExpressApplication;
+  try {
+    config = loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      DATA_DIR: ':memory:',
+      ...(database ? { DATABASE_URL: database.url } : {}),
+      ...(env.REDIS_URL ? { REDIS_KEY_PREFIX: FILE_REDIS_KEY_PREFIX } : {}),
+      ...env,
+    });
+    app = await createApp(config, { logDestination });
+  } catch (error) {
+    await database?.release();
+    throw error;
+  }
+  let closing: Promise<void> | undefined;
   return {
     app,
     config,
     http: request(app.getHttpServer()),
+    database,
     logs: { lines, text: () => lines.join('\n') },
-    close: async () => {
-      await app.close();
-      if (adminUrl && database) await dropDatabase(adminUrl, database);
-    },
+    close: () =>
+      (closing ??= (async () => {
+        try {
+          await app.close();
+        } finally {
+          await database?.release();
+        }
+      })()),
   };
+}
+
+export interface TestCluster {
+  /** The instances started with the cluster, in order. */
+  apps: TestApp[];
+  database: TestDatabase;
+  /** What every instance was started with: database, Redis, signing keys, CSRF secret. */
+  env: Record<string, string>;
+  /** One more instance of the same deployment; also after every other one closed (a restart). */
+  start: () => Promise<TestApp>;
+  /** Closes every instance still running, then drops the database. */
+  close: () => Promise<void>;
+}
+
+/**
+ * `count` instances of one deployment, as behind a load balancer: one Postgres database,
+ * one Redis (under this file's key prefix), one JWT key set and CSRF secret, so any
+ * instance accepts what another issued. The embedded database lives in one app's memory,
+ * so a cluster needs a real Postgres: DATABASE_URL, else LOCAL_POSTGRES. The cluster holds
+ * the database too: it outlives its instances until `close`.
+ */
+export async function startTestCluster(count: number, env: Record<string, string> = {}): Promise<TestCluster> {
+  const adminUrl = process.env.DATABASE_URL || LOCAL_POSTGRES;
+  const shared: Record<string, string> = {
+    REDIS_URL: TEST_REDIS_URL,
+    JWT_KEYS: JSON.stringify({ keys: [await generateStoredKey()] }),
+    CSRF_SECRET: randomBytes(32).toString('base64url'),
+    ...env,
+  };
+  await assertRedisAnswers(shared.REDIS_URL as string);
+  const database = await TestDatabase.create(adminUrl).catch((error: unknown) => {
+    const { host } = new URL(adminUrl);
+    throw new Error(
+      `several app instances need one Postgres they all reach: set DATABASE_URL, or run Postgres at ${host} (${(error as Error).message})`,
+    );
+  });
+  database.retain();
+  const started: TestApp[] = [];
+  const start = async () => {
+    const instance = await startTestApp(shared, { database });
+    started.push(instance);
+    return instance;
+  };
+  const close = async () => {
+    await Promise.all(started.map((instance) => instance.close()));
+    await database.release();
+  };
+  try {
+    // One after the other: on an empty database the first instance migrates it.
+    for (let i = 0; i < count; i++) await start();
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { apps: [...started], database, env: shared, start, close };
+}
+
+/** The app would wait for Redis to come up; a test should rather say what is missing. */
+async function assertRedisAnswers(url: string): Promise<void> {
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 2_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (error) {
+    throw new Error(`several app instances need one Redis they all reach, at ${url} (${(error as Error).message})`);
+  } finally {
+    probe.disconnect();
+  }
 }

@@ -5,11 +5,17 @@ import { can, signedIn, type AccessPolicy } from './access-policy.js';
 import type { Permission } from './permission.js';
 
 export const ACCESS_POLICY = 'auth:policy';
+export const ALLOW_ANONYMOUS = 'auth:allow-anonymous';
 
 export interface AuthenticatedOptions {
   /** Shorthand for `policy: can(permission)`. */
   permission?: Permission;
   policy?: AccessPolicy;
+  /**
+   * Anonymous callers may pass too (DRF's IsAuthenticatedOrReadOnly for reads); a caller who
+   * does present a credential must still satisfy the policy.
+   */
+  anonymous?: boolean;
 }
 
 /**
@@ -20,6 +26,7 @@ export function Authenticated(options: AuthenticatedOptions = {}): MethodDecorat
   const rule = options.policy ?? (options.permission ? can(options.permission) : signedIn);
   return applyDecorators(
     SetMetadata(ACCESS_POLICY, rule),
+    SetMetadata(ALLOW_ANONYMOUS, options.anonymous === true),
     ...Object.values(SECURITY_SCHEMES).map((scheme) => ApiSecurity(scheme)),
     ApiUnauthorizedResponse({ description: 'No credential, or one that is invalid, expired or revoked' }),
     ApiForbiddenResponse({ description: `Signed in but not allowed: needs ${rule.description}` }),

@@ -99,3 +99,9 @@ export class TooManyRequestsError extends AppError {
     this.headers['Retry-After'] = String(Math.max(1, Math.ceil(retryAfterSeconds)));
   }
 }
+
+export class PreconditionFailedError extends AppError {
+  readonly code = 'precondition-failed';
+  readonly status = HttpStatus.PRECONDITION_FAILED;
+  readonly title = 'The resource has changed';
+}

@@ -28,6 +28,8 @@ export class Auth1764200000000 implements MigrationInterface {
         expires_at timestamptz NOT NULL,
         rotated_at timestamptz,
         revoked_at timestamptz,
+        access_jti uuid,
+        access_expires_at timestamptz,
         CONSTRAINT refresh_tokens_token_hash_key UNIQUE (token_hash)
       )`);
     await db.query(`CREATE INDEX refresh_tokens_family_id ON refresh_tokens (family_id)`);

@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { UsersModule } from '../users/users.module.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
+import { CredentialRevocationListener } from './credential-revocation.listener.js';
 import { CredentialGuard } from './credential.guard.js';
 import { AccessTokensService } from './jwt/access-tokens.service.js';
 import { JwksController } from './jwt/jwks.controller.js';
@@ -30,6 +31,7 @@ import { PersonalTokensService } from './tokens/personal-tokens.service.js';
   controllers: [AuthController, SessionsController, PersonalTokensController, JwksController],
   providers: [
     AuthService,
+    CredentialRevocationListener,
     SigningKeysService,
     AccessTokensService,
     RevocationService,

@@ -56,7 +56,7 @@ export class AuthService {
     if (result.outcome !== 'rotated') throw new InvalidRefreshTokenError();
     const user = await this.users.findById(result.userId);
     if (!user?.isActive) throw new InvalidRefreshTokenError();
-    return this.issuePair(user, result.token);
+    return this.issuePair(user, result);
   }
 
   /** Ends the refresh family and, when the caller signed in with a JWT, that access token. */
@@ -91,8 +91,9 @@ export class AuthService {
     ]);
   }
 
-  private async issuePair(user: User, refreshToken: string): Promise<TokenPairResponse> {
+  private async issuePair(user: User, refresh: { token: string; tokenId: string }): Promise<TokenPairResponse> {
     const access = await this.accessTokens.issue(user);
-    return { access_token: access.token, refresh_token: refreshToken, token_type: 'Bearer', expires_in: access.expiresIn };
+    await this.refreshTokens.pairWithAccessToken(refresh.tokenId, { jti: access.jti, expiresAtSeconds: access.expiresAt });
+    return { access_token: access.token, refresh_token: refresh.token, token_type: 'Bearer', expires_in: access.expiresIn };
   }
 }

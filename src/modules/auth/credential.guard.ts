@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import passport, { type Strategy } from 'passport';
 import type { AccessPolicy } from '../../common/auth/access-policy.js';
-import { ACCESS_POLICY } from '../../common/auth/authenticated.decorator.js';
+import { ACCESS_POLICY, ALLOW_ANONYMOUS } from '../../common/auth/authenticated.decorator.js';
 import type { Principal } from '../../common/auth/principal.js';
 import { IS_PUBLIC } from '../../common/auth/public.decorator.js';
 import { ForbiddenError, UnauthenticatedError } from '../../common/errors/app-error.js';
@@ -47,7 +47,10 @@ export class CredentialGuard implements CanActivate {
       }
     }
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
-    if (!request.principal) throw new UnauthenticatedError();
+    if (!request.principal) {
+      if (this.reflector.getAllAndOverride<boolean>(ALLOW_ANONYMOUS, targets)) return true;
+      throw new UnauthenticatedError();
+    }
     const policy = this.reflector.getAllAndOverride<AccessPolicy | undefined>(ACCESS_POLICY, targets);
     if (!policy) throw new ForbiddenError('This route declares no access policy.');
     if (!policy.allows(request.principal, request)) throw new ForbiddenError(`This needs ${policy.description}.`);

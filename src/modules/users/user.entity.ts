@@ -3,6 +3,7 @@ import type { Role } from '../../common/auth/roles.js';
 
 // Names match the SQL migration, so `migration:generate` sees no drift.
 @Entity({ name: 'users' })
+@Index('users_created', ['createdAt', 'id'])
 @Check('users_roles_known', `roles <@ ARRAY['user','staff','admin']::text[]`)
 export class User {
   @PrimaryGeneratedColumn('uuid')
@@ -26,7 +27,7 @@ export class User {
   @Column({ name: 'is_active', type: 'boolean', default: true })
   isActive: boolean;
 
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz', default: () => "date_trunc('milliseconds', now())" })
   createdAt: Date;
 
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })

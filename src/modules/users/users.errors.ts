@@ -10,3 +10,12 @@ export class EmailTakenError extends AppError {
   }
 }
 
+
+export class LastAdminError extends AppError {
+  readonly code = 'last-admin';
+  readonly status = HttpStatus.CONFLICT;
+  readonly title = 'The last admin must stay';
+  constructor() {
+    super('This change would leave no active admin.');
+  }
+}

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
+import { DataSource, type Repository } from 'typeorm';
+import type { Keyset } from '../../common/http/pagination.js';
 import type { Role } from '../../common/auth/roles.js';
 import { isUniqueViolation } from '../../common/errors/db-errors.js';
-import { EmailTakenError } from './users.errors.js';
+import { EmailTakenError, LastAdminError } from './users.errors.js';
 import { User } from './user.entity.js';
 
 export interface NewUser {
@@ -15,7 +16,10 @@ export interface NewUser {
 
 @Injectable()
 export class UsersRepository {
-  constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
+  constructor(
+    @InjectRepository(User) private readonly users: Repository<User>,
+    private readonly dataSource: DataSource,
+  ) {}
 
   /** Inserts a user; an email already registered raises EmailTakenError. */
   async insert(user: NewUser): Promise<User> {
@@ -41,5 +45,38 @@ export class UsersRepository {
 
   async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
     await this.users.update({ id }, { passwordHash });
+  }
+
+  /** Up to `limit` users after `after`, newest first. */
+  list(limit: number, after?: Keyset): Promise<User[]> {
+    const query = this.users.createQueryBuilder('u');
+    if (after) query.where('(u.created_at, u.id) < (:createdAt, :afterId)', { createdAt: after.createdAt, afterId: after.id });
+    return query.orderBy('u.created_at', 'DESC').addOrderBy('u.id', 'DESC').limit(limit).getMany();
+  }
+
+  /**
+   * Applies the changes (or deletes, with `changes` null) unless that would leave no
+   * active admin. The active admins are locked first, so two admins demoting each other
+   * at once cannot both succeed.
+   */
+  async changeKeepingAnAdmin(id: string, changes: Partial<Pick<User, 'displayName' | 'roles' | 'isActive'>> | null): Promise<User | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const admins = await manager
+        .createQueryBuilder(User, 'u')
+        .setLock('pessimistic_write')
+        .where(`'admin' = ANY(u.roles) AND u.is_active`)
+        .getMany();
+      const user = await manager.findOneBy(User, { id });
+      if (!user) return null;
+      const after = changes === null ? null : { ...user, ...changes };
+      const stillAdmin = after !== null && after.isActive && after.roles.includes('admin');
+      if (admins.length === 1 && admins[0]?.id === id && !stillAdmin) throw new LastAdminError();
+      if (changes === null) {
+        await manager.delete(User, { id });
+        return user;
+      }
+      await manager.update(User, { id }, changes);
+      return manager.findOneBy(User, { id });
+    });
   }
 }

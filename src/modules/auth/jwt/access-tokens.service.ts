@@ -26,6 +26,8 @@ export interface IssuedAccessToken {
   token: string;
   jti: string;
   expiresIn: number;
+  /** Epoch seconds. */
+  expiresAt: number;
 }
 
 export class InvalidAccessTokenError extends Error {}
@@ -63,7 +65,7 @@ export class AccessTokensService {
       .setIssuedAt(iat)
       .setExpirationTime(iat + expiresIn)
       .sign(key.privateKey);
-    return { token, jti, expiresIn };
+    return { token, jti, expiresIn, expiresAt: iat + expiresIn };
   }
 
   /**

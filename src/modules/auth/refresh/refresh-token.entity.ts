@@ -32,4 +32,11 @@ export class RefreshToken {
 
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
   revokedAt: Date | null;
+
+  /** The access token issued with this refresh token: it dies with the family. */
+  @Column({ name: 'access_jti', type: 'uuid', nullable: true })
+  accessJti: string | null;
+
+  @Column({ name: 'access_expires_at', type: 'timestamptz', nullable: true })
+  accessExpiresAt: Date | null;
 }

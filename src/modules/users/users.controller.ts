@@ -1,0 +1,49 @@
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Patch, Query } from '@nestjs/common';
+import { ApiConflictResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { anyOf, can, isSelf } from '../../common/auth/access-policy.js';
+import { Authenticated } from '../../common/auth/authenticated.decorator.js';
+import { Principal } from '../../common/auth/principal.js';
+import { PageQuery } from '../../common/http/pagination.js';
+import { UserResponse } from './dto/user.response.js';
+import { UpdateUserDto, UserPage } from './dto/users.dto.js';
+import { UsersService } from './users.service.js';
+
+const uuid = new ParseUUIDPipe({ version: '4' });
+
+@ApiTags('users')
+@Controller('api/v1/users')
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @Get()
+  @Authenticated({ permission: 'users:read' })
+  @ApiOkResponse({ type: UserPage })
+  list(@Query() query: PageQuery): Promise<UserPage> {
+    return this.users.list(query);
+  }
+
+  @Get(':id')
+  @Authenticated({ policy: anyOf(can('users:read'), isSelf()) })
+  @ApiOkResponse({ type: UserResponse })
+  @ApiNotFoundResponse()
+  get(@Param('id', uuid) id: string): Promise<UserResponse> {
+    return this.users.get(id);
+  }
+
+  @Patch(':id')
+  @Authenticated({ policy: anyOf(can('users:manage'), isSelf()) })
+  @ApiOkResponse({ type: UserResponse })
+  @ApiConflictResponse({ description: 'The change would leave no active admin' })
+  update(@Principal() me: Principal, @Param('id', uuid) id: string, @Body() body: UpdateUserDto): Promise<UserResponse> {
+    return this.users.update(me, id, body);
+  }
+
+  @Delete(':id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @Authenticated({ permission: 'users:manage' })
+  @ApiNoContentResponse()
+  @ApiConflictResponse({ description: 'The last active admin cannot be deleted' })
+  delete(@Principal() me: Principal, @Param('id', uuid) id: string): Promise<void> {
+    return this.users.delete(me, id);
+  }
+}

@@ -1,0 +1,68 @@
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { signedIn } from '../factories/auth.js';
+import { startTestApp, type TestApp } from '../setup/test-app.js';
+
+const REQUESTS = 20;
+
+/**
+ * Every statement reaches the database through node-postgres's Client#query: TypeORM's
+ * postgres driver uses it for Postgres and, through PGlite's node-postgres adapter, for
+ * the embedded database as well. Spying there counts what really goes out.
+ */
+function spyOnSql() {
+  const query = vi.spyOn(pg.Client.prototype, 'query');
+  return {
+    /** The statements since the last reset, as text, so a failure shows what ran. */
+    statements: () => query.mock.calls.map(([sql]) => (typeof sql === 'string' ? sql : JSON.stringify(sql))),
+    reset: () => query.mockClear(),
+  };
+}
+
+/**
+ * The JWT hot path is in memory (signature, claims, revocation tables): a request that
+ * carries one must cost no database round trip. GET /bench/protected does nothing else,
+ * so any SQL it causes is the credential check's.
+ */
+describe('a JWT-authenticated request', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ ENABLE_BENCH_ROUTES: 'true' });
+  });
+  afterAll(() => t.close());
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it(`should issue no SQL over ${REQUESTS} requests once warm`, async () => {
+    const sql = spyOnSql();
+    const { tokens } = await signedIn(t.http);
+    // Signing in reads and writes the database: the spy sees this database's statements.
+    expect(sql.statements().length).toBeGreaterThan(0);
+    const auth = `Bearer ${tokens.access_token}`;
+    await t.http.get('/bench/protected').set('Authorization', auth).expect(200);
+    sql.reset();
+    for (let i = 0; i < REQUESTS; i++) {
+      await t.http.get('/bench/protected').set('Authorization', auth).expect(200, { ok: true });
+    }
+    expect(sql.statements()).toEqual([]);
+  });
+
+  it('should, by contrast, look a personal token up in the database on every request', async ({ annotate }) => {
+    const sql = spyOnSql();
+    const { tokens } = await signedIn(t.http);
+    const pat = await t.http
+      .post('/api/v1/auth/tokens')
+      .set('Authorization', `Bearer ${tokens.access_token}`)
+      .send({ name: 'no-sql control' })
+      .expect(201);
+    const auth = `Token ${pat.body.token}`;
+    await t.http.get('/bench/protected').set('Authorization', auth).expect(200);
+    sql.reset();
+    for (let i = 0; i < REQUESTS; i++) {
+      await t.http.get('/bench/protected').set('Authorization', auth).expect(200, { ok: true });
+    }
+    await annotate(`${sql.statements().length} statements for ${REQUESTS} personal-token requests`);
+    expect(sql.statements().length).toBeGreaterThanOrEqual(REQUESTS);
+  });
+});

@@ -1,0 +1,141 @@
+import type { Response } from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signUp, type SignedUpUser } from '../factories/auth.js';
+import { startTestApp, type TestApp } from '../setup/test-app.js';
+import { expectProblem } from './problem-details.js';
+
+const WRONG = 'Not-The-Password-123';
+
+/** Asserts the lockout answer: 429 problem+json with a positive whole-second Retry-After. */
+function expectLockedOut(res: Response): void {
+  expectProblem(res, 429);
+  expect(res.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+}
+
+describe('Lockout (django-axes): password sign-in', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // The per-address limit is lifted here so that failures from other tests (all from
+    // 127.0.0.1) cannot lock this address; it has its own app below.
+    t = await startTestApp({ LOCKOUT_MAX_FAILURES: '3', LOCKOUT_MAX_FAILURES_PER_ADDRESS: '1000' });
+  });
+  afterAll(() => t.close());
+
+  const login = (email: string, password: string) => t.http.post('/api/v1/auth/login').send({ email, password });
+  const session = (email: string, password: string) => t.http.post('/api/v1/auth/session').send({ email, password });
+
+  async function fail(user: SignedUpUser, times: number, email = user.email): Promise<void> {
+    for (let i = 0; i < times; i += 1) expectProblem(await login(email, WRONG), 401);
+  }
+
+  describe('per account', () => {
+    it('should lock the account after LOCKOUT_MAX_FAILURES, even for the right password', async () => {
+      const user = await signUp(t.http);
+      await fail(user, 3);
+      const res = await login(user.email, user.password);
+      expectLockedOut(res);
+      expect(res.body.access_token).toBeUndefined();
+      expectLockedOut(await session(user.email, user.password));
+    });
+
+    it('should count failures however the email is spelled', async () => {
+      const user = await signUp(t.http);
+      await fail(user, 1, user.email.toUpperCase());
+      await fail(user, 1, user.email.replace(/^./, (c) => c.toUpperCase()));
+      // Full-width `ｕ` folds to `u` (NFKC): the same mailbox, so the same counter.
+      await fail(user, 1, user.email.replace(/^u/, '\uff55'));
+      expectLockedOut(await login(user.email, user.password));
+    });
+
+    it('should count failures on the session sign-in path into the same account', async () => {
+      const user = await signUp(t.http);
+      await fail(user, 2);
+      expectProblem(await session(user.email, WRONG), 401);
+      expectLockedOut(await login(user.email, user.password));
+    });
+
+    it('should leave another account from the same address alone', async () => {
+      const locked = await signUp(t.http);
+      await fail(locked, 3);
+      expectLockedOut(await login(locked.email, locked.password));
+      const other = await signUp(t.http);
+      expect((await login(other.email, other.password)).status).toBe(200);
+    });
+
+    it('should reset the account count on a successful sign-in', async () => {
+      const user = await signUp(t.http);
+      await fail(user, 2);
+      expect((await login(user.email, user.password)).status).toBe(200);
+      await fail(user, 2);
+      expect((await login(user.email, user.password)).status).toBe(200);
+    });
+
+    it('should not let parallel guesses slip past the limit', async () => {
+      const user = await signUp(t.http);
+      const results = await Promise.all(Array.from({ length: 12 }, () => login(user.email, WRONG)));
+      const statuses = results.map((res) => res.status);
+      // At most LOCKOUT_MAX_FAILURES passwords may be tried; every other guess is refused unchecked.
+      expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(3);
+      expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(9);
+      expectLockedOut(await login(user.email, user.password));
+    });
+  });
+
+  describe('unknown emails', () => {
+    it('should take about as long to refuse as a wrong password for a real account', async () => {
+      const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+      const timed = async (email: string) => {
+        const start = process.hrtime.bigint();
+        expectProblem(await login(email, WRONG), 401);
+        return Number(process.hrtime.bigint() - start) / 1e6;
+      };
+      const users = await Promise.all(Array.from({ length: 6 }, () => signUp(t.http)));
+      await timed(`warm-up-${users[0]?.id}@example.test`);
+      const known: number[] = [];
+      const unknown: number[] = [];
+      // Interleaved, one failure per account so that no account locks, to share any drift.
+      for (const user of users.slice(1)) {
+        known.push(await timed(user.email));
+        unknown.push(await timed(`nobody-${user.id}@example.test`));
+      }
+      // Loose on purpose: this guards against the unknown-email path skipping the password
+      // hash (a ratio near 0.05 with argon2id), not against microsecond differences, and CI
+      // machines are noisy.
+      const ratio = median(unknown) / median(known);
+      expect(ratio).toBeGreaterThan(0.5);
+      expect(ratio).toBeLessThan(2);
+    });
+
+    it('should lock an unknown email like a real one', async () => {
+      const email = `nobody-${Date.now()}@example.test`;
+      for (let i = 0; i < 3; i += 1) expectProblem(await login(email, WRONG), 401);
+      expectLockedOut(await login(email, WRONG));
+    });
+  });
+});
+
+describe('Lockout (django-axes): per address', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ LOCKOUT_MAX_FAILURES: '3', LOCKOUT_MAX_FAILURES_PER_ADDRESS: '4' });
+  });
+  afterAll(() => t.close());
+
+  it('should lock the address once failures spread over accounts reach the limit', async () => {
+    const users = await Promise.all(Array.from({ length: 5 }, () => signUp(t.http)));
+    const [a, b, c, d, fresh] = users as [SignedUpUser, SignedUpUser, SignedUpUser, SignedUpUser, SignedUpUser];
+    // Below every account's limit (3): two failures on each of two accounts.
+    for (const user of [a, a, b, b]) {
+      expectProblem(await t.http.post('/api/v1/auth/login').send({ email: user.email, password: WRONG }), 401);
+    }
+    // A fifth account that never failed, with its right password, on both sign-in paths.
+    expectLockedOut(await t.http.post('/api/v1/auth/login').send({ email: fresh.email, password: fresh.password }));
+    expectLockedOut(await t.http.post('/api/v1/auth/session').send({ email: c.email, password: c.password }));
+    // TRUST_PROXY is off: a forged X-Forwarded-For does not make a new address.
+    const forged = await t.http
+      .post('/api/v1/auth/login')
+      .set('X-Forwarded-For', '203.0.113.7')
+      .send({ email: d.email, password: d.password });
+    expectLockedOut(forged);
+  });
+});
