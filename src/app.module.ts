@@ -11,6 +11,7 @@ import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { RedisModule } from './common/redis/redis.module.js';
 import { DatabaseModule } from './db/database.module.js';
+import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { BenchModule } from './modules/bench/bench.module.js';
 import { HealthModule } from './modules/health/health.module.js';
@@ -37,6 +38,7 @@ export class AppModule implements NestModule {
         UsersModule,
         AuthModule,
         ResourcesModule,
+        ApiKeysModule,
         ...(config.app.enableBenchRoutes ? [BenchModule] : []),
       ],
       providers: [

@@ -58,6 +58,7 @@ export class AppConfig {
     csrfSecret: string | undefined;
     secureCookies: boolean;
   };
+  readonly apiKeys: { pepper: string | undefined; defaultRateLimitPerMinute: number };
   readonly lockout: { maxFailuresPerAccount: number; maxFailuresPerAddress: number; windowSeconds: number };
   readonly log: { level: Env['LOG_LEVEL'] };
   readonly metrics: { token: string | undefined };
@@ -98,6 +99,7 @@ export class AppConfig {
       csrfSecret: env.CSRF_SECRET,
       secureCookies: isProduction || this.app.publicUrl.startsWith('https://'),
     };
+    this.apiKeys = { pepper: env.API_KEY_PEPPER, defaultRateLimitPerMinute: env.API_KEY_DEFAULT_RATE_LIMIT };
     this.lockout = {
       maxFailuresPerAccount: env.LOCKOUT_MAX_FAILURES,
       maxFailuresPerAddress: env.LOCKOUT_MAX_FAILURES_PER_ADDRESS,
@@ -138,6 +140,7 @@ function productionProblems(env: Env): string[] {
     problems.push('JWT_KEYS or JWT_KEYS_FILE: required in production (signing keys are generated only in development)');
   }
   if (!env.CSRF_SECRET) problems.push('CSRF_SECRET: required in production (at least 32 random characters)');
+  if (!env.API_KEY_PEPPER) problems.push('API_KEY_PEPPER: required in production (at least 32 random characters)');
   if (env.ENABLE_BENCH_ROUTES) problems.push('ENABLE_BENCH_ROUTES: not allowed in production');
   return problems;
 }

@@ -64,6 +64,8 @@ export const envSchema = z.object({
   SESSION_IDLE_TTL: duration.default(30 * 60),
   SESSION_ABSOLUTE_TTL: duration.default(12 * 3600),
   CSRF_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  API_KEY_PEPPER: z.string().min(32, 'must be at least 32 characters').optional(),
+  API_KEY_DEFAULT_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(600),
   LOCKOUT_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
   LOCKOUT_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
   LOCKOUT_WINDOW: duration.default(15 * 60),

@@ -1,3 +1,4 @@
+import { ApiKey } from '../modules/api-keys/api-key.entity.js';
 import { RefreshToken } from '../modules/auth/refresh/refresh-token.entity.js';
 import { RevokedAccessToken } from '../modules/auth/revocation/revoked-access-token.entity.js';
 import { TokenCutoff } from '../modules/auth/revocation/token-cutoff.entity.js';
@@ -7,4 +8,4 @@ import { Resource } from '../modules/resources/resource.entity.js';
 import { User } from '../modules/users/user.entity.js';
 
 /** Every TypeORM entity; the app and the migration CLI share this list. */
-export const entities = [User, RevokedAccessToken, TokenCutoff, RefreshToken, Session, PersonalToken, Resource];
+export const entities = [User, RevokedAccessToken, TokenCutoff, RefreshToken, Session, PersonalToken, Resource, ApiKey];

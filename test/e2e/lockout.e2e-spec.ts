@@ -83,25 +83,25 @@ describe('Lockout (django-axes): password sign-in', () => {
 
   describe('unknown emails', () => {
     it('should take about as long to refuse as a wrong password for a real account', async () => {
-      const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
       const timed = async (email: string) => {
         const start = process.hrtime.bigint();
         expectProblem(await login(email, WRONG), 401);
         return Number(process.hrtime.bigint() - start) / 1e6;
       };
-      const users = await Promise.all(Array.from({ length: 6 }, () => signUp(t.http)));
+      const users = await Promise.all(Array.from({ length: 9 }, () => signUp(t.http)));
       await timed(`warm-up-${users[0]?.id}@example.test`);
       const known: number[] = [];
       const unknown: number[] = [];
-      // Interleaved, one failure per account so that no account locks, to share any drift.
-      for (const user of users.slice(1)) {
+      // Interleaved so that both share any drift; one failure per account so none locks.
+      for (const user of users) {
         known.push(await timed(user.email));
         unknown.push(await timed(`nobody-${user.id}@example.test`));
       }
-      // Loose on purpose: this guards against the unknown-email path skipping the password
-      // hash (a ratio near 0.05 with argon2id), not against microsecond differences, and CI
-      // machines are noisy.
-      const ratio = median(unknown) / median(known);
+      // Loose on purpose: this catches an unknown email skipping the password hash (a ratio
+      // near 0.05 with argon2id) or hashing twice (near 2), not small differences. The
+      // fastest of each set is compared, not the median: a busy shared machine only ever
+      // adds time, and medians of a few runs moved past 0.5..2 under load with no change.
+      const ratio = Math.min(...unknown) / Math.min(...known); console.log("RATIO", ratio, known.map(Math.round).join(), unknown.map(Math.round).join());
       expect(ratio).toBeGreaterThan(0.5);
       expect(ratio).toBeLessThan(2);
     });

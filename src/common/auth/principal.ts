@@ -18,6 +18,8 @@ export interface Principal {
   credentialId: string;
   /** When the credential expires (epoch seconds), where it says so (JWTs). */
   credentialExpiresAt?: number;
+  /** Requests per minute the credential itself allows (API keys carry their own). */
+  credentialRateLimit?: number;
 }
 
 /**

@@ -5,6 +5,7 @@ import { UsersModule } from '../users/users.module.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { CredentialRevocationListener } from './credential-revocation.listener.js';
+import { CredentialStrategies } from './credential-strategies.js';
 import { CredentialGuard } from './credential.guard.js';
 import { AccessTokensService } from './jwt/access-tokens.service.js';
 import { JwksController } from './jwt/jwks.controller.js';
@@ -32,6 +33,7 @@ import { PersonalTokensService } from './tokens/personal-tokens.service.js';
   providers: [
     AuthService,
     CredentialRevocationListener,
+    CredentialStrategies,
     SigningKeysService,
     AccessTokensService,
     RevocationService,
@@ -45,6 +47,6 @@ import { PersonalTokensService } from './tokens/personal-tokens.service.js';
     SessionStrategy,
     { provide: APP_GUARD, useClass: CredentialGuard },
   ],
-  exports: [AuthService, RevocationService, SigningKeysService],
+  exports: [AuthService, RevocationService, SigningKeysService, CredentialStrategies],
 })
 export class AuthModule {}

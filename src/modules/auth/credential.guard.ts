@@ -7,11 +7,9 @@ import { ACCESS_POLICY, ALLOW_ANONYMOUS } from '../../common/auth/authenticated.
 import type { Principal } from '../../common/auth/principal.js';
 import { IS_PUBLIC } from '../../common/auth/public.decorator.js';
 import { ForbiddenError, UnauthenticatedError } from '../../common/errors/app-error.js';
-import { presentedCredential, SESSION_COOKIE, type CredentialKind, type PresentedCredential } from './credentials.js';
+import { CredentialStrategies } from './credential-strategies.js';
+import { presentedCredential, SESSION_COOKIE, type PresentedCredential } from './credentials.js';
 import { CsrfService } from './sessions/csrf.service.js';
-import { JwtStrategy } from './strategies/jwt.strategy.js';
-import { PersonalTokenStrategy } from './strategies/personal-token.strategy.js';
-import { SessionStrategy } from './strategies/session.strategy.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -23,17 +21,11 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 @Injectable()
 export class CredentialGuard implements CanActivate {
-  private readonly strategies: Partial<Record<CredentialKind, Strategy>>;
-
   constructor(
     private readonly reflector: Reflector,
     private readonly csrf: CsrfService,
-    jwt: JwtStrategy,
-    personalToken: PersonalTokenStrategy,
-    session: SessionStrategy,
-  ) {
-    this.strategies = { jwt, token: personalToken, session };
-  }
+    private readonly strategies: CredentialStrategies,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<Request>();
@@ -58,7 +50,7 @@ export class CredentialGuard implements CanActivate {
   }
 
   private async authenticate(credential: PresentedCredential, request: Request, response: Response): Promise<Principal> {
-    const strategy = this.strategies[credential.kind];
+    const strategy = this.strategies.for(credential.kind);
     const principal = strategy ? await runStrategy(strategy, request, response) : undefined;
     if (principal) return principal;
     if (credential.kind === 'session') response.clearCookie(SESSION_COOKIE, { path: '/' });

@@ -1,10 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { doubleCsrf, type DoubleCsrfUtilities } from 'csrf-csrf';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../../../config/app-config.js';
+import { developmentSecret } from '../../../config/dev-secrets.js';
 
 export const CSRF_HEADER = 'X-CSRF-Token';
 
@@ -18,7 +16,7 @@ export class CsrfService {
   private readonly csrf: DoubleCsrfUtilities;
 
   constructor(config: AppConfig) {
-    const secret = config.auth.csrfSecret ?? developmentSecret(config.app.dataDir);
+    const secret = config.auth.csrfSecret ?? developmentSecret(config.app.dataDir, 'csrf-secret');
     this.csrf = doubleCsrf({
       getSecret: () => secret,
       getSessionIdentifier: (req) => req.principal?.authMethod === 'session' ? req.principal.credentialId : '',
@@ -37,15 +35,4 @@ export class CsrfService {
   isValid(req: Request): boolean {
     return this.csrf.validateRequest(req);
   }
-}
-
-/** Development only: a secret kept under DATA_DIR (or in memory), so restarts keep tokens valid. */
-function developmentSecret(dataDir: string | undefined): string {
-  if (!dataDir) return randomBytes(32).toString('base64url');
-  const path = join(dataDir, 'csrf-secret');
-  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const secret = randomBytes(32).toString('base64url');
-  writeFileSync(path, secret, { mode: 0o600 });
-  return secret;
 }

@@ -3,12 +3,16 @@ import { PassportStrategy } from '@nestjs/passport';
 import type { JwtHeader } from 'jsonwebtoken';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import type { Principal } from '../../../common/auth/principal.js';
+import { CredentialStrategies } from '../credential-strategies.js';
 import { AccessTokensService, InvalidAccessTokenError } from '../jwt/access-tokens.service.js';
 
 /** First-party access tokens (`Authorization: Bearer <jwt>`), verified by passport-jwt. */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
-  constructor(private readonly tokens: AccessTokensService) {
+  constructor(
+    private readonly tokens: AccessTokensService,
+    strategies: CredentialStrategies,
+  ) {
     const options = tokens.verifyOptions;
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
@@ -25,6 +29,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       audience: options.audience,
       jsonWebTokenOptions: options,
     });
+    strategies.register('jwt', this);
   }
 
   validate(decoded: { header: JwtHeader; payload: unknown }): Principal | false {

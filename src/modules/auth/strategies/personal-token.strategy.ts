@@ -3,13 +3,18 @@ import { PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
 import { Strategy } from 'passport-custom';
 import type { Principal } from '../../../common/auth/principal.js';
+import { CredentialStrategies } from '../credential-strategies.js';
 import { PersonalTokensService } from '../tokens/personal-tokens.service.js';
 
 /** `Authorization: Token <token>`, DRF's TokenAuthentication scheme. */
 @Injectable()
 export class PersonalTokenStrategy extends PassportStrategy(Strategy, 'personal-token') {
-  constructor(private readonly tokens: PersonalTokensService) {
+  constructor(
+    private readonly tokens: PersonalTokensService,
+    strategies: CredentialStrategies,
+  ) {
     super();
+    strategies.register('token', this);
   }
 
   async validate(request: Request): Promise<Principal | false> {

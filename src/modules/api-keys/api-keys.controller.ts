@@ -1,0 +1,55 @@
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Authenticated } from '../../common/auth/authenticated.decorator.js';
+import { Principal } from '../../common/auth/principal.js';
+import { PageQuery } from '../../common/http/pagination.js';
+import { ApiKeysService } from './api-keys.service.js';
+import { ApiKeyPage, ApiKeyResponse, CreateApiKeyDto, CreatedApiKeyResponse } from './dto/api-key.dto.js';
+
+const uuid = new ParseUUIDPipe({ version: '4' });
+
+/** Every signed-in user manages their own keys; api-keys:manage reaches everyone's. */
+@ApiTags('api-keys')
+@Controller('api/v1/api-keys')
+export class ApiKeysController {
+  constructor(private readonly keys: ApiKeysService) {}
+
+  @Post()
+  @HttpCode(HttpStatus.CREATED)
+  @Authenticated()
+  @ApiCreatedResponse({ type: CreatedApiKeyResponse })
+  create(@Principal() me: Principal, @Body() body: CreateApiKeyDto): Promise<CreatedApiKeyResponse> {
+    return this.keys.create(me, body);
+  }
+
+  @Get()
+  @Authenticated()
+  @ApiOkResponse({ type: ApiKeyPage })
+  list(@Principal() me: Principal, @Query() query: PageQuery): Promise<ApiKeyPage> {
+    return this.keys.list(me, query);
+  }
+
+  @Get(':id')
+  @Authenticated()
+  @ApiOkResponse({ type: ApiKeyResponse })
+  @ApiNotFoundResponse()
+  get(@Principal() me: Principal, @Param('id', uuid) id: string): Promise<ApiKeyResponse> {
+    return this.keys.get(me, id);
+  }
+
+  @Delete(':id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @Authenticated()
+  @ApiNoContentResponse({ description: 'Revoked, on every instance at once' })
+  revoke(@Principal() me: Principal, @Param('id', uuid) id: string): Promise<void> {
+    return this.keys.revoke(me, id);
+  }
+
+  @Post(':id/rotate')
+  @HttpCode(HttpStatus.CREATED)
+  @Authenticated()
+  @ApiCreatedResponse({ type: CreatedApiKeyResponse, description: 'A new secret; the old one is dead' })
+  rotate(@Principal() me: Principal, @Param('id', uuid) id: string): Promise<CreatedApiKeyResponse> {
+    return this.keys.rotate(me, id);
+  }
+}

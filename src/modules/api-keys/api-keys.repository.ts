@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { IsNull, type FindOptionsWhere, type Repository } from 'typeorm';
+import type { Keyset } from '../../common/http/pagination.js';
+import { ApiKey } from './api-key.entity.js';
+
+/** `ownerId` undefined: every user's keys (api-keys:manage); otherwise only that owner's. */
+export type KeyOwnerScope = { ownerId: string } | { ownerId: undefined };
+
+@Injectable()
+export class ApiKeysRepository {
+  constructor(@InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>) {}
+
+  insert(key: Omit<ApiKey, 'id' | 'createdAt' | 'revokedAt' | 'lastUsedAt' | 'lastUsedIp'>): Promise<ApiKey> {
+    return this.keys.save(this.keys.create(key));
+  }
+
+  findActiveByPrefix(prefix: string): Promise<ApiKey | null> {
+    return this.keys.findOneBy({ prefix, revokedAt: IsNull() });
+  }
+
+  findInScope(scope: KeyOwnerScope, id: string): Promise<ApiKey | null> {
+    return this.keys.findOneBy({ ...this.where(scope), id, revokedAt: IsNull() });
+  }
+
+  list(scope: KeyOwnerScope, limit: number, after?: Keyset): Promise<ApiKey[]> {
+    const query = this.keys.createQueryBuilder('k').where('k.revoked_at IS NULL');
+    if (scope.ownerId) query.andWhere('k.user_id = :ownerId', { ownerId: scope.ownerId });
+    if (after) query.andWhere('(k.created_at, k.id) < (:createdAt, :afterId)', { createdAt: after.createdAt, afterId: after.id });
+    return query.orderBy('k.created_at', 'DESC').addOrderBy('k.id', 'DESC').limit(limit).getMany();
+  }
+
+  async revoke(scope: KeyOwnerScope, id: string): Promise<ApiKey | null> {
+    const key = await this.findInScope(scope, id);
+    if (!key) return null;
+    await this.keys.update({ id, revokedAt: IsNull() }, { revokedAt: new Date() });
+    return key;
+  }
+
+  /** Swaps the secret in place: id, name, scopes and limits stay. */
+  async replaceSecret(id: string, secretHash: Buffer): Promise<void> {
+    await this.keys.update({ id }, { secretHash });
+  }
+
+  async recordUse(id: string, at: Date, address: string): Promise<void> {
+    await this.keys.update({ id }, { lastUsedAt: at, lastUsedIp: address.slice(0, 64) });
+  }
+
+  private where(scope: KeyOwnerScope): FindOptionsWhere<ApiKey> {
+    return scope.ownerId ? { userId: scope.ownerId } : {};
+  }
+}

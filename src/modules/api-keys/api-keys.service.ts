@@ -1,0 +1,171 @@
+import { Injectable } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { makePrincipal, type Principal } from '../../common/auth/principal.js';
+import { UsageRecorder } from '../../common/auth/usage-recorder.js';
+import { BadRequestError, ForbiddenError, NotFoundError } from '../../common/errors/app-error.js';
+import { decodeCursor, toPage, type Page, type PageQuery } from '../../common/http/pagination.js';
+import { AppConfig } from '../../config/app-config.js';
+import { developmentSecret } from '../../config/dev-secrets.js';
+import { RevocationService, type RevocationEvent } from '../auth/revocation/revocation.service.js';
+import { UsersService } from '../users/users.service.js';
+import type { ApiKey } from './api-key.entity.js';
+import { API_KEY_TAG, hashApiKeySecret, newApiKey, parseApiKey, secretMatches } from './api-key-format.js';
+import { ApiKeysRepository, type KeyOwnerScope } from './api-keys.repository.js';
+import { ApiKeyResponse, type CreateApiKeyDto, type CreatedApiKeyResponse } from './dto/api-key.dto.js';
+
+/** How long a verified key's record may be served from memory; revocation evicts at once. */
+const CACHE_TTL_MS = 30_000;
+
+export const API_KEY_EVENTS = {
+  created: 'api-key.created',
+  rotated: 'api-key.rotated',
+  revoked: 'api-key.revoked',
+  rejected: 'api-key.rejected',
+} as const;
+
+export interface ApiKeyEvent {
+  keyId: string | undefined;
+  ownerId: string | undefined;
+  actorId: string | undefined;
+  reason?: string;
+  address?: string;
+}
+
+interface CachedKey {
+  key: ApiKey;
+  roles: Principal['roles'];
+  cachedAt: number;
+}
+
+@Injectable()
+export class ApiKeysService {
+  private readonly pepper: string;
+  private readonly cache = new Map<string, CachedKey>();
+  private readonly usage = new UsageRecorder();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly keys: ApiKeysRepository,
+    private readonly users: UsersService,
+    private readonly revocation: RevocationService,
+    private readonly events: EventEmitter2,
+    @InjectPinoLogger(ApiKeysService.name) private readonly logger: PinoLogger,
+  ) {
+    this.pepper = config.apiKeys.pepper ?? developmentSecret(config.app.dataDir, 'api-key-pepper');
+    revocation.onRevocation((event) => this.evict(event));
+  }
+
+  async create(me: Principal, body: CreateApiKeyDto): Promise<CreatedApiKeyResponse> {
+    const beyond = body.scopes.filter((scope) => !me.permissions.has(scope));
+    if (beyond.length > 0) throw new ForbiddenError(`You cannot grant scopes you do not have: ${beyond.join(', ')}.`);
+    if (body.expiresAt && body.expiresAt.getTime() <= Date.now()) {
+      throw new BadRequestError('expiresAt must be in the future.');
+    }
+    const { prefix, secret, key } = newApiKey();
+    const row = await this.keys.insert({
+      userId: me.userId,
+      name: body.name,
+      prefix,
+      secretHash: hashApiKeySecret(secret, this.pepper),
+      scopes: body.scopes,
+      rateLimitPerMinute: body.rateLimitPerMinute ?? this.config.apiKeys.defaultRateLimitPerMinute,
+      expiresAt: body.expiresAt ?? null,
+    });
+    await this.emit(API_KEY_EVENTS.created, { keyId: row.id, ownerId: row.userId, actorId: me.userId });
+    return { ...ApiKeyResponse.from(row), key };
+  }
+
+  async list(me: Principal, query: PageQuery): Promise<Page<ApiKeyResponse>> {
+    const rows = await this.keys.list(this.ownerScope(me), query.limit + 1, decodeCursor(query.cursor));
+    return toPage(rows, query.limit, ApiKeyResponse.from);
+  }
+
+  async get(me: Principal, id: string): Promise<ApiKeyResponse> {
+    const key = await this.keys.findInScope(this.ownerScope(me), id);
+    if (!key) throw new NotFoundError('No such API key.');
+    return ApiKeyResponse.from(key);
+  }
+
+  async revoke(me: Principal, id: string): Promise<void> {
+    const key = await this.keys.revoke(this.ownerScope(me), id);
+    if (!key) throw new NotFoundError('No such API key.');
+    await this.revocation.revokeCredential('api-key', key.prefix);
+    await this.emit(API_KEY_EVENTS.revoked, { keyId: key.id, ownerId: key.userId, actorId: me.userId });
+  }
+
+  /** A new secret for the same key: the old one dies at once, everywhere. */
+  async rotate(me: Principal, id: string): Promise<CreatedApiKeyResponse> {
+    const key = await this.keys.findInScope(this.ownerScope(me), id);
+    if (!key) throw new NotFoundError('No such API key.');
+    const fresh = newApiKey();
+    const secretHash = hashApiKeySecret(fresh.secret, this.pepper);
+    await this.keys.replaceSecret(key.id, secretHash);
+    await this.revocation.revokeCredential('api-key', key.prefix);
+    await this.emit(API_KEY_EVENTS.rotated, { keyId: key.id, ownerId: key.userId, actorId: me.userId });
+    // The prefix stays (it identifies the key); only the secret changes.
+    return { ...ApiKeyResponse.from(key), key: `${API_KEY_TAG}${key.prefix}.${fresh.secret}` };
+  }
+
+  /**
+   * The principal a key acts as: its owner, limited to the key's scopes. The owner's roles
+   * are read with the key (cached briefly, evicted on any revocation of key or owner).
+   */
+  async authenticate(presented: string, address: string): Promise<Principal | null> {
+    const parts = parseApiKey(presented);
+    if (!parts) return this.reject(undefined, 'malformed', address);
+    const entry = await this.lookup(parts.prefix);
+    if (!entry) return this.reject(undefined, 'unknown prefix', address);
+    const { key, roles } = entry;
+    if (!secretMatches(parts.secret, key.secretHash, this.pepper)) return this.reject(key, 'wrong secret', address);
+    const now = Date.now();
+    if (key.expiresAt && key.expiresAt.getTime() <= now) return this.reject(key, 'expired', address);
+    if (this.usage.isDue(key.id, now)) {
+      this.keys.recordUse(key.id, new Date(now), address).catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'could not record API key use');
+      });
+    }
+    return makePrincipal({
+      userId: key.userId,
+      roles,
+      scopes: key.scopes,
+      authMethod: 'api-key',
+      credentialId: key.id,
+      credentialRateLimit: key.rateLimitPerMinute,
+    });
+  }
+
+  private async lookup(prefix: string): Promise<CachedKey | null> {
+    const cached = this.cache.get(prefix);
+    if (cached && Date.now() - cached.cachedAt < CACHE_TTL_MS) return cached;
+    const key = await this.keys.findActiveByPrefix(prefix);
+    const owner = key ? await this.users.findById(key.userId) : null;
+    if (!key || !owner?.isActive) {
+      this.cache.delete(prefix);
+      return null;
+    }
+    const entry = { key, roles: owner.roles, cachedAt: Date.now() };
+    this.cache.set(prefix, entry);
+    return entry;
+  }
+
+  private evict(event: RevocationEvent): void {
+    if (event.type === 'credential' && event.kind === 'api-key') this.cache.delete(event.id);
+    if (event.type === 'user') {
+      for (const [prefix, entry] of this.cache) if (entry.key.userId === event.userId) this.cache.delete(prefix);
+    }
+  }
+
+  private async reject(key: ApiKey | undefined, reason: string, address: string): Promise<null> {
+    await this.emit(API_KEY_EVENTS.rejected, { keyId: key?.id, ownerId: key?.userId, actorId: undefined, reason, address });
+    return null;
+  }
+
+  private ownerScope(me: Principal): KeyOwnerScope {
+    return me.permissions.has('api-keys:manage') ? { ownerId: undefined } : { ownerId: me.userId };
+  }
+
+  private async emit(name: string, event: ApiKeyEvent): Promise<void> {
+    await this.events.emitAsync(name, event);
+  }
+}
