@@ -11,6 +11,12 @@ export class ConfigError extends Error {
   }
 }
 
+/** So many requests per window. */
+export interface Rate {
+  limit: number;
+  windowSeconds: number;
+}
+
 /** `trust proxy` for Express: off, a hop count, or the addresses/subnets of trusted proxies. */
 export type TrustProxy = false | number | string[];
 
@@ -59,6 +65,7 @@ export class AppConfig {
     secureCookies: boolean;
   };
   readonly apiKeys: { pepper: string | undefined; defaultRateLimitPerMinute: number };
+  readonly rateLimits: { anonymous: Rate; user: Rate; auth: Rate };
   readonly lockout: { maxFailuresPerAccount: number; maxFailuresPerAddress: number; windowSeconds: number };
   readonly log: { level: Env['LOG_LEVEL'] };
   readonly metrics: { token: string | undefined };
@@ -100,6 +107,7 @@ export class AppConfig {
       secureCookies: isProduction || this.app.publicUrl.startsWith('https://'),
     };
     this.apiKeys = { pepper: env.API_KEY_PEPPER, defaultRateLimitPerMinute: env.API_KEY_DEFAULT_RATE_LIMIT };
+    this.rateLimits = { anonymous: env.RATE_LIMIT_ANON, user: env.RATE_LIMIT_USER, auth: env.RATE_LIMIT_AUTH };
     this.lockout = {
       maxFailuresPerAccount: env.LOCKOUT_MAX_FAILURES,
       maxFailuresPerAddress: env.LOCKOUT_MAX_FAILURES_PER_ADDRESS,

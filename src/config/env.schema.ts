@@ -30,6 +30,17 @@ const duration = z
     return Number(amount) * (DURATION_UNITS[unit || 's'] ?? 1);
   });
 
+const RATE_PERIODS: Record<string, number> = { s: 1, sec: 1, second: 1, m: 60, min: 60, minute: 60, h: 3600, hour: 3600, d: 86_400, day: 86_400 };
+
+/** DRF-style rates: `60/min`, `10/minute`, `1000/hour`, `5/s`. */
+const rate = z
+  .string()
+  .regex(/^\d+\/(s|sec|second|m|min|minute|h|hour|d|day)$/, 'expected a rate such as 60/min or 1000/hour')
+  .transform((v) => {
+    const [count = '0', period = 'min'] = v.split('/');
+    return { limit: Number(count), windowSeconds: RATE_PERIODS[period] ?? 60 };
+  });
+
 /** Every environment variable the server reads, with its default. README mirrors this table. */
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -66,6 +77,9 @@ export const envSchema = z.object({
   CSRF_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   API_KEY_PEPPER: z.string().min(32, 'must be at least 32 characters').optional(),
   API_KEY_DEFAULT_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  RATE_LIMIT_ANON: rate.default({ limit: 60, windowSeconds: 60 }),
+  RATE_LIMIT_USER: rate.default({ limit: 600, windowSeconds: 60 }),
+  RATE_LIMIT_AUTH: rate.default({ limit: 10, windowSeconds: 60 }),
   LOCKOUT_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
   LOCKOUT_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
   LOCKOUT_WINDOW: duration.default(15 * 60),

@@ -104,6 +104,10 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
       NODE_ENV: 'test',
       LOG_LEVEL: 'info',
       DATA_DIR: ':memory:',
+      // Tests send many requests from one address; rate-limit tests set their own limits.
+      RATE_LIMIT_ANON: '100000/min',
+      RATE_LIMIT_USER: '100000/min',
+      RATE_LIMIT_AUTH: '100000/min',
       ...(database ? { DATABASE_URL: database.url } : {}),
       ...(env.REDIS_URL ? { REDIS_KEY_PREFIX: FILE_REDIS_KEY_PREFIX } : {}),
       ...env,

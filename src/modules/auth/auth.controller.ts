@@ -7,6 +7,7 @@ import { Public } from '../../common/auth/public.decorator.js';
 import { clientAddress } from '../../common/http/client-address.js';
 import { UnauthenticatedError } from '../../common/errors/app-error.js';
 import { UserResponse } from '../users/dto/user.response.js';
+import { ScopedRateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { UsersService } from '../users/users.service.js';
 import { AuthService } from './auth.service.js';
 import { ChangePasswordDto, LoginDto, MeResponse, RefreshDto, TokenPairResponse, VerifyDto } from './dto/auth.dto.js';
@@ -25,6 +26,7 @@ export class AuthController {
   @Post('register')
   @HttpCode(HttpStatus.CREATED)
   @Public()
+  @ScopedRateLimit('auth')
   @ApiCreatedResponse({ type: UserResponse })
   register(@Body() body: RegisterDto): Promise<UserResponse> {
     return this.users.register(body);
@@ -33,6 +35,7 @@ export class AuthController {
   @Post('login')
   @HttpCode(HttpStatus.OK)
   @Public()
+  @ScopedRateLimit('auth')
   @ApiOkResponse({ type: TokenPairResponse })
   login(@Body() body: LoginDto, @Req() req: Request): Promise<TokenPairResponse> {
     return this.auth.login(body.email, body.password, clientAddress(req));
@@ -41,6 +44,7 @@ export class AuthController {
   @Post('refresh')
   @HttpCode(HttpStatus.OK)
   @Public()
+  @ScopedRateLimit('auth')
   @ApiOkResponse({ type: TokenPairResponse })
   refresh(@Body() body: RefreshDto): Promise<TokenPairResponse> {
     return this.auth.refresh(body.refresh_token);
@@ -88,6 +92,7 @@ export class AuthController {
 
   @Post('password')
   @HttpCode(HttpStatus.NO_CONTENT)
+  @ScopedRateLimit('auth')
   @Authenticated()
   @ApiNoContentResponse()
   changePassword(@Principal() me: Principal, @Body() body: ChangePasswordDto, @Req() req: Request): Promise<void> {

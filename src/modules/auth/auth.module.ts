@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
@@ -28,7 +29,7 @@ import { PersonalTokensController } from './tokens/personal-tokens.controller.js
 import { PersonalTokensService } from './tokens/personal-tokens.service.js';
 
 @Module({
-  imports: [UsersModule, TypeOrmModule.forFeature([RevokedAccessToken, TokenCutoff, RefreshToken, Session, PersonalToken])],
+  imports: [UsersModule, RateLimitModule, TypeOrmModule.forFeature([RevokedAccessToken, TokenCutoff, RefreshToken, Session, PersonalToken])],
   controllers: [AuthController, SessionsController, PersonalTokensController, JwksController],
   providers: [
     AuthService,

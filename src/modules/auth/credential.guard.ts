@@ -7,6 +7,7 @@ import { ACCESS_POLICY, ALLOW_ANONYMOUS } from '../../common/auth/authenticated.
 import type { Principal } from '../../common/auth/principal.js';
 import { IS_PUBLIC } from '../../common/auth/public.decorator.js';
 import { ForbiddenError, UnauthenticatedError } from '../../common/errors/app-error.js';
+import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { CredentialStrategies } from './credential-strategies.js';
 import { presentedCredential, SESSION_COOKIE, type PresentedCredential } from './credentials.js';
 import { CsrfService } from './sessions/csrf.service.js';
@@ -25,6 +26,7 @@ export class CredentialGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly csrf: CsrfService,
     private readonly strategies: CredentialStrategies,
+    private readonly rateLimits: RateLimitGuard,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -32,11 +34,13 @@ export class CredentialGuard implements CanActivate {
     const response = context.switchToHttp().getResponse<Response>();
     const targets = [context.getHandler(), context.getClass()];
     const credential = presentedCredential(request);
-    if (credential) {
-      request.principal = await this.authenticate(credential, request, response);
-      if (request.principal.authMethod === 'session' && !SAFE_METHODS.has(request.method) && !this.csrf.isValid(request)) {
-        throw new ForbiddenError('Missing or invalid X-CSRF-Token for this session.');
-      }
+    // A refused credential is counted against its address before the 401, so guessing
+    // tokens is rate limited like any anonymous traffic.
+    const refusal = credential ? await this.authenticate(credential, request, response).catch((error: unknown) => error) : undefined;
+    await this.rateLimits.canActivate(context);
+    if (refusal) throw refusal;
+    if (request.principal?.authMethod === 'session' && !SAFE_METHODS.has(request.method) && !this.csrf.isValid(request)) {
+      throw new ForbiddenError('Missing or invalid X-CSRF-Token for this session.');
     }
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     if (!request.principal) {
@@ -49,10 +53,14 @@ export class CredentialGuard implements CanActivate {
     return true;
   }
 
-  private async authenticate(credential: PresentedCredential, request: Request, response: Response): Promise<Principal> {
+  /** Sets `request.principal`, or throws the 401 for a credential that does not check out. */
+  private async authenticate(credential: PresentedCredential, request: Request, response: Response): Promise<void> {
     const strategy = this.strategies.for(credential.kind);
     const principal = strategy ? await runStrategy(strategy, request, response) : undefined;
-    if (principal) return principal;
+    if (principal) {
+      request.principal = principal;
+      return;
+    }
     if (credential.kind === 'session') response.clearCookie(SESSION_COOKIE, { path: '/' });
     const challenge =
       credential.challengeScheme === 'Bearer'

@@ -2,9 +2,11 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator, type HealthCheckResult } from '@nestjs/terminus';
 import { Public } from '../../common/auth/public.decorator.js';
+import { SkipRateLimit } from '../rate-limit/rate-limit.decorator.js';
 
 @ApiTags('health')
 @Controller('health')
+@SkipRateLimit()
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,

@@ -6,6 +6,7 @@ import { makePrincipal, Principal } from '../../../common/auth/principal.js';
 import { Public } from '../../../common/auth/public.decorator.js';
 import { clientAddress } from '../../../common/http/client-address.js';
 import { AppConfig } from '../../../config/app-config.js';
+import { ScopedRateLimit } from '../../rate-limit/rate-limit.decorator.js';
 import { AuthService } from '../auth.service.js';
 import { SESSION_COOKIE } from '../credentials.js';
 import { CsrfTokenResponse, LoginDto } from '../dto/auth.dto.js';
@@ -26,6 +27,7 @@ export class SessionsController {
   @Post('session')
   @HttpCode(HttpStatus.NO_CONTENT)
   @Public()
+  @ScopedRateLimit('auth')
   @ApiNoContentResponse({ description: `Sets the sid cookie; the ${CSRF_HEADER} response header carries a CSRF token` })
   async signIn(@Body() body: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
     const user = await this.auth.checkPassword(body.email, body.password, clientAddress(req));
