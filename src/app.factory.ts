@@ -4,7 +4,9 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import cookieParser from 'cookie-parser';
 import { Logger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module.js';
+import { MetricsRegistry } from './common/metrics/metrics-registry.js';
 import { mountOpenApi } from './common/http/openapi.js';
+import { requestContext } from './common/http/request-context.js';
 import { requestId } from './common/http/request-id.js';
 import { securityHeaders } from './common/http/security-headers.js';
 import type { AppConfig } from './config/app-config.js';
@@ -25,6 +27,9 @@ export async function createApp(
   app.disable('x-powered-by');
   app.set('trust proxy', config.http.trustProxy);
   app.use(requestId);
+  app.use(requestContext);
+  const metrics = app.get(MetricsRegistry);
+  app.use(metrics.httpMiddleware());
   app.use(securityHeaders(config));
   app.use(cookieParser());
   if (config.http.corsOrigins.length > 0) {
@@ -36,6 +41,7 @@ export async function createApp(
       maxAge: 600,
     });
   }
+  app.use('/metrics', metrics.endpoint(config.metrics.token));
   mountOpenApi(app, config);
   await app.init();
   return app;

@@ -9,9 +9,11 @@ import { createValidationPipe } from './common/http/validation.js';
 import { loggerOptions } from './common/logging/logger.options.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
+import { MetricsModule } from './common/metrics/metrics-registry.js';
 import { RedisModule } from './common/redis/redis.module.js';
 import { DatabaseModule } from './db/database.module.js';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
+import { AuditModule } from './modules/audit/audit.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { BenchModule } from './modules/bench/bench.module.js';
 import { HealthModule } from './modules/health/health.module.js';
@@ -34,6 +36,8 @@ export class AppModule implements NestModule {
         LoggerModule.forRoot(loggerOptions(config, options.logDestination)),
         DatabaseModule.forRoot(config),
         RedisModule,
+        MetricsModule,
+        AuditModule,
         HealthModule,
         UsersModule,
         AuthModule,

@@ -1,4 +1,5 @@
 import { ApiKey } from '../modules/api-keys/api-key.entity.js';
+import { AuditEvent } from '../modules/audit/audit-event.entity.js';
 import { RefreshToken } from '../modules/auth/refresh/refresh-token.entity.js';
 import { RevokedAccessToken } from '../modules/auth/revocation/revoked-access-token.entity.js';
 import { TokenCutoff } from '../modules/auth/revocation/token-cutoff.entity.js';
@@ -8,4 +9,4 @@ import { Resource } from '../modules/resources/resource.entity.js';
 import { User } from '../modules/users/user.entity.js';
 
 /** Every TypeORM entity; the app and the migration CLI share this list. */
-export const entities = [User, RevokedAccessToken, TokenCutoff, RefreshToken, Session, PersonalToken, Resource, ApiKey];
+export const entities = [User, RevokedAccessToken, TokenCutoff, RefreshToken, Session, PersonalToken, Resource, ApiKey, AuditEvent];

@@ -1,7 +1,10 @@
 import { STATUS_CODES } from 'node:http';
 import { Catch, HttpException, HttpStatus, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { AUDIT_RECORD, type AuditRecord } from '../audit/audit-record.js';
+import { MetricsRegistry } from '../metrics/metrics-registry.js';
 import { AppError, type FieldError } from './app-error.js';
 
 /** RFC 9457 problem details, as every error response of this API carries them. */
@@ -45,7 +48,11 @@ function exposedHttpError(error: unknown): { status: number; message: string } |
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
-  constructor(@InjectPinoLogger('errors') private readonly logger: PinoLogger) {}
+  constructor(
+    @InjectPinoLogger('errors') private readonly logger: PinoLogger,
+    private readonly events: EventEmitter2,
+    private readonly metrics: MetricsRegistry,
+  ) {}
 
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -53,6 +60,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const response = http.getResponse<Response>();
     const rendered = this.render(error);
     if (rendered.status >= 500) this.logUnexpected(error, rendered.status);
+    this.recordRefusal(rendered.status, request);
     if (response.headersSent) {
       response.end();
       return;
@@ -105,6 +113,21 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     }
     const status = HttpStatus.INTERNAL_SERVER_ERROR;
     return { status, code: codeFor(status), title: 'Internal Server Error', headers: {} };
+  }
+
+  /** Denials (403) and rate-limit hits (429) are security events, whichever code raised them. */
+  private recordRefusal(status: number, request: Request): void {
+    if (status !== 403 && status !== 429) return;
+    if (status === 429) this.metrics.rateLimited.inc({ limit: request.appliedRateLimit?.name ?? 'lockout' });
+    const record: AuditRecord = {
+      action: status === 403 ? 'access.denied' : 'rate-limit.exceeded',
+      outcome: 'denied',
+      security: true,
+      status,
+      target: request.originalUrl.split('?')[0] ?? null,
+      details: { method: request.method, route: request.route?.path as string | undefined },
+    };
+    this.events.emitAsync(AUDIT_RECORD, record).catch((error: unknown) => this.logUnexpected(error, 500));
   }
 
   private logUnexpected(error: unknown, status: number): void {

@@ -55,10 +55,18 @@ export function decodeCursor(cursor: string | undefined): Keyset | undefined {
   throw new BadRequestError('The cursor is not one this API issued.');
 }
 
-/** Turns `limit + 1` fetched rows into a page: the extra row only says that more exist. */
-export function toPage<Row extends Keyset, T>(rows: Row[], limit: number, map: (row: Row) => T): Page<T> {
+/**
+ * Turns `limit + 1` fetched rows into a page: the extra row only says that more exist.
+ * `keyOf` gives a row's position when it is not simply its createdAt and id.
+ */
+export function toPage<Row, T>(
+  rows: Row[],
+  limit: number,
+  map: (row: Row) => T,
+  keyOf: (row: Row) => Keyset = (row) => row as unknown as Keyset,
+): Page<T> {
   const more = rows.length > limit;
   const shown = more ? rows.slice(0, limit) : rows;
   const last = shown[shown.length - 1];
-  return { data: shown.map(map), nextCursor: more && last ? encodeCursor(last) : null };
+  return { data: shown.map(map), nextCursor: more && last ? encodeCursor(keyOf(last)) : null };
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { MetricsRegistry } from '../metrics/metrics-registry.js';
 import { RedisService } from './redis.service.js';
 
 export interface CounterState {
@@ -61,6 +62,7 @@ export class CounterStore {
 
   constructor(
     private readonly redis: RedisService,
+    private readonly metrics: MetricsRegistry,
     @InjectPinoLogger(CounterStore.name) private readonly logger: PinoLogger,
   ) {}
 
@@ -72,7 +74,8 @@ export class CounterStore {
         const [count, ttl] = (await client.eval(HIT_SCRIPT, 1, `counter:${key}`, windowMs)) as [number, number];
         return { count, resetInSeconds: Math.ceil(ttl / 1000) };
       } catch (error) {
-        this.logger.warn({ err: error }, 'redis counter unavailable; counting in memory');
+        this.logger.error({ err: error }, 'redis counter unavailable; counting in memory on this instance');
+        this.metrics.redisFallbacks.inc({ operation: 'counter' });
       }
     }
     return this.memory.hit(key, windowMs);

@@ -5,6 +5,7 @@ import { Principal } from '../../common/auth/principal.js';
 import { PageQuery } from '../../common/http/pagination.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { ApiKeyPage, ApiKeyResponse, CreateApiKeyDto, CreatedApiKeyResponse } from './dto/api-key.dto.js';
+import { Audited } from '../../common/audit/audited.decorator.js';
 
 const uuid = new ParseUUIDPipe({ version: '4' });
 
@@ -17,6 +18,7 @@ export class ApiKeysController {
   @Post()
   @HttpCode(HttpStatus.CREATED)
   @Authenticated()
+  @Audited('api-key.create')
   @ApiCreatedResponse({ type: CreatedApiKeyResponse })
   create(@Principal() me: Principal, @Body() body: CreateApiKeyDto): Promise<CreatedApiKeyResponse> {
     return this.keys.create(me, body);
@@ -40,6 +42,7 @@ export class ApiKeysController {
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated()
+  @Audited('api-key.revoke')
   @ApiNoContentResponse({ description: 'Revoked, on every instance at once' })
   revoke(@Principal() me: Principal, @Param('id', uuid) id: string): Promise<void> {
     return this.keys.revoke(me, id);
@@ -48,6 +51,7 @@ export class ApiKeysController {
   @Post(':id/rotate')
   @HttpCode(HttpStatus.CREATED)
   @Authenticated()
+  @Audited('api-key.rotate')
   @ApiCreatedResponse({ type: CreatedApiKeyResponse, description: 'A new secret; the old one is dead' })
   rotate(@Principal() me: Principal, @Param('id', uuid) id: string): Promise<CreatedApiKeyResponse> {
     return this.keys.rotate(me, id);

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { AUDIT_RECORD, type AuditRecord } from '../../common/audit/audit-record.js';
 import { makePrincipal, type Principal } from '../../common/auth/principal.js';
 import { UsageRecorder } from '../../common/auth/usage-recorder.js';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../../common/errors/app-error.js';
@@ -17,21 +18,6 @@ import { ApiKeyResponse, type CreateApiKeyDto, type CreatedApiKeyResponse } from
 /** How long a verified key's record may be served from memory; revocation evicts at once. */
 const CACHE_TTL_MS = 30_000;
 
-export const API_KEY_EVENTS = {
-  created: 'api-key.created',
-  rotated: 'api-key.rotated',
-  revoked: 'api-key.revoked',
-  rejected: 'api-key.rejected',
-} as const;
-
-export interface ApiKeyEvent {
-  keyId: string | undefined;
-  ownerId: string | undefined;
-  actorId: string | undefined;
-  reason?: string;
-  address?: string;
-}
-
 interface CachedKey {
   key: ApiKey;
   roles: Principal['roles'];
@@ -42,6 +28,8 @@ interface CachedKey {
 export class ApiKeysService {
   private readonly pepper: string;
   private readonly cache = new Map<string, CachedKey>();
+  /** Bumped by every eviction: a lookup that raced one must not cache what it read before. */
+  private generation = 0;
   private readonly usage = new UsageRecorder();
 
   constructor(
@@ -72,7 +60,6 @@ export class ApiKeysService {
       rateLimitPerMinute: body.rateLimitPerMinute ?? this.config.apiKeys.defaultRateLimitPerMinute,
       expiresAt: body.expiresAt ?? null,
     });
-    await this.emit(API_KEY_EVENTS.created, { keyId: row.id, ownerId: row.userId, actorId: me.userId });
     return { ...ApiKeyResponse.from(row), key };
   }
 
@@ -88,21 +75,19 @@ export class ApiKeysService {
   }
 
   async revoke(me: Principal, id: string): Promise<void> {
+    await this.manageable(me, id);
     const key = await this.keys.revoke(this.ownerScope(me), id);
     if (!key) throw new NotFoundError('No such API key.');
     await this.revocation.revokeCredential('api-key', key.prefix);
-    await this.emit(API_KEY_EVENTS.revoked, { keyId: key.id, ownerId: key.userId, actorId: me.userId });
   }
 
   /** A new secret for the same key: the old one dies at once, everywhere. */
   async rotate(me: Principal, id: string): Promise<CreatedApiKeyResponse> {
-    const key = await this.keys.findInScope(this.ownerScope(me), id);
-    if (!key) throw new NotFoundError('No such API key.');
+    const key = await this.manageable(me, id);
     const fresh = newApiKey();
     const secretHash = hashApiKeySecret(fresh.secret, this.pepper);
     await this.keys.replaceSecret(key.id, secretHash);
     await this.revocation.revokeCredential('api-key', key.prefix);
-    await this.emit(API_KEY_EVENTS.rotated, { keyId: key.id, ownerId: key.userId, actorId: me.userId });
     // The prefix stays (it identifies the key); only the secret changes.
     return { ...ApiKeyResponse.from(key), key: `${API_KEY_TAG}${key.prefix}.${fresh.secret}` };
   }
@@ -113,13 +98,13 @@ export class ApiKeysService {
    */
   async authenticate(presented: string, address: string): Promise<Principal | null> {
     const parts = parseApiKey(presented);
-    if (!parts) return this.reject(undefined, 'malformed', address);
+    if (!parts) return this.reject(undefined, 'malformed');
     const entry = await this.lookup(parts.prefix);
-    if (!entry) return this.reject(undefined, 'unknown prefix', address);
+    if (!entry) return this.reject(undefined, 'unknown prefix');
     const { key, roles } = entry;
-    if (!secretMatches(parts.secret, key.secretHash, this.pepper)) return this.reject(key, 'wrong secret', address);
+    if (!secretMatches(parts.secret, key.secretHash, this.pepper)) return this.reject(key, 'wrong secret');
     const now = Date.now();
-    if (key.expiresAt && key.expiresAt.getTime() <= now) return this.reject(key, 'expired', address);
+    if (key.expiresAt && key.expiresAt.getTime() <= now) return this.reject(key, 'expired');
     if (this.usage.isDue(key.id, now)) {
       this.keys.recordUse(key.id, new Date(now), address).catch((error: unknown) => {
         this.logger.warn({ err: error }, 'could not record API key use');
@@ -138,6 +123,7 @@ export class ApiKeysService {
   private async lookup(prefix: string): Promise<CachedKey | null> {
     const cached = this.cache.get(prefix);
     if (cached && Date.now() - cached.cachedAt < CACHE_TTL_MS) return cached;
+    const generation = this.generation;
     const key = await this.keys.findActiveByPrefix(prefix);
     const owner = key ? await this.users.findById(key.userId) : null;
     if (!key || !owner?.isActive) {
@@ -145,27 +131,49 @@ export class ApiKeysService {
       return null;
     }
     const entry = { key, roles: owner.roles, cachedAt: Date.now() };
-    this.cache.set(prefix, entry);
+    if (generation === this.generation) this.cache.set(prefix, entry);
     return entry;
   }
 
   private evict(event: RevocationEvent): void {
+    this.generation += 1;
     if (event.type === 'credential' && event.kind === 'api-key') this.cache.delete(event.id);
     if (event.type === 'user') {
       for (const [prefix, entry] of this.cache) if (entry.key.userId === event.userId) this.cache.delete(prefix);
     }
   }
 
-  private async reject(key: ApiKey | undefined, reason: string, address: string): Promise<null> {
-    await this.emit(API_KEY_EVENTS.rejected, { keyId: key?.id, ownerId: key?.userId, actorId: undefined, reason, address });
+  /** A failed key use is a security event: it names the key (never the secret) and why. */
+  private async reject(key: ApiKey | undefined, reason: string): Promise<null> {
+    const record: AuditRecord = {
+      action: 'api-key.use',
+      outcome: 'denied',
+      security: true,
+      actorId: key?.userId ?? null,
+      authMethod: 'api-key',
+      credentialId: key?.id ?? null,
+      target: key?.id ?? null,
+      status: 401,
+      details: { reason },
+    };
+    await this.events.emitAsync(AUDIT_RECORD, record);
     return null;
+  }
+
+  /**
+   * A key the caller may rotate or revoke: theirs (or anyone's with api-keys:manage), and
+   * with no scope beyond the caller's own, so a narrow key cannot mint a wider sibling.
+   */
+  private async manageable(me: Principal, id: string): Promise<ApiKey> {
+    const key = await this.keys.findInScope(this.ownerScope(me), id);
+    if (!key) throw new NotFoundError('No such API key.');
+    const beyond = key.scopes.filter((scope) => !me.permissions.has(scope));
+    if (beyond.length > 0) throw new ForbiddenError(`This key has scopes you do not have: ${beyond.join(', ')}.`);
+    return key;
   }
 
   private ownerScope(me: Principal): KeyOwnerScope {
     return me.permissions.has('api-keys:manage') ? { ownerId: undefined } : { ownerId: me.userId };
   }
 
-  private async emit(name: string, event: ApiKeyEvent): Promise<void> {
-    await this.events.emitAsync(name, event);
-  }
 }

@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { AUDIT_RECORD, type AuditRecord } from '../../common/audit/audit-record.js';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import type { Principal } from '../../common/auth/principal.js';
 import { UnauthenticatedError } from '../../common/errors/app-error.js';
@@ -23,20 +25,27 @@ export class AuthService {
     private readonly revocation: RevocationService,
     private readonly sessions: SessionsService,
     private readonly personalTokens: PersonalTokensService,
+    private readonly events: EventEmitter2,
     @InjectPinoLogger(AuthService.name) private readonly logger: PinoLogger,
   ) {}
 
   /** Every password sign-in goes through here: lockout first, then one constant-cost check. */
   async checkPassword(email: string, password: string, address: string): Promise<User> {
-    await this.lockout.assertNotLocked(email, address);
+    try {
+      await this.lockout.assertNotLocked(email, address);
+    } catch (error) {
+      await this.audit({ action: 'auth.lockout', outcome: 'denied', security: true, target: email, status: 429 });
+      throw error;
+    }
     const user = await this.users.verifyPassword(email, password);
     if (!user) {
       await this.lockout.recordFailure(email, address);
-      this.logger.info({ event: 'auth.login.failure', address }, 'sign-in failed');
+      await this.audit({ action: 'auth.login', outcome: 'failure', security: true, target: email, status: 401 });
       throw new InvalidCredentialsError();
     }
     await this.lockout.recordSuccess(email);
     await this.users.recordLogin(user.id);
+    await this.audit({ action: 'auth.login', outcome: 'success', actorId: user.id, target: user.id });
     return user;
   }
 
@@ -48,10 +57,15 @@ export class AuthService {
   async refresh(presented: string): Promise<TokenPairResponse> {
     const result = await this.refreshTokens.rotate(presented);
     if (result.outcome === 'reused') {
-      this.logger.warn(
-        { event: 'auth.refresh.reuse', userId: result.userId, familyId: result.familyId },
-        'refresh token reused: family revoked',
-      );
+      this.logger.warn({ userId: result.userId, familyId: result.familyId }, 'refresh token reused: family revoked');
+      await this.audit({
+        action: 'auth.refresh.reuse',
+        outcome: 'denied',
+        security: true,
+        actorId: result.userId,
+        target: result.familyId,
+        status: 401,
+      });
     }
     if (result.outcome !== 'rotated') throw new InvalidRefreshTokenError();
     const user = await this.users.findById(result.userId);
@@ -65,6 +79,7 @@ export class AuthService {
     if (caller?.authMethod === 'jwt' && caller.credentialExpiresAt !== undefined) {
       await this.revocation.revokeAccessToken(caller.credentialId, caller.userId, caller.credentialExpiresAt);
     }
+    await this.audit({ action: 'auth.logout', outcome: 'success' });
   }
 
   async changePassword(caller: Principal, currentPassword: string, newPassword: string, address: string): Promise<void> {
@@ -73,9 +88,11 @@ export class AuthService {
     await this.lockout.assertNotLocked(user.email, address);
     if (!(await this.users.changePassword(user, currentPassword, newPassword))) {
       await this.lockout.recordFailure(user.email, address);
+      await this.audit({ action: 'auth.password.change', outcome: 'failure', security: true, target: user.id, status: 401 });
       throw new InvalidCredentialsError();
     }
     await this.revokeAllCredentials(user.id, caller.authMethod === 'session' ? caller.credentialId : undefined);
+    await this.audit({ action: 'auth.password.change', outcome: 'success', target: user.id });
   }
 
   /**
@@ -89,6 +106,10 @@ export class AuthService {
       this.personalTokens.deleteAllOfUser(userId),
       this.sessions.endAllOfUser(userId, keepSessionId),
     ]);
+  }
+
+  private async audit(record: AuditRecord): Promise<void> {
+    await this.events.emitAsync(AUDIT_RECORD, record);
   }
 
   private async issuePair(user: User, refresh: { token: string; tokenId: string }): Promise<TokenPairResponse> {

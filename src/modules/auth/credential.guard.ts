@@ -7,6 +7,7 @@ import { ACCESS_POLICY, ALLOW_ANONYMOUS } from '../../common/auth/authenticated.
 import type { Principal } from '../../common/auth/principal.js';
 import { IS_PUBLIC } from '../../common/auth/public.decorator.js';
 import { ForbiddenError, UnauthenticatedError } from '../../common/errors/app-error.js';
+import { MetricsRegistry } from '../../common/metrics/metrics-registry.js';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { CredentialStrategies } from './credential-strategies.js';
 import { presentedCredential, SESSION_COOKIE, type PresentedCredential } from './credentials.js';
@@ -27,6 +28,7 @@ export class CredentialGuard implements CanActivate {
     private readonly csrf: CsrfService,
     private readonly strategies: CredentialStrategies,
     private readonly rateLimits: RateLimitGuard,
+    private readonly metrics: MetricsRegistry,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -61,6 +63,7 @@ export class CredentialGuard implements CanActivate {
       request.principal = principal;
       return;
     }
+    this.metrics.authFailures.inc({ method: credential.kind, reason: strategy ? 'invalid' : 'unsupported' });
     if (credential.kind === 'session') response.clearCookie(SESSION_COOKIE, { path: '/' });
     const challenge =
       credential.challengeScheme === 'Bearer'

@@ -5,6 +5,7 @@ import { Authenticated } from '../../common/auth/authenticated.decorator.js';
 import { Principal } from '../../common/auth/principal.js';
 import { CreateResourceDto, ListResourcesQuery, ResourcePage, ResourceResponse, UpdateResourceDto } from './dto/resource.dto.js';
 import { ResourcesService, type VersionPrecondition } from './resources.service.js';
+import { Audited } from '../../common/audit/audited.decorator.js';
 
 const uuid = new ParseUUIDPipe({ version: '4' });
 
@@ -44,6 +45,7 @@ export class ResourcesController {
   @Post()
   @HttpCode(HttpStatus.CREATED)
   @Authenticated({ permission: 'resources:write' })
+  @Audited('resource.create')
   @ApiCreatedResponse({ type: ResourceResponse, headers: { Location: { description: 'URL of the new resource' } } })
   async create(@Principal() me: Principal, @Body() body: CreateResourceDto, @Res({ passthrough: true }) res: Response): Promise<ResourceResponse> {
     const resource = await this.resources.create(me, body);
@@ -54,6 +56,7 @@ export class ResourcesController {
 
   @Patch(':id')
   @Authenticated({ permission: 'resources:write' })
+  @Audited('resource.update')
   @ApiHeader({ name: 'If-Match', required: false, description: '"<version>": refuse with 412 if the resource changed since' })
   @ApiOkResponse({ type: ResourceResponse })
   @ApiPreconditionFailedResponse({ description: 'If-Match names an older version' })
@@ -72,6 +75,7 @@ export class ResourcesController {
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ permission: 'resources:write' })
+  @Audited('resource.delete')
   @ApiNoContentResponse()
   delete(@Principal() me: Principal, @Param('id', uuid) id: string): Promise<void> {
     return this.resources.delete(me, id);

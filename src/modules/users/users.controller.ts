@@ -7,6 +7,7 @@ import { PageQuery } from '../../common/http/pagination.js';
 import { UserResponse } from './dto/user.response.js';
 import { UpdateUserDto, UserPage } from './dto/users.dto.js';
 import { UsersService } from './users.service.js';
+import { Audited } from '../../common/audit/audited.decorator.js';
 
 const uuid = new ParseUUIDPipe({ version: '4' });
 
@@ -32,6 +33,7 @@ export class UsersController {
 
   @Patch(':id')
   @Authenticated({ policy: anyOf(can('users:manage'), isSelf()) })
+  @Audited('user.update')
   @ApiOkResponse({ type: UserResponse })
   @ApiConflictResponse({ description: 'The change would leave no active admin' })
   update(@Principal() me: Principal, @Param('id', uuid) id: string, @Body() body: UpdateUserDto): Promise<UserResponse> {
@@ -41,6 +43,7 @@ export class UsersController {
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ permission: 'users:manage' })
+  @Audited('user.delete')
   @ApiNoContentResponse()
   @ApiConflictResponse({ description: 'The last active admin cannot be deleted' })
   delete(@Principal() me: Principal, @Param('id', uuid) id: string): Promise<void> {

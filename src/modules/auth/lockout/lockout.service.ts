@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CounterStore } from '../../../common/redis/counter-store.js';
 import { TooManyRequestsError } from '../../../common/errors/app-error.js';
+import { MetricsRegistry } from '../../../common/metrics/metrics-registry.js';
 import { AppConfig } from '../../../config/app-config.js';
 
 /**
@@ -13,6 +14,7 @@ export class LockoutService {
   constructor(
     private readonly config: AppConfig,
     private readonly counters: CounterStore,
+    private readonly metrics: MetricsRegistry,
   ) {}
 
   async assertNotLocked(email: string, address: string): Promise<void> {
@@ -26,6 +28,7 @@ export class LockoutService {
         account.count >= maxFailuresPerAccount ? account.resetInSeconds : 0,
         client.count >= maxFailuresPerAddress ? client.resetInSeconds : 0,
       );
+      this.metrics.lockouts.inc();
       throw new TooManyRequestsError('Too many failed sign-in attempts; try again later.', retryAfter);
     }
   }

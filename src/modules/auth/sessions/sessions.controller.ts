@@ -12,6 +12,7 @@ import { SESSION_COOKIE } from '../credentials.js';
 import { CsrfTokenResponse, LoginDto } from '../dto/auth.dto.js';
 import { CSRF_HEADER, CsrfService } from './csrf.service.js';
 import { SessionsService } from './sessions.service.js';
+import { Audited } from '../../../common/audit/audited.decorator.js';
 
 /** Cookie sessions for browser clients: sign in, sign out, CSRF tokens. */
 @ApiTags('auth')
@@ -48,6 +49,7 @@ export class SessionsController {
   @Delete('session')
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated()
+  @Audited('auth.session.end')
   @ApiNoContentResponse()
   async signOut(@Principal() me: Principal, @Res({ passthrough: true }) res: Response): Promise<void> {
     if (me.authMethod === 'session') await this.sessions.end(me.credentialId);

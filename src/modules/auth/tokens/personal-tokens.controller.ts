@@ -5,6 +5,7 @@ import { Principal } from '../../../common/auth/principal.js';
 import { CreatePersonalTokenDto } from './dto/create-personal-token.dto.js';
 import { CreatedPersonalTokenResponse, PersonalTokenResponse } from './dto/personal-token.response.js';
 import { PersonalTokensService } from './personal-tokens.service.js';
+import { Audited } from '../../../common/audit/audited.decorator.js';
 
 @ApiTags('auth')
 @Controller('api/v1/auth/tokens')
@@ -13,6 +14,7 @@ export class PersonalTokensController {
 
   @Post()
   @Authenticated()
+  @Audited('personal-token.create')
   @ApiCreatedResponse({ type: CreatedPersonalTokenResponse })
   create(@Principal() me: Principal, @Body() body: CreatePersonalTokenDto): Promise<CreatedPersonalTokenResponse> {
     return this.tokens.create(me.userId, body.name, body.expiresInDays);
@@ -28,6 +30,7 @@ export class PersonalTokensController {
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated()
+  @Audited('personal-token.delete')
   @ApiNoContentResponse()
   delete(@Principal() me: Principal, @Param('id', new ParseUUIDPipe({ version: '4' })) id: string): Promise<void> {
     return this.tokens.delete(me.userId, id);

@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
+import type { Keyset } from '../../common/http/pagination.js';
+import { chainHash } from './audit-chain.js';
+import { AuditEvent } from './audit-event.entity.js';
+import type { ListAuditEventsQuery } from './dto/audit.dto.js';
+
+export interface ChainBreak {
+  seq: string;
+  id: string;
+  reason: 'content altered' | 'link broken';
+}
+
+@Injectable()
+export class AuditEventsRepository {
+  constructor(@InjectRepository(AuditEvent) private readonly events: Repository<AuditEvent>) {}
+
+  /** Newest first; `(at, id)` keyset so pages stay stable while events keep arriving. */
+  list(filters: ListAuditEventsQuery, limit: number, after?: Keyset): Promise<AuditEvent[]> {
+    const query = this.events.createQueryBuilder('e').where('TRUE');
+    if (filters.actorId) query.andWhere('e.actor_id = :actorId', { actorId: filters.actorId });
+    if (filters.action) query.andWhere('e.action = :action', { action: filters.action });
+    if (filters.outcome) query.andWhere('e.outcome = :outcome', { outcome: filters.outcome });
+    if (filters.from) query.andWhere('e.at >= :from', { from: filters.from });
+    if (filters.to) query.andWhere('e.at < :to', { to: filters.to });
+    if (after) query.andWhere('(e.at, e.id) < (:createdAt, :afterId)', { createdAt: after.createdAt, afterId: after.id });
+    return query.orderBy('e.at', 'DESC').addOrderBy('e.id', 'DESC').limit(limit).getMany();
+  }
+
+  /**
+   * Walks the chain in write order, a page at a time, and names the first event whose
+   * stored hash does not match its content, or whose link to the previous event is cut.
+   */
+  async verifyChain(pageSize = 1_000): Promise<{ checked: number; firstBreak: ChainBreak | undefined }> {
+    let checked = 0;
+    let previous: AuditEvent | undefined;
+    for (;;) {
+      const query = this.events.createQueryBuilder('e').orderBy('e.seq', 'ASC').limit(pageSize);
+      if (previous) query.where('e.seq > :seq', { seq: previous.seq });
+      const page = await query.getMany();
+      for (const event of page) {
+        if (previous && !event.prevHash.equals(previous.hash)) {
+          return { checked, firstBreak: { seq: event.seq, id: event.id, reason: 'link broken' } };
+        }
+        const { seq: _seq, prevHash, hash, ...content } = event;
+        if (!chainHash(prevHash, content).equals(hash)) {
+          return { checked, firstBreak: { seq: event.seq, id: event.id, reason: 'content altered' } };
+        }
+        checked += 1;
+        previous = event;
+      }
+      if (page.length < pageSize) return { checked, firstBreak: undefined };
+    }
+  }
+
+  async purgeBefore(cutoff: Date): Promise<number> {
+    const [row] = (await this.events.query('SELECT audit_events_purge_before($1) AS removed', [cutoff])) as { removed: string }[];
+    return Number(row?.removed ?? 0);
+  }
+}

@@ -1,0 +1,26 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { MetricsRegistry } from '../../common/metrics/metrics-registry.js';
+
+@Injectable()
+export class AuditMetrics {
+  readonly depth: Gauge;
+  readonly dropped: Counter;
+  readonly waits: Counter;
+  readonly flushFailures: Counter;
+  readonly flushSeconds: Histogram;
+
+  constructor(metrics: MetricsRegistry) {
+    const registers: Registry[] = [metrics.registry];
+    this.depth = new Gauge({ name: 'audit_buffer_depth', help: 'Audit events waiting to be written', registers });
+    this.dropped = new Counter({ name: 'audit_events_dropped_total', help: 'Routine audit events dropped because the buffer was full', registers });
+    this.waits = new Counter({ name: 'audit_buffer_waits_total', help: 'Security events that waited for room in a full buffer', registers });
+    this.flushFailures = new Counter({ name: 'audit_flush_failures_total', help: 'Audit flushes that failed and will be retried', registers });
+    this.flushSeconds = new Histogram({
+      name: 'audit_flush_duration_seconds',
+      help: 'Time to write one batch of audit events',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
+  }
+}

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { DataSource, type Repository } from 'typeorm';
+import type { ChainedContent } from './audit-chain.js';
+import { chainHash, GENESIS_HASH } from './audit-chain.js';
+import { AuditEvent } from './audit-event.entity.js';
+import { AuditMetrics } from './audit-metrics.js';
+
+const FLUSH_INTERVAL_MS = 500;
+const FLUSH_BATCH = 200;
+const BUFFER_CAPACITY = 10_000;
+// One writer at a time across every instance, so the chain never forks.
+const AUDIT_CHAIN_LOCK = 7_241_992;
+
+export type PendingEvent = Omit<ChainedContent, 'id'> & { security: boolean };
+
+/**
+ * Buffers audit events off the request path and writes them in batches (one multi-row
+ * insert per flush, chained under an advisory lock). The buffer is bounded: when full,
+ * routine events are dropped (and counted) while security events wait for room. On
+ * shutdown the buffer drains before the database closes. A crash loses at most the events
+ * of the last flush interval.
+ */
+@Injectable()
+export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
+  private buffer: PendingEvent[] = [];
+  private flushing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly metrics: AuditMetrics,
+    @InjectPinoLogger(AuditWriter.name) private readonly logger: PinoLogger,
+  ) {}
+
+  onModuleInit(): void {
+    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.drain();
+  }
+
+  async enqueue(event: PendingEvent): Promise<void> {
+    while (this.buffer.length >= BUFFER_CAPACITY) {
+      if (!event.security) {
+        this.metrics.dropped.inc();
+        return;
+      }
+      this.metrics.waits.inc();
+      void this.flush();
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    this.buffer.push(event);
+    this.metrics.depth.set(this.buffer.length);
+    if (this.buffer.length >= FLUSH_BATCH) void this.flush();
+  }
+
+  /** Writes everything buffered so far (tests and shutdown wait on it). */
+  async drain(): Promise<void> {
+    while (this.buffer.length > 0 || this.flushing) await this.flush();
+  }
+
+  flush(): Promise<void> {
+    this.flushing ??= this.writeBatches().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async writeBatches(): Promise<void> {
+    while (this.buffer.length > 0) {
+      const batch = this.buffer.slice(0, FLUSH_BATCH);
+      const started = performance.now();
+      try {
+        await this.write(batch);
+      } catch (error) {
+        // Kept in the buffer and tried again at the next flush: nothing acknowledged is lost.
+        this.logger.error({ err: error, events: batch.length }, 'audit flush failed');
+        this.metrics.flushFailures.inc();
+        return;
+      }
+      this.buffer = this.buffer.slice(batch.length);
+      this.metrics.flushSeconds.observe((performance.now() - started) / 1000);
+      this.metrics.depth.set(this.buffer.length);
+      for (const wake of this.waiters.splice(0)) wake();
+    }
+  }
+
+  private async write(batch: PendingEvent[]): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_CHAIN_LOCK]);
+      const [last] = (await manager.query('SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1')) as { hash: Buffer }[];
+      let prevHash = last?.hash ?? GENESIS_HASH;
+      const rows = batch.map(({ security: _security, ...content }) => {
+        const event: ChainedContent = { id: randomUUID(), ...content };
+        const hash = chainHash(prevHash, event);
+        const row = { ...event, prevHash, hash };
+        prevHash = hash;
+        return row;
+      });
+      // One multi-row INSERT for the whole batch.
+      // (jsonb details are typed loosely; TypeORM's deep-partial type cannot take `unknown`.)
+      await manager.getRepository(AuditEvent).insert(rows as unknown as Parameters<Repository<AuditEvent>['insert']>[0]);
+    });
+  }
+}

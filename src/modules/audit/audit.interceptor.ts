@@ -1,0 +1,56 @@
+import { HttpException, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request, Response } from 'express';
+import { tap, type Observable } from 'rxjs';
+import { AppError } from '../../common/errors/app-error.js';
+import { AuditService } from './audit.service.js';
+import { AUDITED_ACTION } from '../../common/audit/audited.decorator.js';
+
+function statusOf(error: unknown): number {
+  if (error instanceof AppError) return error.status;
+  if (error instanceof HttpException) return error.getStatus();
+  return 500;
+}
+
+/**
+ * Writes one audit event for every request to an @Audited route, success or failure,
+ * with the actor, target, status and latency. Enqueueing is synchronous and cheap; the
+ * write happens later, in batches.
+ */
+@Injectable()
+export class AuditInterceptor implements NestInterceptor {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly audit: AuditService,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const action = this.reflector.get<string | undefined>(AUDITED_ACTION, context.getHandler());
+    if (!action) return next.handle();
+    const request = context.switchToHttp().getRequest<Request>();
+    const response = context.switchToHttp().getResponse<Response>();
+    const started = performance.now();
+    const record = (status: number, target: string | null) =>
+      void this.audit.record(
+        {
+          action,
+          outcome: status < 400 ? 'success' : status === 401 || status === 403 ? 'denied' : 'failure',
+          target,
+          status,
+          details: { method: request.method, route: request.route?.path as string | undefined },
+          security: status === 403,
+        },
+        request,
+        Math.round(performance.now() - started),
+      );
+    return next.handle().pipe(
+      tap({
+        next: (body: unknown) => {
+          const createdId = (body as { id?: unknown } | undefined)?.id;
+          record(response.statusCode, String(request.params.id ?? (typeof createdId === 'string' ? createdId : '')) || null);
+        },
+        error: (error: unknown) => record(statusOf(error), (request.params.id as string | undefined) ?? null),
+      }),
+    );
+  }
+}

@@ -1,0 +1,39 @@
+import { Injectable } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import type { Request } from 'express';
+import { AUDIT_RECORD, type AuditRecord } from '../../common/audit/audit-record.js';
+import { clientAddress } from '../../common/http/client-address.js';
+import { currentRequest } from '../../common/http/request-context.js';
+import { redactSecrets } from '../../common/logging/redact.js';
+import { AuditWriter } from './audit-writer.js';
+
+/**
+ * The entry point of the audit trail: modules emit AUDIT_RECORD events (or the interceptor
+ * records a request); this fills in who, from where and in which request, redacts the
+ * details and hands the event to the writer.
+ */
+@Injectable()
+export class AuditService {
+  constructor(private readonly writer: AuditWriter) {}
+
+  @OnEvent(AUDIT_RECORD, { promisify: true, suppressErrors: false })
+  async record(record: AuditRecord, request: Request | undefined = currentRequest(), latencyMs: number | null = null): Promise<void> {
+    const principal = request?.principal;
+    await this.writer.enqueue({
+      at: new Date(),
+      requestId: request ? String(request.id ?? '') || null : null,
+      actorId: record.actorId !== undefined ? record.actorId : (principal?.userId ?? null),
+      authMethod: record.authMethod !== undefined ? record.authMethod : (principal?.authMethod ?? null),
+      credentialId: record.credentialId !== undefined ? record.credentialId : (principal?.credentialId ?? null),
+      action: record.action,
+      target: record.target ?? null,
+      outcome: record.outcome,
+      ip: request ? clientAddress(request).slice(0, 64) : null,
+      userAgent: request?.headers['user-agent']?.slice(0, 300) ?? null,
+      status: record.status ?? null,
+      latencyMs,
+      details: redactSecrets(record.details ?? {}) as Record<string, unknown>,
+      security: record.security ?? false,
+    });
+  }
+}

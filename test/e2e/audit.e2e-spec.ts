@@ -1,0 +1,79 @@
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
+import { AuditEventsRepository } from '../../src/modules/audit/audit-events.repository.js';
+import { signedIn, signedInAdmin, signUp } from '../factories/auth.js';
+import { startTestApp, type TestApp } from '../setup/test-app.js';
+import { expectProblem } from './problem-details.js';
+
+describe('audit trail', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  const flush = () => t.app.get(AuditWriter).drain();
+  const rows = async (action: string) =>
+    (await t.app.get(DataSource).query('SELECT * FROM audit_events WHERE action = $1 ORDER BY seq', [action])) as Record<string, unknown>[];
+
+  it('should write exactly one event per audited request with its fields', async () => {
+    const { user, tokens } = await signedIn(t.http);
+    const res = await t.http
+      .post('/api/v1/resources')
+      .set('Authorization', `Bearer ${tokens.access_token}`)
+      .set('User-Agent', 'audit-test/1.0')
+      .send({ name: 'audited', visibility: 'private' })
+      .expect(201);
+    await flush();
+    const events = (await rows('resource.create')).filter((e) => e.target === res.body.id);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      actor_id: user.id,
+      auth_method: 'jwt',
+      outcome: 'success',
+      status: 201,
+      request_id: res.headers['x-request-id'],
+      user_agent: 'audit-test/1.0',
+      ip: expect.any(String),
+    });
+    expect(events[0]?.latency_ms).toEqual(expect.any(Number));
+  });
+
+  it('should record a wrong-password login as a failure, never with the password', async () => {
+    const user = await signUp(t.http);
+    const wrong = 'Wrong-Password-For-Audit-771!';
+    await t.http.post('/api/v1/auth/login').send({ email: user.email, password: wrong }).expect(401);
+    await flush();
+    const failures = (await rows('auth.login')).filter((e) => e.target === user.email && e.outcome === 'failure');
+    expect(failures).toHaveLength(1);
+    const all = JSON.stringify(await t.app.get(DataSource).query('SELECT * FROM audit_events'));
+    expect(all).not.toContain(wrong);
+    expect(all).not.toContain(user.password);
+  });
+
+  it('should answer 403 without audit:read and list events with it', async () => {
+    const { tokens } = await signedIn(t.http);
+    expectProblem(await t.http.get('/api/v1/audit-events').set('Authorization', `Bearer ${tokens.access_token}`), 403);
+    const admin = await signedInAdmin(t);
+    await flush();
+    const res = await t.http.get('/api/v1/audit-events?action=access.denied&limit=5').set('Authorization', `Bearer ${admin.tokens.access_token}`).expect(200);
+    expect(res.body.data.length).toBeGreaterThan(0);
+    expect(res.body.data[0]).toMatchObject({ action: 'access.denied', outcome: 'denied', status: 403 });
+  });
+
+  it('should refuse UPDATE and DELETE of audit rows, and a superuser edit breaks the chain there', async () => {
+    await flush();
+    const db = t.app.get(DataSource);
+    await expect(db.query(`UPDATE audit_events SET action = 'x'`)).rejects.toThrow(/append-only/);
+    await expect(db.query(`DELETE FROM audit_events`)).rejects.toThrow(/append-only/);
+    expect((await t.app.get(AuditEventsRepository).verifyChain()).firstBreak).toBeUndefined();
+    const [victim] = (await db.query('SELECT seq, id FROM audit_events ORDER BY seq LIMIT 1 OFFSET 1')) as { seq: string; id: string }[];
+    await db.transaction(async (m) => {
+      // What a superuser could do: switch triggers off for the session and rewrite history.
+      await m.query(`SET LOCAL session_replication_role = replica`);
+      await m.query(`UPDATE audit_events SET action = 'tampered' WHERE seq = $1`, [victim?.seq]);
+    });
+    expect((await t.app.get(AuditEventsRepository).verifyChain()).firstBreak).toMatchObject({ id: victim?.id, reason: 'content altered' });
+  });
+});

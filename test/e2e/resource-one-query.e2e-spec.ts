@@ -1,0 +1,72 @@
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { signedIn } from '../factories/auth.js';
+import { startTestApp, type TestApp } from '../setup/test-app.js';
+
+const REQUESTS = 10;
+
+/**
+ * Counts what really goes to the database: TypeORM's postgres driver sends every statement
+ * through node-postgres's Client#query, for Postgres and (through PGlite's node-postgres
+ * adapter) for the embedded database alike. The same technique as jwt-no-sql.e2e-spec.ts.
+ */
+function spyOnSql() {
+  const query = vi.spyOn(pg.Client.prototype, 'query');
+  return {
+    /** The statements since the last reset, as text, so a failure shows what ran. */
+    statements: () => query.mock.calls.map(([sql]) => (typeof sql === 'string' ? sql : JSON.stringify(sql))),
+    reset: () => query.mockClear(),
+  };
+}
+
+/**
+ * The JWT check costs no SQL and the scope is part of the WHERE clause, so reading one
+ * resource is one statement: no second look-up for the owner, the caller or the policy.
+ */
+describe('GET /api/v1/resources/:id with a JWT', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  async function expectOneStatementPerRequest(path: string, auth: string, status: number): Promise<void> {
+    const sql = spyOnSql();
+    await t.http.get(path).set('Authorization', auth).expect(status);
+    // The warm-up went through the spy too: it watches this app's database.
+    expect(sql.statements().length).toBeGreaterThan(0);
+    sql.reset();
+    for (let i = 0; i < REQUESTS; i++) await t.http.get(path).set('Authorization', auth).expect(status);
+    expect(sql.statements()).toHaveLength(REQUESTS);
+    expect(sql.statements().every((statement) => /^\s*SELECT\b[\s\S]*\bFROM "resources"/i.test(statement))).toBe(true);
+  }
+
+  it(`should issue exactly one SQL statement per request, ${REQUESTS} for ${REQUESTS}`, async () => {
+    const { tokens } = await signedIn(t.http);
+    const auth = `Bearer ${tokens.access_token}`;
+    const created = await t.http
+      .post('/api/v1/resources')
+      .set('Authorization', auth)
+      .send({ name: 'counted', visibility: 'private' })
+      .expect(201);
+    await expectOneStatementPerRequest(`/api/v1/resources/${created.body.id}`, auth, 200);
+  });
+
+  it('should issue exactly one SQL statement for a resource the caller may not see (404)', async () => {
+    const owner = await signedIn(t.http);
+    const stranger = await signedIn(t.http);
+    const created = await t.http
+      .post('/api/v1/resources')
+      .set('Authorization', `Bearer ${owner.tokens.access_token}`)
+      .send({ name: 'hidden', visibility: 'private' })
+      .expect(201);
+    await expectOneStatementPerRequest(
+      `/api/v1/resources/${created.body.id}`,
+      `Bearer ${stranger.tokens.access_token}`,
+      404,
+    );
+  });
+});
