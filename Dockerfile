@@ -11,6 +11,7 @@ RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 # ---- build: compile to dist/, then drop the dev dependencies ----
 FROM deps AS build
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY scripts ./scripts
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
@@ -25,6 +26,8 @@ RUN mkdir -p /app/.data && chown node:node /app/.data
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# npm run cli / start:prod go through scripts/with-node.sh (a no-op on Node 24).
+COPY --from=build /app/scripts ./scripts
 USER node
 EXPOSE 3000
 # Slim images have no curl: Node's own fetch asks the readiness probe.

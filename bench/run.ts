@@ -1,23 +1,31 @@
 /**
- * `npm run bench`: starts the built server against a throwaway Postgres database and drives
- * each scenario in bench/scenarios.ts with autocannon. Prints a table, writes
- * .bench/last.json, exits non-zero when any response was an error or an unexpected status.
+ * `npm run bench`: starts the built server (one process per configuration in
+ * bench/scenarios.ts `servers`, all on one throwaway Postgres database) and drives each
+ * scenario with autocannon. Scenarios named by a requirement are measured back to back
+ * with their counterpart, alternating (subject, baseline, subject, baseline, ...), and the
+ * median of each side is compared. Prints a table and the requirements, writes
+ * .bench/last.json, exits non-zero when any response was an error or an unexpected status
+ * (a requirement that fails is reported, not an error).
  *
- * Env: BENCH_DURATION (seconds per scenario, default 5), BENCH_DATABASE_URL (the Postgres
- * server to create the database on, default postgres://postgres@127.0.0.1:5432/postgres).
+ * Env: BENCH_DURATION (seconds per run, default 5), BENCH_ROUNDS (runs per side of each
+ * requirement, default 3), BENCH_DIST (the compiled server, default dist; a folder outside
+ * the project gets a node_modules link and a package.json so Node resolves it as ESM),
+ * BENCH_DATABASE_URL (the Postgres server to create the database on, default
+ * postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default
+ * redis://127.0.0.1:6379, for the server with Redis counters).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import type { Scenario, ScenarioContext } from './scenarios.ts';
+import type { BenchServer, Scenario, ScenarioContext } from './scenarios.ts';
 // @ts-expect-error TS5097: Node runs bench/ as TypeScript source, so the import must name the
 // .ts file, and tsconfig.json does not allow .ts extensions. Types still flow through.
-import { scenarios } from './scenarios.ts';
+import { requirements, scenarios, serverEnv, servers } from './scenarios.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const CONNECTIONS = 10;
@@ -27,26 +35,62 @@ const STOP_TIMEOUT_MS = 5_000;
 const SERVER_LOG_LINES = 50;
 const SETTLE_WINDOW_MS = 200;
 const SETTLE_TIMEOUT_MS = 30_000;
+const DEFAULT_SERVER = 'main';
 
-interface ScenarioResult {
-  name: string;
-  expectStatus: number;
+/** One measured autocannon run. */
+interface Sample {
   requests: number;
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
-  /** Responses whose status was not `expectStatus`. */
+  /** Responses whose status was not the scenario's `expectStatus`. */
   unexpected: number;
   /** Connection errors and timeouts. */
   errors: number;
   statusCounts: Record<string, number>;
-  /** Server resident memory right after the scenario; undefined where /proc is missing. */
+  /** Server resident memory right after the run; undefined where /proc is missing. */
+  rssMb: number | undefined;
+}
+
+interface ScenarioResult {
+  name: string;
+  server: string;
+  expectStatus: number;
+  /** Measured runs (the warm-up not counted); the figures below are medians over them. */
+  runs: number;
+  requests: number;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Summed over the runs. */
+  unexpected: number;
+  errors: number;
+  statusCounts: Record<string, number>;
+  /** After the last run. */
   rssMb: number | undefined;
   /** req/s divided by the floor scenario's. */
   vsFloor: number | undefined;
+  samples: Sample[];
+}
+
+interface RequirementResult {
+  name: string;
+  subject: string;
+  baseline: string;
+  /** Median req/s of each side over this comparison's own alternating runs. */
+  subjectRps: number;
+  baselineRps: number;
+  subjectRuns: number[];
+  baselineRuns: number[];
+  ratio: number;
+  minRatio: number | undefined;
+  /** undefined when the comparison has no bound (reported only). */
+  pass: boolean | undefined;
 }
 
 interface Server {
+  name: string;
+  description: string;
   child: ChildProcess;
   pid: number;
   baseUrl: string;
@@ -55,23 +99,19 @@ interface Server {
   exited: Promise<void>;
 }
 
-function durationSeconds(): number {
-  const raw = process.env.BENCH_DURATION;
-  if (raw === undefined || raw === '') return 5;
-  const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new Error(
-      `BENCH_DURATION must be a positive number of seconds, got "${raw}"`,
-    );
+function positiveNumber(name: string, fallback: number, integer = false): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new Error(`${name} must be a positive ${integer ? 'integer' : 'number'}, got "${raw}"`);
   }
-  return seconds;
+  return value;
 }
 
 // --- database ---
 
-const adminUrl =
-  process.env.BENCH_DATABASE_URL ||
-  'postgres://postgres@127.0.0.1:5432/postgres';
+const adminUrl = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
 async function withAdmin(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
@@ -91,6 +131,28 @@ function databaseUrl(name: string): string {
 
 // --- server ---
 
+/**
+ * The compiled entry point. A build outside the project (BENCH_DIST=/tmp/...) would find
+ * neither node_modules nor `"type": "module"` from where it lies, so both are provided.
+ */
+function serverEntry(): string {
+  const dir = resolve(ROOT, process.env.BENCH_DIST || 'dist');
+  const main = join(dir, 'main.js');
+  if (!existsSync(main)) {
+    throw new Error(
+      `${main} is missing: build first (npm run build, or npx tsc -p tsconfig.build.json --outDir ${dir})`,
+    );
+  }
+  const fromRoot = relative(ROOT, dir);
+  if (fromRoot.startsWith('..') || isAbsolute(fromRoot)) {
+    const packageJson = join(dir, 'package.json');
+    if (!existsSync(packageJson)) writeFileSync(packageJson, '{ "type": "module" }\n');
+    const modules = join(dir, 'node_modules');
+    if (!lstatSync(modules, { throwIfNoEntry: false })) symlinkSync(join(ROOT, 'node_modules'), modules, 'dir');
+  }
+  return main;
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
@@ -102,12 +164,14 @@ function freePort(): Promise<number> {
   });
 }
 
-async function startServer(dbUrl: string): Promise<Server> {
+async function startServer(config: BenchServer, entry: string, dbUrl: string): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/main.js'], {
+  const child = spawn(process.execPath, [entry], {
     cwd: ROOT,
     env: {
       ...process.env,
+      ...serverEnv,
+      ...config.env,
       // Development, because production refuses the bench routes; DATABASE_URL keeps it on
       // real Postgres rather than the embedded database.
       NODE_ENV: 'development',
@@ -122,7 +186,7 @@ async function startServer(dbUrl: string): Promise<Server> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (child.pid === undefined) {
-    throw new Error('could not start node dist/main.js');
+    throw new Error(`could not start node ${entry}`);
   }
   const log: string[] = [];
   const keep = (chunk: Buffer): void => {
@@ -131,10 +195,10 @@ async function startServer(dbUrl: string): Promise<Server> {
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => resolve()),
-  );
-  const server = {
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const server: Server = {
+    name: config.name,
+    description: config.description,
     child,
     pid: child.pid,
     baseUrl: `http://127.0.0.1:${port}`,
@@ -145,11 +209,15 @@ async function startServer(dbUrl: string): Promise<Server> {
   return server;
 }
 
+function hasExited(server: Server): boolean {
+  return server.child.exitCode !== null || server.child.signalCode !== null;
+}
+
 async function waitUntilReady(server: Server): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (server.child.exitCode !== null || server.child.signalCode !== null) {
-      throw new Error(`the server exited during startup\n${serverLog(server)}`);
+    if (hasExited(server)) {
+      throw new Error(`the server "${server.name}" exited during startup\n${serverLog(server)}`);
     }
     try {
       const response = await fetch(`${server.baseUrl}/health/ready`);
@@ -159,20 +227,13 @@ async function waitUntilReady(server: Server): Promise<void> {
     }
     await sleep(100);
   }
-  throw new Error(
-    `the server was not ready within ${READY_TIMEOUT_MS} ms\n${serverLog(server)}`,
-  );
+  throw new Error(`the server "${server.name}" was not ready within ${READY_TIMEOUT_MS} ms\n${serverLog(server)}`);
 }
 
 async function stopServer(server: Server): Promise<void> {
-  if (server.child.exitCode !== null || server.child.signalCode !== null) {
-    return;
-  }
+  if (hasExited(server)) return;
   server.child.kill('SIGTERM');
-  const stopped = await Promise.race([
-    server.exited.then(() => true),
-    sleep(STOP_TIMEOUT_MS, false),
-  ]);
+  const stopped = await Promise.race([server.exited.then(() => true), sleep(STOP_TIMEOUT_MS, false)]);
   if (!stopped) {
     server.child.kill('SIGKILL');
     await server.exited;
@@ -181,8 +242,8 @@ async function stopServer(server: Server): Promise<void> {
 
 function serverLog(server: Server): string {
   return server.log.length > 0
-    ? `last server output:\n  ${server.log.join('\n  ')}`
-    : '(no server output)';
+    ? `last output of server "${server.name}":\n  ${server.log.join('\n  ')}`
+    : `(no output from server "${server.name}")`;
 }
 
 function rssMb(pid: number): number | undefined {
@@ -223,65 +284,150 @@ async function settle(server: Server, after: string): Promise<void> {
     before = now;
   }
   if (before !== undefined) {
-    console.warn(
-      `bench: the server was still busy ${SETTLE_TIMEOUT_MS} ms after ${after}`,
-    );
+    console.warn(`bench: the server "${server.name}" was still busy ${SETTLE_TIMEOUT_MS} ms after ${after}`);
   }
 }
 
 // --- scenarios ---
 
-async function fire(
-  scenario: Scenario,
-  ctx: ScenarioContext,
-  duration: number,
-): Promise<autocannon.Result> {
-  const options = (await scenario.setup?.(ctx)) ?? {};
-  return autocannon({
-    ...options,
-    url: `${ctx.baseUrl}${scenario.path}`,
-    method: scenario.method,
-    connections: CONNECTIONS,
-    duration,
-  });
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-async function measure(
-  scenario: Scenario,
-  ctx: ScenarioContext,
-  server: Server,
-  duration: number,
-): Promise<ScenarioResult> {
-  await fire(scenario, ctx, WARMUP_SECONDS);
-  await settle(server, `the warm-up of "${scenario.name}"`);
-  const result = await fire(scenario, ctx, duration);
-  await settle(server, `"${scenario.name}"`);
-  const statusCounts: Record<string, number> = {};
-  for (const [status, { count = 0 }] of Object.entries(
-    result.statusCodeStats ?? {},
-  )) {
-    statusCounts[status] = count;
+function serverOf(scenario: Scenario): string {
+  return scenario.server ?? DEFAULT_SERVER;
+}
+
+function makeContext(server: Server, dbUrl: string): ScenarioContext {
+  const fixtures = new Map<string, Promise<unknown>>();
+  return {
+    baseUrl: server.baseUrl,
+    databaseUrl: dbUrl,
+    server: server.name,
+    once<T>(key: string, create: () => Promise<T>): Promise<T> {
+      let fixture = fixtures.get(key) as Promise<T> | undefined;
+      if (!fixture) {
+        fixture = create();
+        fixtures.set(key, fixture);
+      }
+      return fixture;
+    },
+  };
+}
+
+class Runner {
+  private readonly samples = new Map<string, Sample[]>();
+  private readonly warmed = new Set<string>();
+
+  private readonly servers: Map<string, { server: Server; ctx: ScenarioContext }>;
+  private readonly duration: number;
+
+  // Plain fields: Node strips types only, and parameter properties are not just types.
+  constructor(servers: Map<string, { server: Server; ctx: ScenarioContext }>, duration: number) {
+    this.servers = servers;
+    this.duration = duration;
   }
-  const unexpected = Object.entries(statusCounts)
-    .filter(([status]) => Number(status) !== scenario.expectStatus)
-    .reduce((sum, [, count]) => sum + count, 0);
+
+  samplesOf(scenario: Scenario): Sample[] {
+    return this.samples.get(scenario.name) ?? [];
+  }
+
+  /** One measured run of the scenario (after a warm-up the first time), appended to its samples. */
+  async sample(scenario: Scenario): Promise<Sample> {
+    const { server, ctx } = this.servers.get(serverOf(scenario))!;
+    if (!this.warmed.has(scenario.name)) {
+      await this.fire(scenario, ctx, WARMUP_SECONDS);
+      await settle(server, `the warm-up of "${scenario.name}"`);
+      this.warmed.add(scenario.name);
+    }
+    const result = await this.fire(scenario, ctx, this.duration);
+    await settle(server, `"${scenario.name}"`);
+    if (hasExited(server)) throw new Error(`the server died during "${scenario.name}"\n${serverLog(server)}`);
+    const statusCounts: Record<string, number> = {};
+    for (const [status, { count = 0 }] of Object.entries(result.statusCodeStats ?? {})) {
+      statusCounts[status] = count;
+    }
+    const unexpected = Object.entries(statusCounts)
+      .filter(([status]) => Number(status) !== scenario.expectStatus)
+      .reduce((sum, [, count]) => sum + count, 0);
+    const sample: Sample = {
+      requests: result.requests.total,
+      requestsPerSecond: result.requests.average,
+      p50Ms: result.latency.p50,
+      p99Ms: result.latency.p99,
+      unexpected,
+      errors: result.errors,
+      statusCounts,
+      rssMb: rssMb(server.pid),
+    };
+    const list = this.samples.get(scenario.name) ?? [];
+    list.push(sample);
+    this.samples.set(scenario.name, list);
+    return sample;
+  }
+
+  private async fire(scenario: Scenario, ctx: ScenarioContext, duration: number): Promise<autocannon.Result> {
+    const { path, ...options } = (await scenario.setup?.(ctx)) ?? {};
+    return autocannon({
+      ...options,
+      url: `${ctx.baseUrl}${path ?? scenario.path}`,
+      method: scenario.method,
+      connections: CONNECTIONS,
+      duration,
+    });
+  }
+}
+
+function summarize(scenario: Scenario, samples: Sample[]): ScenarioResult {
+  const statusCounts: Record<string, number> = {};
+  for (const sample of samples) {
+    for (const [status, count] of Object.entries(sample.statusCounts)) {
+      statusCounts[status] = (statusCounts[status] ?? 0) + count;
+    }
+  }
+  const sum = (pick: (s: Sample) => number): number => samples.reduce((total, s) => total + pick(s), 0);
   return {
     name: scenario.name,
+    server: serverOf(scenario),
     expectStatus: scenario.expectStatus,
-    requests: result.requests.total,
-    requestsPerSecond: result.requests.average,
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    unexpected,
-    errors: result.errors,
+    runs: samples.length,
+    requests: sum((s) => s.requests),
+    requestsPerSecond: median(samples.map((s) => s.requestsPerSecond)),
+    p50Ms: median(samples.map((s) => s.p50Ms)),
+    p99Ms: median(samples.map((s) => s.p99Ms)),
+    unexpected: sum((s) => s.unexpected),
+    errors: sum((s) => s.errors),
     statusCounts,
-    rssMb: rssMb(server.pid),
+    rssMb: samples.at(-1)?.rssMb,
     vsFloor: undefined,
+    samples,
   };
 }
 
 function failed(result: ScenarioResult): boolean {
-  return result.unexpected > 0 || result.errors > 0 || result.requests === 0;
+  return result.unexpected > 0 || result.errors > 0 || result.samples.some((s) => s.requests === 0);
+}
+
+/** Names, servers, floor and requirements that refer to each other must line up. */
+function validate(): Scenario {
+  const names = new Set<string>();
+  for (const scenario of scenarios) {
+    if (names.has(scenario.name)) throw new Error(`two scenarios are named "${scenario.name}"`);
+    names.add(scenario.name);
+    if (!servers.some((s) => s.name === serverOf(scenario))) {
+      throw new Error(`scenario "${scenario.name}" targets the unknown server "${serverOf(scenario)}"`);
+    }
+  }
+  for (const requirement of requirements) {
+    for (const name of [requirement.subject, requirement.baseline]) {
+      if (!names.has(name)) throw new Error(`requirement "${requirement.name}" names the unknown scenario "${name}"`);
+    }
+  }
+  const floors = scenarios.filter((s) => s.floor);
+  if (floors.length !== 1) throw new Error('exactly one scenario must be the floor');
+  return floors[0]!;
 }
 
 // --- report ---
@@ -291,46 +437,62 @@ function formatRatio(ratio: number): string {
   return ratio >= 0.1 || ratio === 0 ? ratio.toFixed(2) : ratio.toPrecision(2);
 }
 
-function printTable(results: ScenarioResult[], floorName: string): void {
-  const header = [
-    'scenario',
-    'req/s',
-    'vs floor',
-    'p50 ms',
-    'p99 ms',
-    'unexpected/errors',
-    'RSS MB',
-  ];
-  const rows = results.map((r) => [
-    r.name === floorName ? `${r.name} (floor)` : r.name,
-    r.requestsPerSecond.toFixed(0),
-    r.vsFloor === undefined ? '-' : `${formatRatio(r.vsFloor)}x`,
-    r.p50Ms.toFixed(1),
-    r.p99Ms.toFixed(1),
-    `${r.unexpected}/${r.errors}`,
-    r.rssMb === undefined ? '-' : r.rssMb.toFixed(1),
-  ]);
-  const widths = header.map((h, i) =>
-    Math.max(h.length, ...rows.map((row) => row[i]!.length)),
-  );
-  // The name column reads best left-aligned, the numbers right-aligned.
+function printColumns(header: string[], rows: string[][], leftAligned: number[]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]): string =>
     cells
-      .map((cell, i) =>
-        i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!),
-      )
-      .join('  ');
+      .map((cell, i) => (leftAligned.includes(i) ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of rows) console.log(line(row));
 }
 
+function printTable(results: ScenarioResult[], floorName: string): void {
+  printColumns(
+    ['scenario', 'server', 'runs', 'req/s', 'vs floor', 'p50 ms', 'p99 ms', 'unexpected/errors', 'RSS MB'],
+    results.map((r) => [
+      r.name === floorName ? `${r.name} (floor)` : r.name,
+      r.server,
+      String(r.runs),
+      r.requestsPerSecond.toFixed(0),
+      r.vsFloor === undefined ? '-' : `${formatRatio(r.vsFloor)}x`,
+      r.p50Ms.toFixed(1),
+      r.p99Ms.toFixed(1),
+      `${r.unexpected}/${r.errors}`,
+      r.rssMb === undefined ? '-' : r.rssMb.toFixed(1),
+    ]),
+    [0, 1],
+  );
+}
+
+function printRequirements(results: RequirementResult[], rounds: number): void {
+  console.log(
+    `\nrequirements (ratio = subject req/s / baseline req/s, medians of ${rounds} alternating runs per side)`,
+  );
+  printColumns(
+    ['requirement', 'subject req/s', 'baseline req/s', 'ratio', 'min', 'result'],
+    results.map((r) => [
+      r.name,
+      r.subjectRps.toFixed(0),
+      r.baselineRps.toFixed(0),
+      formatRatio(r.ratio),
+      r.minRatio === undefined ? '-' : r.minRatio.toFixed(2),
+      r.pass === undefined ? 'info' : r.pass ? 'PASS' : 'FAIL',
+    ]),
+    [0, 5],
+  );
+  for (const r of results) {
+    const runs = (values: number[]): string => values.map((v) => v.toFixed(0)).join(', ');
+    console.log(`  ${r.name}:\n    subject  ${r.subject}: ${runs(r.subjectRuns)}`);
+    console.log(`    baseline ${r.baseline}: ${runs(r.baselineRuns)}`);
+  }
+}
+
 function gitRevision(): string | undefined {
   try {
-    return execFileSync('git', ['describe', '--always', '--dirty'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    }).trim();
+    return execFileSync('git', ['describe', '--always', '--dirty'], { cwd: ROOT, encoding: 'utf8' }).trim();
   } catch {
     return undefined;
   }
@@ -339,30 +501,26 @@ function gitRevision(): string | undefined {
 // --- main ---
 
 async function main(): Promise<number> {
-  const duration = durationSeconds();
-  const floors = scenarios.filter((s) => s.floor);
-  if (floors.length !== 1) {
-    throw new Error('exactly one scenario must be the floor');
-  }
-  const floorName = floors[0]!.name;
+  const duration = positiveNumber('BENCH_DURATION', 5);
+  const rounds = positiveNumber('BENCH_ROUNDS', 3, true);
+  const floor = validate();
+  const entry = serverEntry();
+  const byName = new Map(scenarios.map((s) => [s.name, s]));
+  const used = servers.filter((config) => scenarios.some((s) => serverOf(s) === config.name));
 
   const dbName = `bench_${randomBytes(6).toString('hex')}`;
-  let server: Server | undefined;
+  const running: Server[] = [];
   let dbCreated = false;
   let cleaning: Promise<void> | undefined;
   const cleanup = (): Promise<void> =>
     (cleaning ??= (async () => {
-      if (server) await stopServer(server);
-      // FORCE: a connection the server left behind must not keep the database alive.
-      if (dbCreated) {
-        await withAdmin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-      }
+      await Promise.all(running.map(stopServer));
+      // FORCE: a connection a server left behind must not keep the database alive.
+      if (dbCreated) await withAdmin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
     })());
-  // Ctrl-C mid-run still removes the database and the server.
+  // Ctrl-C mid-run still removes the database and the servers.
   const onSignal = (): void => {
-    console.error(
-      '\nbench: interrupted; stopping the server and dropping the database',
-    );
+    console.error('\nbench: interrupted; stopping the servers and dropping the database');
     void cleanup().finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
@@ -377,33 +535,62 @@ async function main(): Promise<number> {
     });
     dbCreated = true;
     const dbUrl = databaseUrl(dbName);
-    server = await startServer(dbUrl);
-    const ctx: ScenarioContext = {
-      baseUrl: server.baseUrl,
-      databaseUrl: dbUrl,
-    };
+    const contexts = new Map<string, { server: Server; ctx: ScenarioContext }>();
+    // One after another: the first applies the migrations, the others find them done.
+    for (const config of used) {
+      const server = await startServer(config, entry, dbUrl);
+      running.push(server);
+      contexts.set(config.name, { server, ctx: makeContext(server, dbUrl) });
+    }
 
+    const compared = new Set(requirements.flatMap((r) => [r.subject, r.baseline]));
     console.log(
-      `bench: ${scenarios.length} scenarios, ${CONNECTIONS} connections, ${duration} s each ` +
-        `(+${WARMUP_SECONDS} s warm-up), server pid ${server.pid}, database ${dbName}\n`,
+      `bench: ${scenarios.length} scenarios, ${CONNECTIONS} connections, ${duration} s per run ` +
+        `(+${WARMUP_SECONDS} s warm-up), ${rounds} alternating runs per side of each requirement, ` +
+        `database ${dbName}, server ${entry}`,
     );
-    const results: ScenarioResult[] = [];
+    for (const server of running) console.log(`  server ${server.name} (pid ${server.pid}): ${server.description}`);
+    console.log();
+
+    const runner = new Runner(contexts, duration);
+    // Scenarios no requirement names first, in the listed order (the anonymous list before
+    // the writes add rows), then each requirement's pair, alternating.
     for (const scenario of scenarios) {
-      results.push(await measure(scenario, ctx, server, duration));
-      if (server.child.exitCode !== null || server.child.signalCode !== null) {
-        throw new Error(
-          `the server died during "${scenario.name}"\n${serverLog(server)}`,
-        );
-      }
+      if (!compared.has(scenario.name)) await runner.sample(scenario);
     }
-    const floorRps = results.find(
-      (r) => r.name === floorName,
-    )!.requestsPerSecond;
-    for (const r of results) {
-      r.vsFloor = floorRps > 0 ? r.requestsPerSecond / floorRps : undefined;
+    const requirementResults: RequirementResult[] = [];
+    for (const requirement of requirements) {
+      const subject = byName.get(requirement.subject)!;
+      const baseline = byName.get(requirement.baseline)!;
+      const subjectRuns: number[] = [];
+      const baselineRuns: number[] = [];
+      for (let round = 0; round < rounds; round += 1) {
+        subjectRuns.push((await runner.sample(subject)).requestsPerSecond);
+        baselineRuns.push((await runner.sample(baseline)).requestsPerSecond);
+      }
+      const subjectRps = median(subjectRuns);
+      const baselineRps = median(baselineRuns);
+      const ratio = baselineRps > 0 ? subjectRps / baselineRps : 0;
+      requirementResults.push({
+        name: requirement.name,
+        subject: requirement.subject,
+        baseline: requirement.baseline,
+        subjectRps,
+        baselineRps,
+        subjectRuns,
+        baselineRuns,
+        ratio,
+        minRatio: requirement.minRatio,
+        pass: requirement.minRatio === undefined ? undefined : ratio >= requirement.minRatio,
+      });
     }
 
-    printTable(results, floorName);
+    const results = scenarios.map((s) => summarize(s, runner.samplesOf(s)));
+    const floorRps = results.find((r) => r.name === floor.name)!.requestsPerSecond;
+    for (const r of results) r.vsFloor = floorRps > 0 ? r.requestsPerSecond / floorRps : undefined;
+
+    printTable(results, floor.name);
+    printRequirements(requirementResults, rounds);
     const ok = !results.some(failed);
     mkdirSync(join(ROOT, '.bench'), { recursive: true });
     writeFileSync(
@@ -416,9 +603,13 @@ async function main(): Promise<number> {
           connections: CONNECTIONS,
           durationSeconds: duration,
           warmupSeconds: WARMUP_SECONDS,
-          floor: floorName,
+          rounds,
+          floor: floor.name,
           ok,
+          servers: used.map(({ name, description, env }) => ({ name, description, env })),
+          serverEnv,
           scenarios: results,
+          requirements: requirementResults,
         },
         null,
         2,
@@ -430,13 +621,13 @@ async function main(): Promise<number> {
     console.error('\nbench: failed scenarios');
     for (const r of results.filter(failed)) {
       console.error(
-        r.requests === 0
-          ? `  ${r.name}: no response completed within ${duration} s`
+        r.samples.some((s) => s.requests === 0)
+          ? `  ${r.name}: no response completed within ${duration} s in a run`
           : `  ${r.name}: expected ${r.expectStatus}, got ${JSON.stringify(r.statusCounts)}, ` +
               `${r.errors} connection errors`,
       );
     }
-    console.error(serverLog(server));
+    for (const server of running) console.error(serverLog(server));
     return 1;
   } finally {
     await cleanup();
@@ -448,9 +639,7 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    console.error(
-      `bench: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
     process.exitCode = 1;
   },
 );

@@ -1,34 +1,68 @@
 import { randomBytes } from 'node:crypto';
 import type autocannon from 'autocannon';
 
-/** What every scenario may use to prepare itself against the running server. */
+/** What every scenario may use to prepare itself against the server it targets. */
 export interface ScenarioContext {
   /** `http://127.0.0.1:<port>`, no trailing slash. */
   baseUrl: string;
-  /** The throwaway database the server runs on, for scenarios that seed data directly. */
+  /** The throwaway database the servers run on, for scenarios that seed data directly. */
   databaseUrl: string;
+  /** The name of the server (see `servers`) this context belongs to. */
+  server: string;
+  /**
+   * Runs `create` once per server and hands every later caller the same result: fixtures
+   * (a signed-in user, a session, ...) shared by the scenarios of one server. Each server
+   * signs its own JWTs and keeps its own secrets, so fixtures are not shared across servers.
+   */
+  once<T>(key: string, create: () => Promise<T>): Promise<T>;
 }
 
-/** Autocannon options a scenario may set; the runner owns the target, load and duration. */
-export type ScenarioOptions = Omit<
-  autocannon.Options,
-  'url' | 'method' | 'connections' | 'duration' | 'amount'
->;
+/**
+ * Autocannon options a scenario may set; the runner owns the target, load and duration.
+ * `path` replaces the scenario's path, for ids known only once the fixtures exist.
+ */
+export type ScenarioOptions = Omit<autocannon.Options, 'url' | 'method' | 'connections' | 'duration' | 'amount'> & {
+  path?: string;
+};
+
+/** One `node dist/main.js` the bench starts; every server runs on the same database. */
+export interface BenchServer {
+  /** Unique; scenarios name the server they target with it. */
+  name: string;
+  description: string;
+  /** Added to (and winning over) `serverEnv` for this server. */
+  env: Record<string, string>;
+}
 
 export interface Scenario {
-  /** Unique; the table and .bench/last.json key results by it. */
+  /** Unique; the table, the requirements and .bench/last.json key results by it. */
   name: string;
+  /** The server (see `servers`) the scenario runs against; default `main`. */
+  server?: string;
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   /** Every response must have this status; anything else fails the run. */
   expectStatus: number;
   /**
-   * Called before each autocannon run (the warm-up and the measured one), so per-run state
-   * such as counters for unique values belongs in its closure.
+   * Called before each autocannon run (the warm-up and every measured one), so per-run
+   * state such as counters for unique values belongs in its closure. One-time fixtures go
+   * through `ctx.once`.
    */
   setup?: (ctx: ScenarioContext) => ScenarioOptions | Promise<ScenarioOptions>;
   /** The baseline the other scenarios' req/s are divided by; exactly one scenario has it. */
   floor?: boolean;
+}
+
+/**
+ * A named comparison of two scenarios: ratio = subject req/s ÷ baseline req/s, each the
+ * median of runs taken back to back, alternating (subject, baseline, subject, ...).
+ */
+export interface Requirement {
+  name: string;
+  subject: string;
+  baseline: string;
+  /** PASS when the ratio is at least this; without it the comparison is reported only. */
+  minRatio?: number;
 }
 
 /**
@@ -37,6 +71,175 @@ export interface Scenario {
  * incomparable. Strong enough to pass the policy, unrelated to the emails below.
  */
 const PASSWORD = 'Tidal-Orbit-ab12cd34-Quartz!';
+
+const RUN_ID = randomBytes(4).toString('hex');
+
+/** The one user the authenticated scenarios act as (role `user`: resources:read and :write). */
+const BENCH_USER = { email: `bench-user-${RUN_ID}@example.com`, password: PASSWORD, displayName: 'Bench user' };
+
+/** Far beyond anything autocannon reaches, so no scenario is ever rate limited. */
+const UNLIMITED_RATE = '100000000/min';
+
+/** Environment for every server, on top of what bench/run.ts sets (development, Postgres, ...). */
+export const serverEnv: Record<string, string> = {
+  RATE_LIMIT_ANON: UNLIMITED_RATE,
+  RATE_LIMIT_USER: UNLIMITED_RATE,
+  RATE_LIMIT_AUTH: UNLIMITED_RATE,
+  API_KEY_DEFAULT_RATE_LIMIT: '1000000',
+  // Only failures count towards lockout; these keep a mistake from locking the bench user out.
+  LOCKOUT_MAX_FAILURES: '1000000000',
+  LOCKOUT_MAX_FAILURES_PER_ADDRESS: '1000000000',
+  // The whole run takes minutes; the access token made once per server must outlive it.
+  JWT_ACCESS_TTL: '6h',
+};
+
+export const servers: BenchServer[] = [
+  { name: 'main', description: 'rate limits on, counters in memory', env: {} },
+  { name: 'no-limits', description: 'RATE_LIMITS_ENABLED=false', env: { RATE_LIMITS_ENABLED: 'false' } },
+  {
+    name: 'redis',
+    description: 'rate limits on, counters in Redis',
+    env: {
+      REDIS_URL: process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379',
+      // Unique per run: counters of an earlier run (or of tests sharing the Redis) never count.
+      REDIS_KEY_PREFIX: `bench-${RUN_ID}:`,
+    },
+  },
+];
+
+// --- fixtures, made through the HTTP API ---
+
+async function call(
+  ctx: ScenarioContext,
+  method: string,
+  path: string,
+  expectStatus: number,
+  options: { body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Response> {
+  const response = await fetch(`${ctx.baseUrl}${path}`, {
+    method,
+    headers: { ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers },
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  if (response.status !== expectStatus) {
+    throw new Error(
+      `bench setup: ${method} ${path} on "${ctx.server}" answered ${response.status}, expected ${expectStatus}: ` +
+        (await response.text()).slice(0, 500),
+    );
+  }
+  return response;
+}
+
+/** The bench user exists (all servers share the database, so the second one gets 409). */
+function registeredUser(ctx: ScenarioContext): Promise<void> {
+  return ctx.once('user', async () => {
+    const response = await fetch(`${ctx.baseUrl}/api/v1/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(BENCH_USER),
+    });
+    if (response.status !== 201 && response.status !== 409) {
+      throw new Error(`bench setup: register answered ${response.status}: ${(await response.text()).slice(0, 500)}`);
+    }
+  });
+}
+
+function accessToken(ctx: ScenarioContext): Promise<string> {
+  return ctx.once('jwt', async () => {
+    await registeredUser(ctx);
+    const response = await call(ctx, 'POST', '/api/v1/auth/login', 200, {
+      body: { email: BENCH_USER.email, password: BENCH_USER.password },
+    });
+    return ((await response.json()) as { access_token: string }).access_token;
+  });
+}
+
+async function bearer(ctx: ScenarioContext): Promise<Record<string, string>> {
+  return { authorization: `Bearer ${await accessToken(ctx)}` };
+}
+
+function personalToken(ctx: ScenarioContext): Promise<string> {
+  return ctx.once('personal-token', async () => {
+    const response = await call(ctx, 'POST', '/api/v1/auth/tokens', 201, {
+      body: { name: 'bench' },
+      headers: await bearer(ctx),
+    });
+    return ((await response.json()) as { token: string }).token;
+  });
+}
+
+/** `sid=<value>`, ready for a Cookie header. */
+function sessionCookie(ctx: ScenarioContext): Promise<string> {
+  return ctx.once('session', async () => {
+    await registeredUser(ctx);
+    const response = await call(ctx, 'POST', '/api/v1/auth/session', 204, {
+      body: { email: BENCH_USER.email, password: BENCH_USER.password },
+    });
+    const sid = response.headers
+      .getSetCookie()
+      .map((cookie) => cookie.split(';', 1)[0]!)
+      .find((pair) => pair.startsWith('sid='));
+    if (!sid) throw new Error('bench setup: POST /api/v1/auth/session set no sid cookie');
+    return sid;
+  });
+}
+
+/** A private resource of the bench user: visible to its JWT and API key, not to anonymous callers. */
+function resourceId(ctx: ScenarioContext): Promise<string> {
+  return ctx.once('resource', async () => {
+    const response = await call(ctx, 'POST', '/api/v1/resources', 201, {
+      body: { name: 'bench resource', description: 'read by the GET scenarios', visibility: 'private' },
+      headers: await bearer(ctx),
+    });
+    return ((await response.json()) as { id: string }).id;
+  });
+}
+
+/** 25 public resources, so an anonymous list of 20 is a full page with a next cursor. */
+function publicResources(ctx: ScenarioContext): Promise<void> {
+  return ctx.once('public-resources', async () => {
+    const headers = await bearer(ctx);
+    for (let i = 1; i <= 25; i += 1) {
+      await call(ctx, 'POST', '/api/v1/resources', 201, {
+        body: { name: `public bench resource ${i}`, visibility: 'public' },
+        headers,
+      });
+    }
+  });
+}
+
+/**
+ * A fresh key per autocannon run: its own rate-limit bucket (at most 100,000/min per key),
+ * so no run can exhaust it whatever the throughput. Only the run's first request misses
+ * the verified-key cache.
+ */
+async function freshApiKey(ctx: ScenarioContext): Promise<string> {
+  const response = await call(ctx, 'POST', '/api/v1/api-keys', 201, {
+    body: { name: `bench ${randomBytes(3).toString('hex')}`, scopes: ['resources:read'], rateLimitPerMinute: 100_000 },
+    headers: await bearer(ctx),
+  });
+  return ((await response.json()) as { key: string }).key;
+}
+
+/** A well-formed JWT of this server whose signature does not verify. */
+async function tamperedJwt(ctx: ScenarioContext): Promise<string> {
+  const [header, payload, signature = ''] = (await accessToken(ctx)).split('.');
+  return `${header}.${payload}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
+}
+
+const RESOURCE_BODY = JSON.stringify({ name: 'bench write', description: 'created by the bench', visibility: 'private' });
+
+const json = { 'content-type': 'application/json' };
+
+const PROTECTED_JWT = 'GET /bench/protected (JWT)';
+const jwtProtected = (name: string, server: string): Scenario => ({
+  name,
+  server,
+  method: 'GET',
+  path: '/bench/protected',
+  expectStatus: 200,
+  setup: async (ctx) => ({ headers: await bearer(ctx) }),
+});
 
 export const scenarios: Scenario[] = [
   {
@@ -52,18 +255,53 @@ export const scenarios: Scenario[] = [
     expectStatus: 200,
     floor: true,
   },
+  jwtProtected(PROTECTED_JWT, 'main'),
+  jwtProtected(`${PROTECTED_JWT} [no-limits]`, 'no-limits'),
+  jwtProtected(`${PROTECTED_JWT} [redis]`, 'redis'),
+  {
+    name: 'GET /bench/protected (personal token)',
+    method: 'GET',
+    path: '/bench/protected',
+    expectStatus: 200,
+    setup: async (ctx) => ({ headers: { authorization: `Token ${await personalToken(ctx)}` } }),
+  },
+  {
+    name: 'GET /bench/protected (session)',
+    method: 'GET',
+    path: '/bench/protected',
+    expectStatus: 200,
+    // GET is a safe method: no X-CSRF-Token needed.
+    setup: async (ctx) => ({ headers: { cookie: await sessionCookie(ctx) } }),
+  },
+  {
+    name: 'GET /bench/protected (invalid JWT)',
+    method: 'GET',
+    path: '/bench/protected',
+    expectStatus: 401,
+    setup: async (ctx) => ({ headers: { authorization: `Bearer ${await tamperedJwt(ctx)}` } }),
+  },
+  {
+    name: 'POST /api/v1/auth/login',
+    method: 'POST',
+    path: '/api/v1/auth/login',
+    expectStatus: 200,
+    setup: async (ctx) => {
+      await registeredUser(ctx);
+      return { headers: json, body: JSON.stringify({ email: BENCH_USER.email, password: BENCH_USER.password }) };
+    },
+  },
   {
     name: 'POST /api/v1/auth/register',
     method: 'POST',
     path: '/api/v1/auth/register',
     expectStatus: 201,
     setup: () => {
-      // A fresh prefix per run keeps emails unique across the warm-up and the measured run,
+      // A fresh prefix per run keeps emails unique across the warm-up and the measured runs,
       // so the 409 path is never what gets measured.
       const prefix = randomBytes(4).toString('hex');
       let n = 0;
       return {
-        headers: { 'content-type': 'application/json' },
+        headers: json,
         requests: [
           {
             setupRequest: (request) => {
@@ -81,5 +319,78 @@ export const scenarios: Scenario[] = [
         ],
       };
     },
+  },
+  {
+    name: 'GET /api/v1/resources?limit=20 (anonymous)',
+    method: 'GET',
+    path: '/api/v1/resources?limit=20',
+    expectStatus: 200,
+    setup: async (ctx) => {
+      await publicResources(ctx);
+      return {};
+    },
+  },
+  {
+    name: 'GET /api/v1/resources/:id (JWT)',
+    method: 'GET',
+    path: '/api/v1/resources/:id',
+    expectStatus: 200,
+    setup: async (ctx) => ({ path: `/api/v1/resources/${await resourceId(ctx)}`, headers: await bearer(ctx) }),
+  },
+  {
+    name: 'GET /api/v1/resources/:id (API key)',
+    method: 'GET',
+    path: '/api/v1/resources/:id',
+    expectStatus: 200,
+    setup: async (ctx) => ({
+      path: `/api/v1/resources/${await resourceId(ctx)}`,
+      headers: { 'x-api-key': await freshApiKey(ctx) },
+    }),
+  },
+  {
+    name: 'POST /api/v1/resources (JWT, audited)',
+    method: 'POST',
+    path: '/api/v1/resources',
+    expectStatus: 201,
+    setup: async (ctx) => ({ headers: { ...json, ...(await bearer(ctx)) }, body: RESOURCE_BODY }),
+  },
+  {
+    name: 'POST /bench/resources (JWT, not audited)',
+    method: 'POST',
+    path: '/bench/resources',
+    expectStatus: 201,
+    setup: async (ctx) => ({ headers: { ...json, ...(await bearer(ctx)) }, body: RESOURCE_BODY }),
+  },
+];
+
+export const requirements: Requirement[] = [
+  {
+    name: 'JWT-guarded tiny route within 20% of the same route public',
+    subject: PROTECTED_JWT,
+    baseline: 'GET /bench/public',
+    minRatio: 0.8,
+  },
+  {
+    name: 'API key GET /resources/:id within 10% of the JWT GET',
+    subject: 'GET /api/v1/resources/:id (API key)',
+    baseline: 'GET /api/v1/resources/:id (JWT)',
+    minRatio: 0.9,
+  },
+  {
+    name: 'Throttler on the JWT route, in memory, vs off (info)',
+    subject: PROTECTED_JWT,
+    baseline: `${PROTECTED_JWT} [no-limits]`,
+  },
+  {
+    name: 'Throttler overhead on the JWT route, Redis storage, <= 10%',
+    subject: `${PROTECTED_JWT} [redis]`,
+    baseline: `${PROTECTED_JWT} [no-limits]`,
+    minRatio: 0.9,
+  },
+  {
+    name: 'Audit interceptor overhead on POST /resources <= 10%',
+    subject: 'POST /api/v1/resources (JWT, audited)',
+    baseline: 'POST /bench/resources (JWT, not audited)',
+    minRatio: 0.9,
   },
 ];

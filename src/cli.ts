@@ -4,11 +4,17 @@ import {
   UsageError,
   type CliCommand,
 } from './cli/cli-command.js';
+import { auditVerify } from './cli/audit-verify.command.js';
 import { createAdmin } from './cli/create-admin.command.js';
+import { keysRotate } from './cli/keys-rotate.command.js';
+import { tokensPurge } from './cli/tokens-purge.command.js';
 
 /** Every command of `npm run cli -- <command> [options]`. */
 const commands: Readonly<Record<string, CliCommand>> = {
   'create-admin': createAdmin,
+  'tokens:purge': tokensPurge,
+  'audit:verify': auditVerify,
+  'keys:rotate': keysRotate,
 };
 
 function usage(): string {

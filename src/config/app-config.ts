@@ -65,8 +65,23 @@ export class AppConfig {
     secureCookies: boolean;
   };
   readonly apiKeys: { pepper: string | undefined; defaultRateLimitPerMinute: number };
-  readonly rateLimits: { anonymous: Rate; user: Rate; auth: Rate };
+  readonly rateLimits: { enabled: boolean; anonymous: Rate; user: Rate; auth: Rate };
   readonly lockout: { maxFailuresPerAccount: number; maxFailuresPerAddress: number; windowSeconds: number };
+  readonly alerts: {
+    windowSeconds: number;
+    loginFailuresPerAddress: number;
+    loginFailuresPerAccount: number;
+    deniedPerAddress: number;
+    /** Unset: no webhook. */
+    webhookUrl: string | undefined;
+    webhookTimeoutMs: number;
+  };
+  readonly retention: {
+    /** 0: no schedule (run `npm run cli -- tokens:purge` from cron instead). */
+    intervalSeconds: number;
+    /** Undefined: audit events are kept forever. */
+    auditSeconds: number | undefined;
+  };
   readonly log: { level: Env['LOG_LEVEL'] };
   readonly metrics: { token: string | undefined };
 
@@ -107,12 +122,26 @@ export class AppConfig {
       secureCookies: isProduction || this.app.publicUrl.startsWith('https://'),
     };
     this.apiKeys = { pepper: env.API_KEY_PEPPER, defaultRateLimitPerMinute: env.API_KEY_DEFAULT_RATE_LIMIT };
-    this.rateLimits = { anonymous: env.RATE_LIMIT_ANON, user: env.RATE_LIMIT_USER, auth: env.RATE_LIMIT_AUTH };
+    this.rateLimits = {
+      enabled: env.RATE_LIMITS_ENABLED,
+      anonymous: env.RATE_LIMIT_ANON,
+      user: env.RATE_LIMIT_USER,
+      auth: env.RATE_LIMIT_AUTH,
+    };
     this.lockout = {
       maxFailuresPerAccount: env.LOCKOUT_MAX_FAILURES,
       maxFailuresPerAddress: env.LOCKOUT_MAX_FAILURES_PER_ADDRESS,
       windowSeconds: env.LOCKOUT_WINDOW,
     };
+    this.alerts = {
+      windowSeconds: env.ALERT_WINDOW,
+      loginFailuresPerAddress: env.ALERT_LOGIN_FAILURES_PER_ADDRESS,
+      loginFailuresPerAccount: env.ALERT_LOGIN_FAILURES_PER_ACCOUNT,
+      deniedPerAddress: env.ALERT_DENIED_PER_ADDRESS,
+      webhookUrl: env.ALERT_WEBHOOK_URL,
+      webhookTimeoutMs: env.ALERT_WEBHOOK_TIMEOUT * 1000,
+    };
+    this.retention = { intervalSeconds: env.RETENTION_INTERVAL, auditSeconds: env.AUDIT_RETENTION };
     this.log = { level: env.LOG_LEVEL };
     this.metrics = { token: env.METRICS_TOKEN };
   }
@@ -150,6 +179,7 @@ function productionProblems(env: Env): string[] {
   if (!env.CSRF_SECRET) problems.push('CSRF_SECRET: required in production (at least 32 random characters)');
   if (!env.API_KEY_PEPPER) problems.push('API_KEY_PEPPER: required in production (at least 32 random characters)');
   if (env.ENABLE_BENCH_ROUTES) problems.push('ENABLE_BENCH_ROUTES: not allowed in production');
+  if (!env.RATE_LIMITS_ENABLED) problems.push('RATE_LIMITS_ENABLED: "false" is not allowed in production');
   return problems;
 }
 

@@ -80,9 +80,24 @@ export const envSchema = z.object({
   RATE_LIMIT_ANON: rate.default({ limit: 60, windowSeconds: 60 }),
   RATE_LIMIT_USER: rate.default({ limit: 600, windowSeconds: 60 }),
   RATE_LIMIT_AUTH: rate.default({ limit: 10, windowSeconds: 60 }),
+  /** false turns every rate limit off (benchmarks); production refuses it without ALLOW_DEV_DEFAULTS. */
+  RATE_LIMITS_ENABLED: booleanFlag.default(true),
   LOCKOUT_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
   LOCKOUT_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
   LOCKOUT_WINDOW: duration.default(15 * 60),
+
+  ALERT_WINDOW: duration.refine((v) => v >= 1, 'must be at least 1s').default(5 * 60),
+  ALERT_LOGIN_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(10),
+  ALERT_LOGIN_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
+  ALERT_DENIED_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
+  /** Where alerts are POSTed as JSON; unset: alerts go to the audit trail and the log only. */
+  ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ALERT_WEBHOOK_TIMEOUT: duration.refine((v) => v >= 1, 'must be at least 1s').default(3),
+
+  /** How often expired tokens and sessions (and old audit events) are purged; 0 turns the schedule off. */
+  RETENTION_INTERVAL: duration.default(3600),
+  /** Audit events older than this are deleted; unset keeps them forever. At least 1d, so `365` (seconds) is refused. */
+  AUDIT_RETENTION: duration.refine((v) => v >= 86_400, 'must be at least 1d, e.g. 365d').optional(),
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),

@@ -1,5 +1,7 @@
 import type { Response } from 'supertest';
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
 import { signUp, type SignedUpUser } from '../factories/auth.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
 import { expectProblem } from './problem-details.js';
@@ -23,6 +25,8 @@ describe('Lockout (django-axes): password sign-in', () => {
 
   const login = (email: string, password: string) => t.http.post('/api/v1/auth/login').send({ email, password });
   const session = (email: string, password: string) => t.http.post('/api/v1/auth/session').send({ email, password });
+  const query = (sql: string, params: unknown[] = []) =>
+    t.app.get(DataSource).query(sql, params) as Promise<Record<string, unknown>[]>;
 
   async function fail(user: SignedUpUser, times: number, email = user.email): Promise<void> {
     for (let i = 0; i < times; i += 1) expectProblem(await login(email, WRONG), 401);
@@ -38,10 +42,27 @@ describe('Lockout (django-axes): password sign-in', () => {
       expectLockedOut(await session(user.email, user.password));
     });
 
+    it('should audit the refused attempts, never with a password', async () => {
+      const user = await signUp(t.http);
+      await fail(user, 3);
+      expectLockedOut(await login(user.email, user.password));
+      await t.app.get(AuditWriter).drain();
+      const events = await query('SELECT action, outcome, status FROM audit_events WHERE target = $1 ORDER BY seq', [
+        user.email,
+      ]);
+      expect(events).toEqual([
+        ...Array.from({ length: 3 }, () => ({ action: 'auth.login', outcome: 'failure', status: 401 })),
+        { action: 'auth.lockout', outcome: 'denied', status: 429 },
+      ]);
+      const all = JSON.stringify(await query('SELECT * FROM audit_events'));
+      expect(all).not.toContain(user.password);
+      expect(all).not.toContain(WRONG);
+    });
+
     it('should count failures however the email is spelled', async () => {
       const user = await signUp(t.http);
       await fail(user, 1, user.email.toUpperCase());
-      await fail(user, 1, user.email.replace(/^./, (c) => c.toUpperCase()));
+      await fail(user, 1, `U${user.email.slice(1)}`);
       // Full-width `ｕ` folds to `u` (NFKC): the same mailbox, so the same counter.
       await fail(user, 1, user.email.replace(/^u/, '\uff55'));
       expectLockedOut(await login(user.email, user.password));

@@ -41,7 +41,10 @@ describe('Personal tokens: /api/v1/auth/tokens', () => {
     it('should show a tagged secret once, with its expiry, and not let it be cached', async () => {
       const { tokens } = await signedIn(t.http);
       const before = Date.now();
-      const res = await t.http.post('/api/v1/auth/tokens').set(bearer(tokens)).send({ name: 'deploy', expiresInDays: 7 });
+      const res = await t.http
+        .post('/api/v1/auth/tokens')
+        .set(bearer(tokens))
+        .send({ name: 'deploy', expiresInDays: 7 });
       expect(res.status).toBe(201);
       expect(res.body).toMatchObject({
         id: expect.stringMatching(/^[0-9a-f-]{36}$/),
@@ -86,7 +89,10 @@ describe('Personal tokens: /api/v1/auth/tokens', () => {
       const { tokens } = await signedIn(t.http);
       const created = await createToken(tokens, { name: 'short', expiresInDays: 1 });
       await t.http.get('/api/v1/auth/me').set(withToken(created.token)).expect(200);
-      await db().query('UPDATE personal_tokens SET expires_at = $1 WHERE id = $2', [new Date(Date.now() - 1000), created.id]);
+      await db().query('UPDATE personal_tokens SET expires_at = $1 WHERE id = $2', [
+        new Date(Date.now() - 1000),
+        created.id,
+      ]);
       expectProblem(await t.http.get('/api/v1/auth/me').set(withToken(created.token)), 401);
     });
   });
@@ -142,10 +148,15 @@ describe('Personal tokens: /api/v1/auth/tokens', () => {
       const created = await createToken(tokens);
       await t.http.get('/api/v1/auth/me').set(withToken(created.token)).expect(200);
       const secret = created.token.slice('nsa_pat_'.length);
-      const rows = (await db().query('SELECT * FROM personal_tokens WHERE user_id = $1', [user.id])) as Record<string, unknown>[];
+      const rows = (await db().query('SELECT * FROM personal_tokens WHERE user_id = $1', [user.id])) as Record<
+        string,
+        unknown
+      >[];
       expect(rows).toHaveLength(1);
       for (const value of Object.values(rows[0] ?? {})) {
-        const text = Buffer.isBuffer(value) ? [value.toString('utf8'), value.toString('hex'), value.toString('base64url')].join() : String(value);
+        const text = Buffer.isBuffer(value)
+          ? [value.toString('utf8'), value.toString('hex'), value.toString('base64url')].join()
+          : String(value);
         expect(text).not.toContain(secret);
         expect(text).not.toContain(created.token);
       }
@@ -158,8 +169,11 @@ describe('Personal tokens: /api/v1/auth/tokens', () => {
       const repository = t.app.get<Repository<PersonalToken>>(getRepositoryToken(PersonalToken));
       const update = vi.spyOn(repository, 'update');
       const lastUsedAt = async () =>
-        ((await db().query('SELECT last_used_at FROM personal_tokens WHERE id = $1', [created.id])) as { last_used_at: Date | null }[])[0]
-          ?.last_used_at;
+        (
+          (await db().query('SELECT last_used_at FROM personal_tokens WHERE id = $1', [created.id])) as {
+            last_used_at: Date | null;
+          }[]
+        )[0]?.last_used_at;
 
       await t.http.get('/api/v1/auth/me').set(withToken(created.token)).expect(200);
       // The write is off the request path, so wait for it rather than for a fixed time.

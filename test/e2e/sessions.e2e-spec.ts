@@ -43,7 +43,9 @@ describe('Cookie sessions: /api/v1/auth', () => {
 
     it('should refuse a wrong password with 401 and set no session cookie', async () => {
       const user = await signUp(t.http);
-      const res = await t.http.post('/api/v1/auth/session').send({ email: user.email, password: 'Not-The-Password-123' });
+      const res = await t.http
+        .post('/api/v1/auth/session')
+        .send({ email: user.email, password: 'Not-The-Password-123' });
       expectProblem(res, 401);
       expect(sessionCookies(res).has('sid')).toBe(false);
     });

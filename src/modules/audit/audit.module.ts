@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AlertWebhook } from './alerts/alert-webhook.js';
+import { SecurityAlertsListener } from './alerts/security-alerts.listener.js';
 import { AuditEvent } from './audit-event.entity.js';
 import { AuditEventsController } from './audit-events.controller.js';
 import { AuditEventsRepository } from './audit-events.repository.js';
@@ -8,15 +10,20 @@ import { AuditMetrics } from './audit-metrics.js';
 import { AuditWriter } from './audit-writer.js';
 import { AuditInterceptor } from './audit.interceptor.js';
 import { AuditService } from './audit.service.js';
+import { RetentionModule } from './retention/retention.module.js';
+import { RetentionScheduler } from './retention/retention.scheduler.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([AuditEvent])],
+  imports: [TypeOrmModule.forFeature([AuditEvent]), RetentionModule],
   controllers: [AuditEventsController],
   providers: [
     AuditMetrics,
     AuditWriter,
     AuditService,
     AuditEventsRepository,
+    AlertWebhook,
+    SecurityAlertsListener,
+    RetentionScheduler,
     { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
   ],
   exports: [AuditEventsRepository, AuditWriter],

@@ -1,7 +1,11 @@
-import { Controller, Get } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
 import { Authenticated } from '../../common/auth/authenticated.decorator.js';
+import { Principal } from '../../common/auth/principal.js';
 import { Public } from '../../common/auth/public.decorator.js';
+import { CreateResourceDto, ResourceResponse } from '../resources/dto/resource.dto.js';
+import { ResourcesService } from '../resources/resources.service.js';
 
 /**
  * Baseline routes for `npm run bench`: the cost of the framework itself (middleware, global
@@ -11,6 +15,8 @@ import { Public } from '../../common/auth/public.decorator.js';
 @ApiExcludeController()
 @Controller('bench')
 export class BenchController {
+  constructor(private readonly resources: ResourcesService) {}
+
   @Get('public')
   @Public()
   publicRoute(): { ok: true } {
@@ -22,5 +28,23 @@ export class BenchController {
   @Authenticated()
   protectedRoute(): { ok: true } {
     return { ok: true };
+  }
+
+  /**
+   * POST /api/v1/resources without @Audited: the same guard, validation, insert and headers,
+   * so the bench can tell what the audit interceptor costs.
+   */
+  @Post('resources')
+  @HttpCode(HttpStatus.CREATED)
+  @Authenticated({ permission: 'resources:write' })
+  async createResource(
+    @Principal() me: Principal,
+    @Body() body: CreateResourceDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ResourceResponse> {
+    const resource = await this.resources.create(me, body);
+    res.setHeader('Location', `/api/v1/resources/${resource.id}`);
+    res.setHeader('ETag', `"${resource.version}"`);
+    return resource;
   }
 }

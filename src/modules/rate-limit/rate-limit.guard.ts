@@ -1,7 +1,8 @@
-import { Injectable, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, type ExecutionContext } from '@nestjs/common';
 import { ThrottlerGuard, type ThrottlerRequest } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { TooManyRequestsError } from '../../common/errors/app-error.js';
+import { AppConfig } from '../../config/app-config.js';
 import { RATE_LIMIT_SKIP } from './rate-limit.decorator.js';
 
 /** The tightest limit that applied to a request: what its RateLimit headers report. */
@@ -26,6 +27,9 @@ declare module 'express-serve-static-core' {
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
+  // A property, so ThrottlerGuard's constructor (and its injection tokens) stays as it is.
+  @Inject(AppConfig) private readonly config!: AppConfig;
+
   protected override async handleRequest(request: ThrottlerRequest): Promise<boolean> {
     const { context, limit, ttl, throttler, getTracker, generateKey } = request;
     const { req, res } = this.getRequestResponse(context) as { req: Request; res: Response };
@@ -54,9 +58,11 @@ export class RateLimitGuard extends ThrottlerGuard {
     return allowed;
   }
 
+  /** Everything is skipped with RATE_LIMITS_ENABLED=false (benchmarks); else @SkipRateLimit() routes. */
   protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
     return Promise.resolve(
-      this.reflector.getAllAndOverride<boolean | undefined>(RATE_LIMIT_SKIP, [context.getHandler(), context.getClass()]) === true,
+      !this.config.rateLimits.enabled ||
+        this.reflector.getAllAndOverride<boolean | undefined>(RATE_LIMIT_SKIP, [context.getHandler(), context.getClass()]) === true,
     );
   }
 

@@ -9,5 +9,6 @@ import { ResourcesService } from './resources.service.js';
   imports: [TypeOrmModule.forFeature([Resource])],
   controllers: [ResourcesController],
   providers: [ResourcesRepository, ResourcesService],
+  exports: [ResourcesService],
 })
 export class ResourcesModule {}

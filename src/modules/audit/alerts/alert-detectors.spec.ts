@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import type { AuditRecord } from '../../../common/audit/audit-record.js';
+import type { AppConfig } from '../../../config/app-config.js';
+import { AlertDetectors, type RecordSource } from './alert-detectors.js';
+
+const config: AppConfig['alerts'] = {
+  windowSeconds: 300,
+  loginFailuresPerAddress: 3,
+  loginFailuresPerAccount: 3,
+  deniedPerAddress: 3,
+  webhookUrl: undefined,
+  webhookTimeoutMs: 3_000,
+};
+
+const loginFailure = (email: string): AuditRecord => ({
+  action: 'auth.login',
+  outcome: 'failure',
+  security: true,
+  target: email,
+  status: 401,
+});
+const lockout = (email: string): AuditRecord => ({ action: 'auth.lockout', outcome: 'denied', security: true, target: email, status: 429 });
+const denied = (status: number): AuditRecord => ({ action: 'access.denied', outcome: 'denied', security: true, status });
+const from = (address: string): RecordSource => ({ address, request: {} });
+
+describe(AlertDetectors.name, () => {
+  describe('failed sign-ins', () => {
+    it('should raise one alert for a burst from one address across many accounts', () => {
+      const detectors = new AlertDetectors(config);
+      const found = [1, 2, 3, 4, 5].flatMap((i) => detectors.observe(loginFailure(`u${i}@x.test`), from('10.0.0.1'), i));
+      expect(found).toEqual([{ detector: 'login-failures-per-address', subject: '10.0.0.1', count: 3 }]);
+    });
+
+    it('should raise one alert for a burst against one account from many addresses', () => {
+      const detectors = new AlertDetectors(config);
+      const found = [1, 2, 3, 4, 5].flatMap((i) => detectors.observe(loginFailure('victim@x.test'), from(`10.0.0.${i}`), i));
+      expect(found).toEqual([{ detector: 'login-failures-per-account', subject: 'victim@x.test', count: 3 }]);
+    });
+
+    it('should count attempts refused by lockout as failed sign-ins', () => {
+      const detectors = new AlertDetectors(config);
+      const found = [
+        detectors.observe(loginFailure('v@x.test'), from('10.0.0.1'), 1),
+        detectors.observe(lockout('v@x.test'), from('10.0.0.2'), 2),
+        detectors.observe(lockout('v@x.test'), from('10.0.0.3'), 3),
+      ].flat();
+      expect(found).toEqual([{ detector: 'login-failures-per-account', subject: 'v@x.test', count: 3 }]);
+    });
+
+    it('should ignore successful sign-ins', () => {
+      const detectors = new AlertDetectors(config);
+      const success: AuditRecord = { action: 'auth.login', outcome: 'success', target: 'u@x.test' };
+      const found = [1, 2, 3, 4].flatMap((i) => detectors.observe(success, from('10.0.0.1'), i));
+      expect(found).toEqual([]);
+    });
+  });
+
+  describe('denied responses', () => {
+    it('should raise one alert for denied 401/403/429 responses to one address', () => {
+      const detectors = new AlertDetectors(config);
+      const found = [401, 403, 429, 403].flatMap((status, i) => detectors.observe(denied(status), from('10.0.0.9'), i));
+      expect(found).toEqual([{ detector: 'denied-per-address', subject: '10.0.0.9', count: 3 }]);
+    });
+
+    it('should count a response once when it yields several denied records', () => {
+      const detectors = new AlertDetectors(config);
+      const source = from('10.0.0.9');
+      for (let i = 0; i < 5; i++) expect(detectors.observe(denied(429), source, i)).toEqual([]);
+    });
+
+    it('should ignore failures and other statuses', () => {
+      const detectors = new AlertDetectors(config);
+      const notFound: AuditRecord = { action: 'resource.delete', outcome: 'failure', status: 404 };
+      const found = [1, 2, 3, 4].flatMap((i) => [
+        ...detectors.observe(notFound, from('10.0.0.9'), i),
+        ...detectors.observe(denied(400), from('10.0.0.9'), i),
+      ]);
+      expect(found).toEqual([]);
+    });
+  });
+
+  describe('refresh-token reuse', () => {
+    it('should alert on the first reuse, once per account per window', () => {
+      const detectors = new AlertDetectors(config);
+      const reuse: AuditRecord = { action: 'auth.refresh.reuse', outcome: 'denied', actorId: 'user-1', target: 'family-1', status: 401 };
+      expect(detectors.observe(reuse, from('10.0.0.1'), 0)).toEqual(
+        expect.arrayContaining([{ detector: 'refresh-token-reuse', subject: 'user-1', count: 1 }]),
+      );
+      expect(detectors.observe(reuse, from('10.0.0.1'), 1).filter((d) => d.detector === 'refresh-token-reuse')).toEqual([]);
+      expect(detectors.observe(reuse, from('10.0.0.1'), 300_000).map((d) => d.detector)).toContain('refresh-token-reuse');
+    });
+  });
+
+  it('should never count its own alerts', () => {
+    const detectors = new AlertDetectors({ ...config, deniedPerAddress: 1 });
+    const alert: AuditRecord = { action: 'security.alert', outcome: 'denied', security: true, status: 403 };
+    expect(detectors.observe(alert, from('10.0.0.1'), 0)).toEqual([]);
+  });
+
+  it('should skip the per-address detectors outside a request', () => {
+    const detectors = new AlertDetectors({ ...config, loginFailuresPerAddress: 1, loginFailuresPerAccount: 100 });
+    expect(detectors.observe(loginFailure('u@x.test'), { address: undefined, request: undefined }, 0)).toEqual([]);
+  });
+});

@@ -1,0 +1,207 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { Redis } from 'ioredis';
+import type { Response } from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisService } from '../../src/common/redis/redis.service.js';
+import { signedIn } from '../factories/auth.js';
+import { ThrowawayRedis } from '../setup/redis-server.js';
+import {
+  startTestApp,
+  startTestCluster,
+  TEST_REDIS_URL,
+  type TestApp,
+  type TestAppOptions,
+  type TestCluster,
+} from '../setup/test-app.js';
+import { expectProblem } from './problem-details.js';
+import { expectAllowed, expectRateLimitHeaders, expectThrottled } from './rate-limit-headers.js';
+
+/** A public route anonymous callers may read: every request to it counts against the address. */
+const PUBLIC_LIST = '/api/v1/resources';
+/** Every request of these tests comes from here, so they all share one anonymous bucket per app. */
+const ANONYMOUS_COUNTER = 'counter:rate:anonymous:127.0.0.1';
+const RECONNECT_WITHIN_MS = 10_000;
+
+/** Keys of its own for each app or cluster: the counters of one must not leak into another's. */
+const uniquePrefix = () => `test:rate:${randomBytes(6).toString('hex')}:`;
+
+/** The Redis client an app counts with. */
+function redisClientOf(t: TestApp): Redis {
+  const client = t.app.get(RedisService).client;
+  if (!client) throw new Error('the app has no Redis client');
+  return client;
+}
+
+/** Resolves once the app's Redis client is connected again, or fails after RECONNECT_WITHIN_MS. */
+async function untilReconnected(t: TestApp): Promise<void> {
+  const client = redisClientOf(t);
+  if (client.status === 'ready') return;
+  await once(client, 'ready', { signal: AbortSignal.timeout(RECONNECT_WITHIN_MS) });
+}
+
+/**
+ * Every app this file started. nestjs-pino keeps one root logger per process, built by the
+ * first app that boots, so what any later app logs outside a request lands in the first
+ * app's `logs`: a line can be found, but not told apart by instance, in all of them.
+ */
+const started: TestApp[] = [];
+const boot = async (env: Record<string, string>, options?: TestAppOptions) => {
+  const t = await startTestApp(env, options);
+  started.push(t);
+  return t;
+};
+
+/** How many lines each app of this file has logged so far. */
+const logMark = () => new Map(started.map((t) => [t, t.logs.lines.length]));
+
+/**
+ * Whether any app of this file logged (after `since`, when given), at `level` or above
+ * (pino: 30 info, 40 warn, 50 error), a line whose `msg` starts with `msg`.
+ */
+function logged(level: number, msg: string, since?: Map<TestApp, number>): boolean {
+  return started.some((t) =>
+    t.logs.lines.slice(since?.get(t) ?? 0).some((line) => {
+      const entry = JSON.parse(line) as { level?: number; msg?: string };
+      return (entry.level ?? 0) >= level && entry.msg?.startsWith(msg) === true;
+    }),
+  );
+}
+
+/** The count Redis holds for a key of an app (or cluster) with `keyPrefix`; null when absent. */
+async function countInRedis(url: string, keyPrefix: string, key: string): Promise<number | null> {
+  const reader = new Redis(url, { keyPrefix, lazyConnect: true, maxRetriesPerRequest: 0 });
+  try {
+    await reader.connect();
+    const value = await reader.get(key);
+    return value === null ? null : Number(value);
+  } finally {
+    reader.disconnect();
+  }
+}
+
+const tally = (responses: Response[]) =>
+  responses.reduce<Record<number, number>>(
+    (counts, res) => ({ ...counts, [res.status]: (counts[res.status] ?? 0) + 1 }),
+    {},
+  );
+
+describe.each([
+  { store: 'in memory', env: {} as Record<string, string> },
+  { store: 'on Redis', env: { REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: uniquePrefix() } as Record<string, string> },
+])('rate limits counted $store, under concurrency (RATE_LIMIT_ANON=10/min)', ({ env }) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await boot({ ...env, RATE_LIMIT_ANON: '10/min' });
+  });
+  afterAll(() => t?.close());
+
+  it('should let exactly 10 of 50 parallel requests through, each with its own RateLimit-Remaining', async () => {
+    const responses = await Promise.all(Array.from({ length: 50 }, () => t.http.get(PUBLIC_LIST)));
+
+    expect(tally(responses)).toEqual({ 200: 10, 429: 40 });
+    const allowed = responses.filter((res) => res.status === 200);
+    const remaining = allowed.map((res) => expectRateLimitHeaders(res, { limit: 10 }).remaining);
+    expect(remaining.sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    for (const res of responses.filter((r) => r.status === 429)) expectThrottled(res, { limit: 10, name: 'anonymous' });
+
+    if (env.REDIS_URL) {
+      // Counted by Redis, every one of them: none fell back to this instance's memory.
+      expect(await countInRedis(env.REDIS_URL, t.config.redis.keyPrefix, ANONYMOUS_COUNTER)).toBe(50);
+      expect(logged(40, 'redis counter unavailable')).toBe(false);
+    } else {
+      expect(t.app.get(RedisService).enabled).toBe(false);
+    }
+  });
+});
+
+describe('rate limits of two instances on one Redis (RATE_LIMIT_ANON=6/min)', () => {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    cluster = await startTestCluster(2, { RATE_LIMIT_ANON: '6/min', REDIS_KEY_PREFIX: uniquePrefix() });
+    started.push(...cluster.apps);
+  });
+  afterAll(() => cluster?.close());
+
+  it('should let 6 requests through in total, alternating between the instances, then refuse on both', async () => {
+    const [a, b] = cluster.apps as [TestApp, TestApp];
+    const responses: Response[] = [];
+    for (let i = 0; i < 12; i++) responses.push(await (i % 2 === 0 ? a : b).http.get(PUBLIC_LIST));
+
+    expect(responses.map((res) => res.status)).toEqual([200, 200, 200, 200, 200, 200, 429, 429, 429, 429, 429, 429]);
+    responses.slice(0, 6).forEach((res, i) => expectAllowed(res, { limit: 6, remaining: 5 - i }));
+    for (const res of responses.slice(6)) expectThrottled(res, { limit: 6, name: 'anonymous' });
+  });
+});
+
+describe('rate limits while Redis is down, and after it is back (RATE_LIMIT_ANON=4/min)', () => {
+  const keyPrefix = uniquePrefix();
+  let redis: ThrowawayRedis;
+  const env = () => ({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: keyPrefix, RATE_LIMIT_ANON: '4/min' });
+  let a: TestApp;
+  let b: TestApp;
+  beforeAll(async () => {
+    redis = await ThrowawayRedis.start();
+  });
+  // Two instances of one deployment (one hook each: booting is slow on the embedded database).
+  beforeAll(async () => {
+    a = await boot(env());
+  });
+  beforeAll(async () => {
+    b = await boot(env(), { database: a.database });
+  });
+  afterAll(async () => {
+    // A client waiting for a Redis that never returns would hold up the shutdown.
+    if (redis && !redis.running) await redis.start();
+    await Promise.all([a?.close(), b?.close()]);
+    await redis?.stop();
+  });
+
+  const flood = async (t: TestApp, limit: number) => {
+    for (let remaining = limit - 1; remaining >= 0; remaining--) {
+      expectAllowed(await t.http.get(PUBLIC_LIST), { limit, remaining });
+    }
+    expectThrottled(await t.http.get(PUBLIC_LIST), { limit, name: 'anonymous' });
+  };
+
+  it('should count per instance in memory while Redis is down, never 5xx, then share counts again', async () => {
+    const { tokens } = await signedIn(a.http);
+    expectAllowed(await a.http.get(PUBLIC_LIST), { limit: 4, remaining: 1 });
+    expect(await countInRedis(redis.url, keyPrefix, ANONYMOUS_COUNTER)).toBe(3);
+
+    const connectionError = once(redisClientOf(a), 'error', { signal: AbortSignal.timeout(RECONNECT_WITHIN_MS) });
+    connectionError.catch(() => undefined); // awaited below; a test failing before then has said enough
+    const beforeOutage = logMark();
+    await redis.stop();
+
+    // Authentication is still enforced, and the refusal still counted (a fresh count, in memory).
+    const guess = await a.http.get('/api/v1/auth/me').set('Authorization', 'Bearer not-a-real-token');
+    expectProblem(guess, 401);
+    expectRateLimitHeaders(guess, { limit: 4, remaining: 3 });
+    for (let remaining = 2; remaining >= 0; remaining--) {
+      expectAllowed(await a.http.get(PUBLIC_LIST), { limit: 4, remaining });
+    }
+    expectThrottled(await a.http.get(PUBLIC_LIST), { limit: 4, name: 'anonymous' });
+    // Each instance has its own memory, hence its own count, until Redis is back.
+    await flood(b, 4);
+    const me = await a.http.get('/api/v1/auth/me').set('Authorization', `Bearer ${tokens.access_token}`);
+    expect(me.status, me.text).toBe(200);
+
+    await connectionError;
+    expect(logged(50, 'redis connection error', beforeOutage)).toBe(true);
+    expect(logged(40, 'redis counter unavailable', beforeOutage)).toBe(true);
+
+    const beforeRestart = logMark();
+    await redis.start();
+    await Promise.all([untilReconnected(a), untilReconnected(b)]);
+    expect(logged(30, 'redis connection restored', beforeRestart)).toBe(true);
+
+    // The restarted Redis starts from zero, and counts for both instances again.
+    const responses: Response[] = [];
+    for (let i = 0; i < 6; i++) responses.push(await (i % 2 === 0 ? a : b).http.get(PUBLIC_LIST));
+    expect(responses.map((res) => res.status)).toEqual([200, 200, 200, 200, 429, 429]);
+    responses.slice(0, 4).forEach((res, i) => expectAllowed(res, { limit: 4, remaining: 3 - i }));
+    for (const res of responses.slice(4)) expectThrottled(res, { limit: 4, name: 'anonymous' });
+    expect(await countInRedis(redis.url, keyPrefix, ANONYMOUS_COUNTER)).toBe(6);
+  });
+});
