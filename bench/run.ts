@@ -18,6 +18,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { availableParallelism, loadavg } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
@@ -550,6 +551,12 @@ async function main(): Promise<number> {
         `database ${dbName}, server ${entry}`,
     );
     for (const server of running) console.log(`  server ${server.name} (pid ${server.pid}): ${server.description}`);
+    // Other work on the machine skews every figure; the alternating pairs cancel only part of it.
+    const loadAtStart = loadavg()[0]!;
+    console.log(`  load average ${loadAtStart.toFixed(2)} on ${availableParallelism()} CPUs`);
+    if (loadAtStart > availableParallelism()) {
+      console.warn('bench: the machine is busy with other work; expect noisy figures');
+    }
     console.log();
 
     const runner = new Runner(contexts, duration);
@@ -591,6 +598,8 @@ async function main(): Promise<number> {
 
     printTable(results, floor.name);
     printRequirements(requirementResults, rounds);
+    const loadAtEnd = loadavg()[0]!;
+    console.log(`\nload average ${loadAtStart.toFixed(2)} at the start, ${loadAtEnd.toFixed(2)} at the end`);
     const ok = !results.some(failed);
     mkdirSync(join(ROOT, '.bench'), { recursive: true });
     writeFileSync(
@@ -604,6 +613,8 @@ async function main(): Promise<number> {
           durationSeconds: duration,
           warmupSeconds: WARMUP_SECONDS,
           rounds,
+          cpus: availableParallelism(),
+          loadAverage: { start: loadAtStart, end: loadAtEnd },
           floor: floor.name,
           ok,
           servers: used.map(({ name, description, env }) => ({ name, description, env })),

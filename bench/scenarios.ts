@@ -227,7 +227,11 @@ async function tamperedJwt(ctx: ScenarioContext): Promise<string> {
   return `${header}.${payload}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
 }
 
-const RESOURCE_BODY = JSON.stringify({ name: 'bench write', description: 'created by the bench', visibility: 'private' });
+const RESOURCE_BODY = JSON.stringify({
+  name: 'bench write',
+  description: 'created by the bench',
+  visibility: 'private',
+});
 
 const json = { 'content-type': 'application/json' };
 

@@ -30,7 +30,18 @@ const duration = z
     return Number(amount) * (DURATION_UNITS[unit || 's'] ?? 1);
   });
 
-const RATE_PERIODS: Record<string, number> = { s: 1, sec: 1, second: 1, m: 60, min: 60, minute: 60, h: 3600, hour: 3600, d: 86_400, day: 86_400 };
+const RATE_PERIODS: Record<string, number> = {
+  s: 1,
+  sec: 1,
+  second: 1,
+  m: 60,
+  min: 60,
+  minute: 60,
+  h: 3600,
+  hour: 3600,
+  d: 86_400,
+  day: 86_400,
+};
 
 /** DRF-style rates: `60/min`, `10/minute`, `1000/hour`, `5/s`. */
 const rate = z

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { Agent } from 'node:http';
 import { Redis } from 'ioredis';
 import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +23,8 @@ const PUBLIC_LIST = '/api/v1/resources';
 /** Every request of these tests comes from here, so they all share one anonymous bucket per app. */
 const ANONYMOUS_COUNTER = 'counter:rate:anonymous:127.0.0.1';
 const RECONNECT_WITHIN_MS = 10_000;
+/** How long a request may take while Redis hangs: the app gives up on it after a second. */
+const ANSWER_WITHIN_MS = 5_000;
 
 /** Keys of its own for each app or cluster: the counters of one must not leak into another's. */
 const uniquePrefix = () => `test:rate:${randomBytes(6).toString('hex')}:`;
@@ -152,7 +155,8 @@ describe('rate limits while Redis is down, and after it is back (RATE_LIMIT_ANON
   });
   afterAll(async () => {
     // A client waiting for a Redis that never returns would hold up the shutdown.
-    if (redis && !redis.running) await redis.start();
+    if (redis?.running) redis.thaw();
+    else if (redis) await redis.start();
     await Promise.all([a?.close(), b?.close()]);
     await redis?.stop();
   });
@@ -203,5 +207,22 @@ describe('rate limits while Redis is down, and after it is back (RATE_LIMIT_ANON
     responses.slice(0, 4).forEach((res, i) => expectAllowed(res, { limit: 4, remaining: 3 - i }));
     for (const res of responses.slice(4)) expectThrottled(res, { limit: 4, name: 'anonymous' });
     expect(await countInRedis(redis.url, keyPrefix, ANONYMOUS_COUNTER)).toBe(6);
+  });
+
+  it('should answer from memory within a bound while Redis hangs with its connection open', async () => {
+    // A client of its own (a fresh address, so a fresh bucket wherever it is counted).
+    const agent = new Agent({ localAddress: '127.0.0.21' });
+    const beforeFreeze = logMark();
+    redis.freeze();
+    try {
+      const res = await a.http.get(PUBLIC_LIST).agent(agent).timeout(ANSWER_WITHIN_MS);
+      expectAllowed(res, { limit: 4, remaining: 3 });
+      expect(logged(40, 'redis counter unavailable', beforeFreeze)).toBe(true);
+    } finally {
+      redis.thaw();
+    }
+    // Redis ran the increment it held when it woke, and the client did not take that late
+    // answer for the next one's: this request is the second on Redis.
+    expectAllowed(await a.http.get(PUBLIC_LIST).agent(agent), { limit: 4, remaining: 2 });
   });
 });

@@ -72,6 +72,20 @@ export class ThrowawayRedis {
     }
   }
 
+  /** Stops redis-server answering (SIGSTOP): its connections stay open, as with a hung server or a partition. */
+  freeze(): void {
+    this.signal('SIGSTOP');
+  }
+
+  /** Lets a frozen redis-server answer again. */
+  thaw(): void {
+    this.signal('SIGCONT');
+  }
+
+  private signal(signal: NodeJS.Signals): void {
+    if (!this.process?.kill(signal)) throw new Error(`redis-server on port ${this.port} is not running`);
+  }
+
   /** Kills redis-server outright, as a crash would, and waits until the process is gone. */
   async stop(): Promise<void> {
     const child = this.process;

@@ -3,6 +3,9 @@ import { Redis } from 'ioredis';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AppConfig } from '../../config/app-config.js';
 
+/** Far above a healthy Redis's answer time (well under a millisecond), far below a client's patience. */
+const COMMAND_TIMEOUT_MS = 1_000;
+
 /**
  * The Redis connections of this instance, when REDIS_URL is set: one for commands and one
  * per subscriber (a subscribed connection can do nothing else). Without REDIS_URL the
@@ -37,6 +40,9 @@ export class RedisService implements OnApplicationShutdown {
       // Fail commands fast while Redis is away; callers fall back to local state.
       maxRetriesPerRequest: 1,
       enableOfflineQueue: role === 'subscriber',
+      // And while it hangs with the connection open (frozen, partitioned): no answer in time
+      // is a failure too, or every request would wait on it for as long as TCP keeps trying.
+      ...(role === 'subscriber' ? {} : { commandTimeout: COMMAND_TIMEOUT_MS }),
       connectTimeout: 2_000,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     });

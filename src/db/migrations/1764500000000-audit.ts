@@ -7,7 +7,7 @@ export class Audit1764500000000 implements MigrationInterface {
     await db.query(`
       CREATE TABLE audit_events (
         seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        id uuid NOT NULL DEFAULT gen_random_uuid(),
+        id uuid NOT NULL,
         at timestamptz NOT NULL,
         request_id varchar(128),
         actor_id uuid,

@@ -11,7 +11,8 @@ export class AuditEvent {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS' })
   seq: string;
 
-  @Column({ type: 'uuid', default: () => 'gen_random_uuid()' })
+  /** Chosen by the writer before hashing, since the hash covers it. */
+  @Column({ type: 'uuid' })
   id: string;
 
   @Column({ type: 'timestamptz' })

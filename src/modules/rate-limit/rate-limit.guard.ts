@@ -62,7 +62,10 @@ export class RateLimitGuard extends ThrottlerGuard {
   protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
     return Promise.resolve(
       !this.config.rateLimits.enabled ||
-        this.reflector.getAllAndOverride<boolean | undefined>(RATE_LIMIT_SKIP, [context.getHandler(), context.getClass()]) === true,
+        this.reflector.getAllAndOverride<boolean | undefined>(RATE_LIMIT_SKIP, [
+          context.getHandler(),
+          context.getClass(),
+        ]) === true,
     );
   }
 
