@@ -17,10 +17,10 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {count, ttl}`;
 
-const PEEK_SCRIPT = `
-local count = redis.call('GET', KEYS[1])
-if not count then return {0, 0} end
-return {tonumber(count), redis.call('PTTL', KEYS[1])}`;
+const DECREMENT_SCRIPT = `
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count > 0 then return redis.call('DECR', KEYS[1]) end
+return 0`;
 
 class MemoryCounters {
   private readonly counters = new Map<string, { count: number; resetAt: number }>();
@@ -36,14 +36,13 @@ class MemoryCounters {
     return { count: counter.count, resetInSeconds: Math.ceil((counter.resetAt - now) / 1000) };
   }
 
-  peek(key: string, now = Date.now()): CounterState {
-    const counter = this.counters.get(key);
-    if (!counter || counter.resetAt <= now) return { count: 0, resetInSeconds: 0 };
-    return { count: counter.count, resetInSeconds: Math.ceil((counter.resetAt - now) / 1000) };
-  }
-
   clear(key: string): void {
     this.counters.delete(key);
+  }
+
+  decrement(key: string, now = Date.now()): void {
+    const counter = this.counters.get(key);
+    if (counter && counter.resetAt > now && counter.count > 0) counter.count -= 1;
   }
 
   private prune(now: number): void {
@@ -81,19 +80,10 @@ export class CounterStore {
     return this.memory.hit(key, windowMs);
   }
 
-  async peek(key: string): Promise<CounterState> {
-    const client = this.redis.client;
-    if (client) {
-      try {
-        const [count, ttl] = (await client.eval(PEEK_SCRIPT, 1, `counter:${key}`)) as [number, number];
-        const local = this.memory.peek(key);
-        // While Redis was down the count went on locally; the larger one is the truth.
-        return count >= local.count ? { count, resetInSeconds: Math.ceil(ttl / 1000) } : local;
-      } catch (error) {
-        this.logger.warn({ err: error }, 'redis counter unavailable; reading memory');
-      }
-    }
-    return this.memory.peek(key);
+  /** Gives one back (an attempt that turned out fine); never below zero, never past the window. */
+  async decrement(key: string): Promise<void> {
+    this.memory.decrement(key);
+    await this.redis.client?.eval(DECREMENT_SCRIPT, 1, `counter:${key}`).catch(() => undefined);
   }
 
   async clear(key: string): Promise<void> {

@@ -32,18 +32,17 @@ export class AuthService {
   /** Every password sign-in goes through here: lockout first, then one constant-cost check. */
   async checkPassword(email: string, password: string, address: string): Promise<User> {
     try {
-      await this.lockout.assertNotLocked(email, address);
+      await this.lockout.reserveAttempt(email, address);
     } catch (error) {
       await this.audit({ action: 'auth.lockout', outcome: 'denied', security: true, target: email, status: 429 });
       throw error;
     }
     const user = await this.users.verifyPassword(email, password);
     if (!user) {
-      await this.lockout.recordFailure(email, address);
       await this.audit({ action: 'auth.login', outcome: 'failure', security: true, target: email, status: 401 });
       throw new InvalidCredentialsError();
     }
-    await this.lockout.recordSuccess(email);
+    await this.lockout.recordSuccess(email, address);
     await this.users.recordLogin(user.id);
     await this.audit({ action: 'auth.login', outcome: 'success', actorId: user.id, target: user.id });
     return user;
@@ -85,12 +84,12 @@ export class AuthService {
   async changePassword(caller: Principal, currentPassword: string, newPassword: string, address: string): Promise<void> {
     const user = await this.users.findById(caller.userId);
     if (!user) throw new UnauthenticatedError();
-    await this.lockout.assertNotLocked(user.email, address);
+    await this.lockout.reserveAttempt(user.email, address);
     if (!(await this.users.changePassword(user, currentPassword, newPassword))) {
-      await this.lockout.recordFailure(user.email, address);
       await this.audit({ action: 'auth.password.change', outcome: 'failure', security: true, target: user.id, status: 401 });
       throw new InvalidCredentialsError();
     }
+    await this.lockout.recordSuccess(user.email, address);
     await this.revokeAllCredentials(user.id, caller.authMethod === 'session' ? caller.credentialId : undefined);
     await this.audit({ action: 'auth.password.change', outcome: 'success', target: user.id });
   }

@@ -5,9 +5,13 @@ import { MetricsRegistry } from '../../../common/metrics/metrics-registry.js';
 import { AppConfig } from '../../../config/app-config.js';
 
 /**
- * django-axes for every password path: failures counted per account and per address in a
+ * django-axes for every password path: attempts counted per account and per address in a
  * window (shared through Redis when configured); past the limit, 429 until the window
  * passes, even with the right password.
+ *
+ * An attempt is counted before its password is checked (one atomic increment), so parallel
+ * guesses cannot all read the old count during the slow hash; a successful one is then
+ * given back. What remains counted is failures.
  */
 @Injectable()
 export class LockoutService {
@@ -17,30 +21,25 @@ export class LockoutService {
     private readonly metrics: MetricsRegistry,
   ) {}
 
-  async assertNotLocked(email: string, address: string): Promise<void> {
-    const { maxFailuresPerAccount, maxFailuresPerAddress } = this.config.lockout;
+  /** Counts one attempt, or refuses it (429) when the account or the address is over its limit. */
+  async reserveAttempt(email: string, address: string): Promise<void> {
+    const { maxFailuresPerAccount, maxFailuresPerAddress, windowSeconds } = this.config.lockout;
     const [account, client] = await Promise.all([
-      this.counters.peek(accountKey(email)),
-      this.counters.peek(addressKey(address)),
+      this.counters.hit(accountKey(email), windowSeconds),
+      this.counters.hit(addressKey(address), windowSeconds),
     ]);
-    if (account.count >= maxFailuresPerAccount || client.count >= maxFailuresPerAddress) {
-      const retryAfter = Math.max(
-        account.count >= maxFailuresPerAccount ? account.resetInSeconds : 0,
-        client.count >= maxFailuresPerAddress ? client.resetInSeconds : 0,
-      );
+    const overAccount = account.count > maxFailuresPerAccount;
+    const overAddress = client.count > maxFailuresPerAddress;
+    if (overAccount || overAddress) {
       this.metrics.lockouts.inc();
+      const retryAfter = Math.max(overAccount ? account.resetInSeconds : 0, overAddress ? client.resetInSeconds : 0);
       throw new TooManyRequestsError('Too many failed sign-in attempts; try again later.', retryAfter);
     }
   }
 
-  async recordFailure(email: string, address: string): Promise<void> {
-    const window = this.config.lockout.windowSeconds;
-    await Promise.all([this.counters.hit(accountKey(email), window), this.counters.hit(addressKey(address), window)]);
-  }
-
-  /** A successful sign-in clears the account's count (not the address's). */
-  async recordSuccess(email: string): Promise<void> {
-    await this.counters.clear(accountKey(email));
+  /** The attempt was right: the account starts over, and the address gets its attempt back. */
+  async recordSuccess(email: string, address: string): Promise<void> {
+    await Promise.all([this.counters.clear(accountKey(email)), this.counters.decrement(addressKey(address))]);
   }
 }
 
