@@ -20,7 +20,7 @@ import { expectAllowed, expectRateLimitHeaders, expectThrottled } from './rate-l
 
 /** A public route anonymous callers may read: every request to it counts against the address. */
 const PUBLIC_LIST = '/api/v1/resources';
-/** Every request of these tests comes from here, so they all share one anonymous bucket per app. */
+/** Where these tests' requests come from (unless one says otherwise): one anonymous bucket per app. */
 const ANONYMOUS_COUNTER = 'counter:rate:anonymous:127.0.0.1';
 const RECONNECT_WITHIN_MS = 10_000;
 /** How long a request may take while Redis hangs: the app gives up on it after a second. */

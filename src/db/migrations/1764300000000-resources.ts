@@ -23,6 +23,7 @@ export class Resources1764300000000 implements MigrationInterface {
     await db.query(`CREATE INDEX resources_owner_created ON resources (owner_id, created_at, id)`);
     await db.query(`CREATE INDEX resources_public_created ON resources (created_at, id) WHERE visibility = 'public'`);
     await db.query(`ALTER TABLE users ALTER COLUMN created_at SET DEFAULT date_trunc('milliseconds', now())`);
+    await db.query(`UPDATE users SET created_at = date_trunc('milliseconds', created_at)`);
     await db.query(`CREATE INDEX users_created ON users (created_at, id)`);
   }
 

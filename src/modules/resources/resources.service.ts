@@ -40,7 +40,10 @@ export class ResourcesService {
     if (!(await this.resources.updateInScope(writeScope(me), id, body, expected))) {
       await this.explainRefusal(me, id, expected !== undefined);
     }
-    return this.get(me, id);
+    // Read back through the write scope: a key with resources:write alone may not read.
+    const updated = await this.resources.findInScope(writeScope(me), id);
+    if (!updated) throw new NotFoundError('No such resource.');
+    return ResourceResponse.from(updated);
   }
 
   async delete(me: Principal, id: string): Promise<void> {
@@ -52,9 +55,13 @@ export class ResourcesService {
    * visible but not the caller's to change is 403; otherwise the version moved on (412).
    */
   private async explainRefusal(me: Principal, id: string, hadPrecondition: boolean): Promise<never> {
-    if (!(await this.resources.findInScope(readScope(me), id))) throw new NotFoundError('No such resource.');
-    if (!(await this.resources.findInScope(writeScope(me), id))) throw new ForbiddenError('Only the owner or an admin may change this resource.');
-    if (hadPrecondition) throw new PreconditionFailedError('The resource changed since that version; fetch it again.');
+    if (await this.resources.findInScope(writeScope(me), id)) {
+      if (hadPrecondition) throw new PreconditionFailedError('The resource changed since that version; fetch it again.');
+      throw new NotFoundError('No such resource.');
+    }
+    if (await this.resources.findInScope(readScope(me), id)) {
+      throw new ForbiddenError('Only the owner or an admin may change this resource.');
+    }
     throw new NotFoundError('No such resource.');
   }
 }

@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { auditVerify } from '../../src/cli/audit-verify.command.js';
+import { tokensPurge } from '../../src/cli/tokens-purge.command.js';
+import type { CliCommand } from '../../src/cli/cli-command.js';
+import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
+import { signedIn } from '../factories/auth.js';
+import { startTestApp, TestDatabase, type TestApp } from '../setup/test-app.js';
+
+/**
+ * The commands as an operator runs them: against the database a server used, after it
+ * stopped (the embedded database is a data folder only one process may open at a time).
+ */
+describe('CLI: tokens:purge and audit:verify', () => {
+  const adminUrl = process.env.DATABASE_URL;
+  const savedEnv = { ...process.env };
+  let database: TestDatabase | undefined;
+  let dataDir: string | undefined;
+
+  /** What every app and command of this file runs on: one Postgres database, or one data folder. */
+  const storage = (): Record<string, string> => (database ? { DATABASE_URL: database.url } : { DATA_DIR: dataDir as string });
+
+  async function withApp(work: (t: TestApp) => Promise<void>): Promise<void> {
+    const t = await startTestApp(database ? {} : storage(), database ? { database } : {});
+    try {
+      await work(t);
+      await t.app.get(AuditWriter).drain();
+    } finally {
+      await t.close();
+    }
+  }
+
+  async function runCli(command: CliCommand, args: string[] = []): Promise<{ code: number; stdout: string }> {
+    process.env = { ...savedEnv, NODE_ENV: 'test', LOG_LEVEL: 'warn', ...storage() };
+    if (!database) delete process.env.DATABASE_URL;
+    let stdout = '';
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stdout += chunk.toString();
+      return true;
+    });
+    try {
+      return { code: await command.run(args), stdout };
+    } finally {
+      write.mockRestore();
+      process.env = { ...savedEnv };
+    }
+  }
+
+  beforeAll(async () => {
+    if (adminUrl) database = (await TestDatabase.create(adminUrl)).retain();
+    else dataDir = await mkdtemp(join(tmpdir(), 'audit-cli-'));
+  });
+  afterAll(async () => {
+    process.env = { ...savedEnv };
+    await database?.release();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  let events = 0;
+  it('should purge expired sessions and print a count per kind', async () => {
+    await withApp(async (t) => {
+      const { user, tokens } = await signedIn(t.http);
+      await t.http
+        .post('/api/v1/resources')
+        .set('Authorization', `Bearer ${tokens.access_token}`)
+        .send({ name: 'cli', visibility: 'private' })
+        .expect(201);
+      await t.app
+        .get(DataSource)
+        .query(`INSERT INTO sessions (sid_hash, user_id, expires_at) VALUES ($1, $2, now() - interval '1 hour')`, [
+          randomBytes(32),
+          user.id,
+        ]);
+      await t.app.get(AuditWriter).drain();
+      const [row] = (await t.app.get(DataSource).query(`SELECT count(*)::int AS n FROM audit_events`)) as { n: number }[];
+      events = row?.n ?? 0;
+    });
+    expect(events).toBeGreaterThan(0);
+    const { code, stdout } = await runCli(tokensPurge);
+    expect(code).toBe(0);
+    expect(stdout).toContain('sessions: 1\n');
+    expect(stdout).toContain('audit events: kept (AUDIT_RETENTION unset)');
+  });
+
+  it('should say the chain is intact, with the number of events, and exit 0', async () => {
+    const { code, stdout } = await runCli(auditVerify);
+    expect(stdout).toBe(`Audit chain intact: ${events} events\n`);
+    expect(code).toBe(0);
+  });
+
+  it('should name the first altered event and exit 1', async () => {
+    let victim: { seq: string; id: string } | undefined;
+    await withApp(async (t) => {
+      const db = t.app.get(DataSource);
+      [victim] = (await db.query('SELECT seq, id FROM audit_events ORDER BY seq LIMIT 1 OFFSET 1')) as { seq: string; id: string }[];
+      await db.transaction(async (m) => {
+        await m.query(`SET LOCAL session_replication_role = replica`);
+        await m.query(`UPDATE audit_events SET target = 'tampered' WHERE seq = $1`, [victim?.seq]);
+      });
+    });
+    const { code, stdout } = await runCli(auditVerify);
+    expect(stdout).toBe(`Audit chain broken at event ${victim?.id} (seq ${victim?.seq}): content altered\n`);
+    expect(code).toBe(1);
+  });
+
+  it('should refuse arguments it does not know', async () => {
+    await expect(runCli(auditVerify, ['--fast'])).rejects.toThrow(/unexpected arguments/);
+    await expect(runCli(tokensPurge, ['now'])).rejects.toThrow(/unexpected arguments/);
+  });
+});
