@@ -55,39 +55,59 @@ class MemoryCounters {
  * instance) when configured. If Redis stops answering, counting goes on in memory on each
  * instance, so a limit never fails open; shared counting resumes when Redis is back.
  */
+/** After Redis fails, requests skip it this long (no per-request wait on a hung Redis). */
+const REDIS_RETRY_MS = 2_000;
+
 @Injectable()
 export class CounterStore {
   private readonly memory = new MemoryCounters();
+  /** 0 while Redis answers; else when to try it again. */
+  private redisRetryAt = 0;
 
   constructor(
     private readonly redis: RedisService,
     private readonly metrics: MetricsRegistry,
     @InjectPinoLogger(CounterStore.name) private readonly logger: PinoLogger,
-  ) {}
+  ) {
+    // A reconnected Redis is used again at once.
+    redis.client?.on('ready', () => {
+      this.redisRetryAt = 0;
+    });
+  }
 
   async hit(key: string, windowSeconds: number): Promise<CounterState> {
     const windowMs = windowSeconds * 1000;
-    const client = this.redis.client;
+    const client = this.usableRedis();
     if (client) {
       try {
         const [count, ttl] = (await client.eval(HIT_SCRIPT, 1, `counter:${key}`, windowMs)) as [number, number];
+        if (this.redisRetryAt !== 0) this.logger.info('redis counters answer again; limits are shared once more');
+        this.redisRetryAt = 0;
         return { count, resetInSeconds: Math.ceil(ttl / 1000) };
       } catch (error) {
-        this.logger.error({ err: error }, 'redis counter unavailable; counting in memory on this instance');
-        this.metrics.redisFallbacks.inc({ operation: 'counter' });
+        // Logged once per outage, not once per request.
+        if (this.redisRetryAt === 0) {
+          this.logger.error({ err: error }, 'redis counters unavailable; counting in memory on this instance');
+        }
+        this.redisRetryAt = Date.now() + REDIS_RETRY_MS;
       }
     }
+    if (this.redis.client) this.metrics.redisFallbacks.inc({ operation: 'counter' });
     return this.memory.hit(key, windowMs);
   }
 
   /** Gives one back (an attempt that turned out fine); never below zero, never past the window. */
   async decrement(key: string): Promise<void> {
     this.memory.decrement(key);
-    await this.redis.client?.eval(DECREMENT_SCRIPT, 1, `counter:${key}`).catch(() => undefined);
+    await this.usableRedis()?.eval(DECREMENT_SCRIPT, 1, `counter:${key}`).catch(() => undefined);
   }
 
   async clear(key: string): Promise<void> {
     this.memory.clear(key);
-    await this.redis.client?.del(`counter:${key}`).catch(() => undefined);
+    await this.usableRedis()?.del(`counter:${key}`).catch(() => undefined);
+  }
+
+  private usableRedis() {
+    return this.redis.client && Date.now() >= this.redisRetryAt ? this.redis.client : undefined;
   }
 }
