@@ -1,9 +1,4 @@
-import {
-  CliError,
-  isOperatorError,
-  UsageError,
-  type CliCommand,
-} from './cli/cli-command.js';
+import { CliError, isOperatorError, UsageError, type CliCommand } from './cli/cli-command.js';
 import { auditVerify } from './cli/audit-verify.command.js';
 import { createAdmin } from './cli/create-admin.command.js';
 import { keysRotate } from './cli/keys-rotate.command.js';
@@ -43,9 +38,7 @@ async function main(argv: string[]): Promise<number> {
     return await command.run(args);
   } catch (error) {
     if (error instanceof UsageError) {
-      throw new UsageError(
-        `${error.message}\nUsage: npm run cli -- ${name} ${command.usage}`,
-      );
+      throw new UsageError(`${error.message}\nUsage: npm run cli -- ${name} ${command.usage}`);
     }
     throw error;
   }
@@ -56,9 +49,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const message = isOperatorError(error)
-      ? error.message
-      : `Failed: ${(error as Error)?.message ?? String(error)}`;
+    const message = isOperatorError(error) ? error.message : `Failed: ${(error as Error)?.message ?? String(error)}`;
     process.stderr.write(`${message}\n`);
     process.exitCode = error instanceof CliError ? error.exitCode : 1;
   },

@@ -41,7 +41,9 @@ class Receiver {
   }
 
   callsFor(detector: string, subject?: string): AlertPayload[] {
-    return this.calls.filter((call) => call.detector === detector && (subject === undefined || call.subject === subject));
+    return this.calls.filter(
+      (call) => call.detector === detector && (subject === undefined || call.subject === subject),
+    );
   }
 
   /** Resolves once `count` calls for `detector` (and `subject`) arrived; fails after `ms`. */
@@ -49,7 +51,10 @@ class Receiver {
     const deadline = Date.now() + ms;
     while (this.callsFor(detector, subject).length < count) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`expected ${count} webhook calls for ${detector}, got ${this.callsFor(detector, subject).length}`);
+      if (left <= 0)
+        throw new Error(
+          `expected ${count} webhook calls for ${detector}, got ${this.callsFor(detector, subject).length}`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -116,7 +121,9 @@ describe('security alerts', () => {
         details: { detector: 'login-failures-per-address', subject: call?.subject, count: 10, window: 300 },
       });
       // This is the file's first app, so its log destination is the process's (see below).
-      const warnings = t.logs.lines.filter((line) => line.includes('"security alert"') && line.includes('login-failures-per-address'));
+      const warnings = t.logs.lines.filter(
+        (line) => line.includes('"security alert"') && line.includes('login-failures-per-address'),
+      );
       expect(warnings).toHaveLength(1);
       expect(JSON.parse(warnings[0] as string)).toMatchObject({ level: 40 });
     });
@@ -182,7 +189,9 @@ describe('security alerts', () => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(600);
       await settle(1_000);
       expect(receiver.callsFor('login-failures-per-account', user.email)).toHaveLength(3);
-      expect((await alertRows(t, 'login-failures-per-account')).filter((row) => row.target === user.email)).toHaveLength(1);
+      expect(
+        (await alertRows(t, 'login-failures-per-account')).filter((row) => row.target === user.email),
+      ).toHaveLength(1);
       // Through the logger itself: nestjs-pino keeps one root logger per process, so the log
       // lines of a second app in this file land in the first app's destination.
       const attempts = warn.mock.calls.filter(([, message]) => message === 'alert webhook attempt failed');

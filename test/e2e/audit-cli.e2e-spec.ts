@@ -22,7 +22,8 @@ describe('CLI: tokens:purge and audit:verify', () => {
   let dataDir: string | undefined;
 
   /** What every app and command of this file runs on: one Postgres database, or one data folder. */
-  const storage = (): Record<string, string> => (database ? { DATABASE_URL: database.url } : { DATA_DIR: dataDir as string });
+  const storage = (): Record<string, string> =>
+    database ? { DATABASE_URL: database.url } : { DATA_DIR: dataDir as string };
 
   async function withApp(work: (t: TestApp) => Promise<void>): Promise<void> {
     const t = await startTestApp(database ? {} : storage(), database ? { database } : {});
@@ -76,7 +77,9 @@ describe('CLI: tokens:purge and audit:verify', () => {
           user.id,
         ]);
       await t.app.get(AuditWriter).drain();
-      const [row] = (await t.app.get(DataSource).query(`SELECT count(*)::int AS n FROM audit_events`)) as { n: number }[];
+      const [row] = (await t.app.get(DataSource).query(`SELECT count(*)::int AS n FROM audit_events`)) as {
+        n: number;
+      }[];
       events = row?.n ?? 0;
     });
     expect(events).toBeGreaterThan(0);
@@ -96,7 +99,10 @@ describe('CLI: tokens:purge and audit:verify', () => {
     let victim: { seq: string; id: string } | undefined;
     await withApp(async (t) => {
       const db = t.app.get(DataSource);
-      [victim] = (await db.query('SELECT seq, id FROM audit_events ORDER BY seq LIMIT 1 OFFSET 1')) as { seq: string; id: string }[];
+      [victim] = (await db.query('SELECT seq, id FROM audit_events ORDER BY seq LIMIT 1 OFFSET 1')) as {
+        seq: string;
+        id: string;
+      }[];
       await db.transaction(async (m) => {
         await m.query(`SET LOCAL session_replication_role = replica`);
         await m.query(`UPDATE audit_events SET target = 'tampered' WHERE seq = $1`, [victim?.seq]);

@@ -66,13 +66,23 @@ describe('audit trail redaction', () => {
     expect((await createResource(bearer(tokens.access_token))).status).toBe(201);
     expect((await readAudit(bearer(tokens.access_token))).status).toBe(403);
     // A token pasted into the query string of a refused (so audited) request.
-    const query = await t.http.get(`/api/v1/audit-events?token=${tokens.access_token}`).set(bearer(tokens.access_token));
+    const query = await t.http
+      .get(`/api/v1/audit-events?token=${tokens.access_token}`)
+      .set(bearer(tokens.access_token));
     expect(query.status).toBe(403);
     expect((await t.http.post('/api/v1/auth/verify').send({ token: tokens.access_token })).status).toBe(200);
-    await t.http.post('/api/v1/auth/logout').set(bearer(tokens.access_token)).send({ refresh_token: tokens.refresh_token }).expect(204);
+    await t.http
+      .post('/api/v1/auth/logout')
+      .set(bearer(tokens.access_token))
+      .send({ refresh_token: tokens.refresh_token })
+      .expect(204);
     expect((await createResource(bearer(tokens.access_token))).status).toBe(401);
     const [, payload, signature] = tokens.access_token.split('.') as [string, string, string];
-    await expectNowhereInAudit({ jwt: tokens.access_token, payload, signature }, ['resource.create', 'access.denied', 'auth.logout']);
+    await expectNowhereInAudit({ jwt: tokens.access_token, payload, signature }, [
+      'resource.create',
+      'access.denied',
+      'auth.logout',
+    ]);
   });
 
   it('should keep personal tokens out of the trail', async () => {
@@ -83,9 +93,17 @@ describe('audit trail redaction', () => {
     const withToken = { Authorization: `Token ${token}` };
     expect((await createResource(withToken)).status).toBe(201);
     expect((await readAudit(withToken)).status).toBe(403);
-    await t.http.delete(`/api/v1/auth/tokens/${created.body.id as string}`).set(bearer(tokens.access_token)).expect(204);
+    await t.http
+      .delete(`/api/v1/auth/tokens/${created.body.id as string}`)
+      .set(bearer(tokens.access_token))
+      .expect(204);
     expect((await createResource(withToken)).status).toBe(401);
-    await expectNowhereInAudit({ token }, ['personal-token.create', 'personal-token.delete', 'resource.create', 'access.denied']);
+    await expectNowhereInAudit({ token }, [
+      'personal-token.create',
+      'personal-token.delete',
+      'resource.create',
+      'access.denied',
+    ]);
   });
 
   it('should keep session cookies and CSRF tokens out of the trail', async () => {
@@ -96,9 +114,14 @@ describe('audit trail redaction', () => {
     expect((await createResource({ ...cookie, ...csrf })).status).toBe(201);
     // No CSRF token, then a forged one: 403.
     expect((await createResource(cookie)).status).toBe(403);
-    expect((await createResource({ ...cookie, 'X-CSRF-Token': `${session.csrfToken.slice(0, -4)}AAAA` })).status).toBe(403);
+    expect((await createResource({ ...cookie, 'X-CSRF-Token': `${session.csrfToken.slice(0, -4)}AAAA` })).status).toBe(
+      403,
+    );
     expect((await readAudit(cookie)).status).toBe(403);
-    await t.http.delete('/api/v1/auth/session').set({ ...cookie, ...csrf }).expect(204);
+    await t.http
+      .delete('/api/v1/auth/session')
+      .set({ ...cookie, ...csrf })
+      .expect(204);
     expect((await createResource({ ...cookie, ...csrf })).status).toBe(401);
     await expectNowhereInAudit({ sid: session.sid, csrfCookie: session.csrfCookie, csrfToken: session.csrfToken }, [
       'resource.create',
@@ -120,11 +143,16 @@ describe('audit trail redaction', () => {
     expect((await createResource({ Authorization: `Api-Key ${key}` })).status).toBe(201);
     expect((await readAudit({ 'X-API-Key': key })).status).toBe(403);
     expect((await createResource({ 'X-API-Key': `${prefix}.${secret.slice(0, -4)}AAAA` })).status).toBe(401);
-    const rotated = await t.http.post(`/api/v1/api-keys/${created.body.id as string}/rotate`).set(bearer(tokens.access_token));
+    const rotated = await t.http
+      .post(`/api/v1/api-keys/${created.body.id as string}/rotate`)
+      .set(bearer(tokens.access_token));
     expect(rotated.status).toBe(201);
     const newKey = rotated.body.key as string;
     expect((await createResource({ 'X-API-Key': key })).status).toBe(401);
-    await t.http.delete(`/api/v1/api-keys/${created.body.id as string}`).set(bearer(tokens.access_token)).expect(204);
+    await t.http
+      .delete(`/api/v1/api-keys/${created.body.id as string}`)
+      .set(bearer(tokens.access_token))
+      .expect(204);
     expect((await createResource({ 'X-API-Key': newKey })).status).toBe(401);
     await expectNowhereInAudit({ key, secret, newKey, newSecret: newKey.split('.')[1] as string }, [
       'api-key.create',
@@ -142,7 +170,9 @@ describe('audit trail redaction', () => {
     expect(rotated.status).toBe(200);
     // Reuse of the rotated token: the family dies, the event is audited.
     expect((await t.http.post('/api/v1/auth/refresh').send({ refresh_token: tokens.refresh_token })).status).toBe(401);
-    expect((await t.http.post('/api/v1/auth/refresh').send({ refresh_token: rotated.body.refresh_token })).status).toBe(401);
+    expect((await t.http.post('/api/v1/auth/refresh').send({ refresh_token: rotated.body.refresh_token })).status).toBe(
+      401,
+    );
     const fresh = await logIn(t.http, (await signedIn(t.http)).user);
     await t.http.post('/api/v1/auth/logout').send({ refresh_token: fresh.refresh_token }).expect(204);
     await expectNowhereInAudit(

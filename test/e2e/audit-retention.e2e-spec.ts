@@ -16,12 +16,10 @@ const ahead = (ms: number) => new Date(Date.now() + ms);
 async function seed(db: DataSource, userId: string): Promise<void> {
   const hash = () => randomBytes(32);
   const refresh = (label: string, expiresAt: Date) =>
-    db.query(`INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, expires_at) VALUES ($1, $1, $2, $3, $4)`, [
-      label,
-      userId,
-      hash(),
-      expiresAt,
-    ]);
+    db.query(
+      `INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, expires_at) VALUES ($1, $1, $2, $3, $4)`,
+      [label, userId, hash(), expiresAt],
+    );
   await refresh('00000000-0000-4000-8000-000000000001', ago(2 * DAY));
   await refresh('00000000-0000-4000-8000-000000000002', ago(60 * MINUTE));
   await refresh('00000000-0000-4000-8000-000000000003', ahead(DAY));
@@ -40,7 +38,11 @@ async function seed(db: DataSource, userId: string): Promise<void> {
   await session(ago(MINUTE));
   await session(ahead(DAY));
   const revoked = (expiresAt: Date) =>
-    db.query(`INSERT INTO revoked_access_tokens (jti, user_id, expires_at) VALUES ($1, $2, $3)`, [randomUUID(), userId, expiresAt]);
+    db.query(`INSERT INTO revoked_access_tokens (jti, user_id, expires_at) VALUES ($1, $2, $3)`, [
+      randomUUID(),
+      userId,
+      expiresAt,
+    ]);
   await revoked(ago(2 * MINUTE));
   // Inside the clock margin: a verifier with leeway may still meet this token.
   await revoked(ago(10_000));
@@ -100,13 +102,15 @@ describe(RetentionService.name, () => {
         tokenCutoffs: 1,
         auditEvents: 3,
       });
-      const refreshIds = ((await db().query(`SELECT id FROM refresh_tokens WHERE user_id = $1 ORDER BY id`, [user.id])) as { id: string }[]).map(
-        (row) => row.id,
-      );
+      const refreshIds = (
+        (await db().query(`SELECT id FROM refresh_tokens WHERE user_id = $1 ORDER BY id`, [user.id])) as {
+          id: string;
+        }[]
+      ).map((row) => row.id);
       expect(refreshIds).toEqual(['00000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000003']);
-      const names = ((await db().query(`SELECT name FROM personal_tokens WHERE user_id = $1`, [user.id])) as { name: string }[]).map(
-        (row) => row.name,
-      );
+      const names = (
+        (await db().query(`SELECT name FROM personal_tokens WHERE user_id = $1`, [user.id])) as { name: string }[]
+      ).map((row) => row.name);
       expect(names.sort()).toEqual(['no expiry', 'valid']);
       expect(await count(`SELECT count(*) AS n FROM sessions WHERE expires_at < now()`)).toBe(0);
       expect(await count(`SELECT count(*) AS n FROM revoked_access_tokens`)).toBe(2);
@@ -152,12 +156,19 @@ describe(RetentionService.name, () => {
     it('should purge every RETENTION_INTERVAL without being asked', async () => {
       const user = await signUp(t.http);
       const db = t.app.get(DataSource);
-      await db.query(`INSERT INTO sessions (sid_hash, user_id, expires_at) VALUES ($1, $2, $3)`, [randomBytes(32), user.id, ago(MINUTE)]);
+      await db.query(`INSERT INTO sessions (sid_hash, user_id, expires_at) VALUES ($1, $2, $3)`, [
+        randomBytes(32),
+        user.id,
+        ago(MINUTE),
+      ]);
       const deadline = Date.now() + 10_000;
       let left = 1;
       while (left > 0 && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 200));
-        left = Number(((await db.query(`SELECT count(*) AS n FROM sessions WHERE user_id = $1`, [user.id])) as { n: string }[])[0]?.n);
+        left = Number(
+          ((await db.query(`SELECT count(*) AS n FROM sessions WHERE user_id = $1`, [user.id])) as { n: string }[])[0]
+            ?.n,
+        );
       }
       expect(left).toBe(0);
     });

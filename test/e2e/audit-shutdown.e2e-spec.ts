@@ -52,7 +52,8 @@ describe('audit trail at shutdown', () => {
       );
       expect(await bufferDepth(t)).toBeGreaterThanOrEqual(REQUESTS);
 
-      let atPoolClose: { targets: string[]; chain: Awaited<ReturnType<AuditEventsRepository['verifyChain']>> } | undefined;
+      let atPoolClose:
+        { targets: string[]; chain: Awaited<ReturnType<AuditEventsRepository['verifyChain']>> } | undefined;
       const destroy = dataSource.destroy.bind(dataSource);
       const repository = t.app.get(AuditEventsRepository);
       dataSource.destroy = async () => {

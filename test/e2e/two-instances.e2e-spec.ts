@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type TestAgent from 'supertest/lib/agent.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { logIn, signedIn, signUp } from '../factories/auth.js';
 import { strongPassword } from '../factories/users.js';
-import { startTestCluster, type TestApp, type TestCluster } from '../setup/test-app.js';
+import { describeWithSharedServices, startTestCluster, type TestApp, type TestCluster } from '../setup/test-app.js';
 import { expectProblem } from './problem-details.js';
 
 /** The contract says "at once, on every instance"; a second is the bound we hold it to. */
@@ -35,7 +35,7 @@ async function untilRefused(http: TestAgent, accessToken: string, since: number)
  * checked in memory, so only the Redis broadcast tells B what A revoked, and a lockout
  * counted in one instance's memory would let an attacker spread guesses over instances.
  */
-describe('two instances behind one load balancer', () => {
+describeWithSharedServices('two instances behind one load balancer', () => {
   let cluster: TestCluster;
   let a: TestApp;
   let b: TestApp;
@@ -86,7 +86,7 @@ describe('two instances behind one load balancer', () => {
   });
 });
 
-describe('a restart of every instance', () => {
+describeWithSharedServices('a restart of every instance', () => {
   let cluster: TestCluster;
   beforeAll(async () => {
     cluster = await startTestCluster(2);

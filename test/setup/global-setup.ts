@@ -1,20 +1,64 @@
+import { Redis } from 'ioredis';
+import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { createTemplateDatabase, dropDatabase } from './databases.js';
+import { LOCAL_POSTGRES, LOCAL_REDIS } from './services.js';
+
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** Migrated database that each e2e file clones; undefined: embedded database. */
     templateDatabase: string | undefined;
+    /** Why tests of several instances cannot run here (no shared Postgres or Redis); undefined: they can. */
+    sharedServicesMissing: string | undefined;
+  }
+}
+
+async function postgresAnswers(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function redisAnswers(url: string): Promise<boolean> {
+  const probe = new Redis(url, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
   }
 }
 
 /**
  * With DATABASE_URL (CI), migrate one template database on that Postgres; each test file
  * clones it, which is much faster than migrating per file. Without it, the suite runs on
- * the embedded database, one in memory per app.
+ * the embedded database, one in memory per app. Tests of several instances need a shared
+ * Postgres and Redis; on a machine without them they say so and do not run (CI has both).
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const adminUrl = process.env.DATABASE_URL;
+  const postgres = adminUrl ?? LOCAL_POSTGRES;
+  const redis = process.env.REDIS_URL || LOCAL_REDIS;
+  const missing = [
+    ...((await postgresAnswers(postgres)) ? [] : [`no Postgres at ${new URL(postgres).host}`]),
+    ...((await redisAnswers(redis)) ? [] : [`no Redis at ${new URL(redis).host}`]),
+  ];
+  const sharedServicesMissing = missing.length > 0 ? missing.join(' and ') : undefined;
+  if (sharedServicesMissing) {
+    process.stderr.write(`\nMulti-instance tests will not run: ${sharedServicesMissing}. CI runs them.\n\n`);
+  }
+  project.provide('sharedServicesMissing', sharedServicesMissing);
   if (!adminUrl) {
     project.provide('templateDatabase', undefined);
     return async () => {};

@@ -4,16 +4,22 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
-import { inject } from 'vitest';
+import { describe, inject } from 'vitest';
 import { createApp } from '../../src/app.factory.js';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
 import { generateStoredKey } from '../../src/modules/auth/jwt/signing-keys.js';
 import { cloneDatabase, createDatabase, databaseUrl, dropDatabase } from './databases.js';
+import { LOCAL_POSTGRES, LOCAL_REDIS } from './services.js';
 
-/** The Postgres a cluster uses when DATABASE_URL is unset (CI always sets it). */
-export const LOCAL_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
 /** The Redis a cluster shares; CI runs one here. */
-export const TEST_REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+export const TEST_REDIS_URL = process.env.REDIS_URL || LOCAL_REDIS;
+
+/**
+ * `describe` for tests of several instances: they need a Postgres and a Redis that every
+ * instance reaches. Without them (a laptop with neither running) the suite says why and
+ * leaves these out; CI always has both.
+ */
+export const describeWithSharedServices = describe.skipIf(inject('sharedServicesMissing') !== undefined);
 
 /**
  * Vitest loads this module once per test file, so each file gets its own prefix: files run

@@ -19,21 +19,36 @@ const loginFailure = (email: string): AuditRecord => ({
   target: email,
   status: 401,
 });
-const lockout = (email: string): AuditRecord => ({ action: 'auth.lockout', outcome: 'denied', security: true, target: email, status: 429 });
-const denied = (status: number): AuditRecord => ({ action: 'access.denied', outcome: 'denied', security: true, status });
+const lockout = (email: string): AuditRecord => ({
+  action: 'auth.lockout',
+  outcome: 'denied',
+  security: true,
+  target: email,
+  status: 429,
+});
+const denied = (status: number): AuditRecord => ({
+  action: 'access.denied',
+  outcome: 'denied',
+  security: true,
+  status,
+});
 const from = (address: string): RecordSource => ({ address, request: {} });
 
 describe(AlertDetectors.name, () => {
   describe('failed sign-ins', () => {
     it('should raise one alert for a burst from one address across many accounts', () => {
       const detectors = new AlertDetectors(config);
-      const found = [1, 2, 3, 4, 5].flatMap((i) => detectors.observe(loginFailure(`u${i}@x.test`), from('10.0.0.1'), i));
+      const found = [1, 2, 3, 4, 5].flatMap((i) =>
+        detectors.observe(loginFailure(`u${i}@x.test`), from('10.0.0.1'), i),
+      );
       expect(found).toEqual([{ detector: 'login-failures-per-address', subject: '10.0.0.1', count: 3 }]);
     });
 
     it('should raise one alert for a burst against one account from many addresses', () => {
       const detectors = new AlertDetectors(config);
-      const found = [1, 2, 3, 4, 5].flatMap((i) => detectors.observe(loginFailure('victim@x.test'), from(`10.0.0.${i}`), i));
+      const found = [1, 2, 3, 4, 5].flatMap((i) =>
+        detectors.observe(loginFailure('victim@x.test'), from(`10.0.0.${i}`), i),
+      );
       expect(found).toEqual([{ detector: 'login-failures-per-account', subject: 'victim@x.test', count: 3 }]);
     });
 
@@ -82,12 +97,22 @@ describe(AlertDetectors.name, () => {
   describe('refresh-token reuse', () => {
     it('should alert on the first reuse, once per account per window', () => {
       const detectors = new AlertDetectors(config);
-      const reuse: AuditRecord = { action: 'auth.refresh.reuse', outcome: 'denied', actorId: 'user-1', target: 'family-1', status: 401 };
+      const reuse: AuditRecord = {
+        action: 'auth.refresh.reuse',
+        outcome: 'denied',
+        actorId: 'user-1',
+        target: 'family-1',
+        status: 401,
+      };
       expect(detectors.observe(reuse, from('10.0.0.1'), 0)).toEqual(
         expect.arrayContaining([{ detector: 'refresh-token-reuse', subject: 'user-1', count: 1 }]),
       );
-      expect(detectors.observe(reuse, from('10.0.0.1'), 1).filter((d) => d.detector === 'refresh-token-reuse')).toEqual([]);
-      expect(detectors.observe(reuse, from('10.0.0.1'), 300_000).map((d) => d.detector)).toContain('refresh-token-reuse');
+      expect(detectors.observe(reuse, from('10.0.0.1'), 1).filter((d) => d.detector === 'refresh-token-reuse')).toEqual(
+        [],
+      );
+      expect(detectors.observe(reuse, from('10.0.0.1'), 300_000).map((d) => d.detector)).toContain(
+        'refresh-token-reuse',
+      );
     });
   });
 

@@ -3,10 +3,7 @@ import type { AppConfig } from '../../../config/app-config.js';
 import { SlidingWindowCounter } from './sliding-window.js';
 
 export type DetectorName =
-  | 'login-failures-per-address'
-  | 'login-failures-per-account'
-  | 'denied-per-address'
-  | 'refresh-token-reuse';
+  'login-failures-per-address' | 'login-failures-per-account' | 'denied-per-address' | 'refresh-token-reuse';
 
 /** What a detector saw: `count` hits of `subject` within the window. */
 export interface Detection {
@@ -80,7 +77,12 @@ export class AlertDetectors {
   }
 
   prune(now = Date.now()): void {
-    for (const counter of [this.failuresPerAddress, this.failuresPerAccount, this.deniedPerAddress, this.refreshReuse]) {
+    for (const counter of [
+      this.failuresPerAddress,
+      this.failuresPerAccount,
+      this.deniedPerAddress,
+      this.refreshReuse,
+    ]) {
       counter.prune(now);
     }
   }

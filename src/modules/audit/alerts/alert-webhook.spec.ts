@@ -51,10 +51,17 @@ async function until(condition: () => boolean, ms = 5_000): Promise<void> {
 describe(AlertWebhook.name, () => {
   const servers: Server[] = [];
   afterEach(() => {
-    for (const server of servers.splice(0)) server.closeAllConnections(), server.close();
+    for (const server of servers.splice(0)) {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
-  async function setUp(statuses: (number | 'hang')[], url = (port: number) => `http://127.0.0.1:${port}/hook`, timeout = '1s') {
+  async function setUp(
+    statuses: (number | 'hang')[],
+    url = (port: number) => `http://127.0.0.1:${port}/hook`,
+    timeout = '1s',
+  ) {
     const r = await receiver(statuses);
     servers.push(r.server);
     const log = logger();
@@ -119,7 +126,8 @@ describe(AlertWebhook.name, () => {
     expect(calls[0]?.url).toBe('/services/SECRET-PATH?token=SECRET-QUERY');
     const logged = JSON.stringify([...log.warn.mock.calls, ...log.error.mock.calls]);
     expect(logged).toContain(`http://127.0.0.1:${port}`);
-    for (const secret of ['hook-user', 'hook-pass', 'SECRET-PATH', 'SECRET-QUERY']) expect(logged).not.toContain(secret);
+    for (const secret of ['hook-user', 'hook-pass', 'SECRET-PATH', 'SECRET-QUERY'])
+      expect(logged).not.toContain(secret);
   });
 
   it('should not follow a redirect, which could carry the credentials elsewhere', async () => {

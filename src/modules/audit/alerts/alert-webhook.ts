@@ -87,10 +87,10 @@ export class AlertWebhook implements BeforeApplicationShutdown {
   async beforeApplicationShutdown(): Promise<void> {
     if (this.pending.size > 0) {
       const grace = sleep(this.config.alerts.webhookTimeoutMs, this.stopping.signal);
-      await Promise.race([Promise.allSettled([...this.pending]), grace]);
+      await Promise.race([Promise.allSettled(this.pending), grace]);
     }
     this.stopping.abort();
-    await Promise.allSettled([...this.pending]);
+    await Promise.allSettled(this.pending);
   }
 
   private async deliver(target: WebhookTarget, body: string): Promise<void> {
@@ -100,7 +100,10 @@ export class AlertWebhook implements BeforeApplicationShutdown {
       if (this.stopping.signal.aborted) break;
       last = await this.attempt(target, body);
       if (last.delivered) return;
-      this.logger.warn({ webhook: target.origin, attempt: attempt + 1, reason: last.reason }, 'alert webhook attempt failed');
+      this.logger.warn(
+        { webhook: target.origin, attempt: attempt + 1, reason: last.reason },
+        'alert webhook attempt failed',
+      );
       if (!last.retry) break;
     }
     if (!last.delivered) {

@@ -38,7 +38,9 @@ describe(SlidingWindowCounter.name, () => {
 
     it('should not alert for a slow trickle that never reaches the threshold within one window', () => {
       const counter = new SlidingWindowCounter(3, WINDOW);
-      const alerts = Array.from({ length: 50 }, (_, i) => counter.hit('a', i * (WINDOW / 2))).filter((n) => n !== undefined);
+      const alerts = Array.from({ length: 50 }, (_, i) => counter.hit('a', i * (WINDOW / 2))).filter(
+        (n) => n !== undefined,
+      );
       expect(alerts).toEqual([]);
     });
 

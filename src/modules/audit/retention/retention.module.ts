@@ -14,7 +14,9 @@ import { RetentionService } from './retention.service.js';
  * audit module adds the RetentionScheduler in the server.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([RefreshToken, PersonalToken, Session, RevokedAccessToken, TokenCutoff, AuditEvent])],
+  imports: [
+    TypeOrmModule.forFeature([RefreshToken, PersonalToken, Session, RevokedAccessToken, TokenCutoff, AuditEvent]),
+  ],
   providers: [AuditEventsRepository, RetentionService],
   exports: [RetentionService],
 })

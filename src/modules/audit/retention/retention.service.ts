@@ -48,7 +48,9 @@ export class RetentionService {
     const refreshTokens = await deleted(this.refreshTokens.delete({ expiresAt: LessThan(at(DAY_MS)) }));
     const personalTokens = await deleted(this.personalTokens.delete({ expiresAt: LessThan(now) }));
     const sessions = await deleted(this.sessions.delete({ expiresAt: LessThan(now) }));
-    const revokedAccessTokens = await deleted(this.revokedAccessTokens.delete({ expiresAt: LessThan(at(CLOCK_MARGIN_MS)) }));
+    const revokedAccessTokens = await deleted(
+      this.revokedAccessTokens.delete({ expiresAt: LessThan(at(CLOCK_MARGIN_MS)) }),
+    );
     // Every token issued before such a cutoff has expired by now: the cutoff kills nothing more.
     const cutoffAge = this.config.auth.accessTtlSeconds * 1000 + CLOCK_MARGIN_MS;
     const tokenCutoffs = await deleted(this.tokenCutoffs.delete({ tokensValidAfter: LessThan(at(cutoffAge)) }));

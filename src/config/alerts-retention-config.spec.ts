@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './app-config.js';
+
+describe('alerts and retention configuration', () => {
+  it('should default to 10 sign-in failures per address or account and 50 denials in 5 minutes, no webhook', () => {
+    expect(loadConfig({}).alerts).toEqual({
+      windowSeconds: 300,
+      loginFailuresPerAddress: 10,
+      loginFailuresPerAccount: 10,
+      deniedPerAddress: 50,
+      webhookUrl: undefined,
+      webhookTimeoutMs: 3_000,
+    });
+  });
+
+  it('should read thresholds, window, webhook and its timeout', () => {
+    const config = loadConfig({
+      ALERT_WINDOW: '10m',
+      ALERT_LOGIN_FAILURES_PER_ADDRESS: '20',
+      ALERT_LOGIN_FAILURES_PER_ACCOUNT: '5',
+      ALERT_DENIED_PER_ADDRESS: '100',
+      ALERT_WEBHOOK_URL: 'https://hooks.example.com/T0/B0/secret',
+      ALERT_WEBHOOK_TIMEOUT: '5s',
+    });
+    expect(config.alerts).toEqual({
+      windowSeconds: 600,
+      loginFailuresPerAddress: 20,
+      loginFailuresPerAccount: 5,
+      deniedPerAddress: 100,
+      webhookUrl: 'https://hooks.example.com/T0/B0/secret',
+      webhookTimeoutMs: 5_000,
+    });
+  });
+
+  it('should refuse a webhook that is not http(s), a zero threshold and a zero window or timeout', () => {
+    const bad = {
+      ALERT_WEBHOOK_URL: 'ftp://hooks.example.com/x',
+      ALERT_LOGIN_FAILURES_PER_ADDRESS: '0',
+      ALERT_WINDOW: '0',
+      ALERT_WEBHOOK_TIMEOUT: '0s',
+    };
+    try {
+      loadConfig(bad);
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      for (const name of Object.keys(bad)) expect((error as ConfigError).message).toContain(name);
+    }
+  });
+
+  it('should purge every hour and keep audit events forever by default', () => {
+    expect(loadConfig({}).retention).toEqual({ intervalSeconds: 3600, auditSeconds: undefined });
+  });
+
+  it('should read AUDIT_RETENTION as a duration and let RETENTION_INTERVAL=0 turn the schedule off', () => {
+    expect(loadConfig({ AUDIT_RETENTION: '365d', RETENTION_INTERVAL: '0' }).retention).toEqual({
+      intervalSeconds: 0,
+      auditSeconds: 365 * 86_400,
+    });
+  });
+
+  it('should refuse an AUDIT_RETENTION under a day, such as a bare 365 (seconds)', () => {
+    expect(() => loadConfig({ AUDIT_RETENTION: '365' })).toThrow(/AUDIT_RETENTION: must be at least 1d/);
+  });
+});
