@@ -15,8 +15,9 @@ export class ApiKeysRepository {
     return this.keys.save(this.keys.create(key));
   }
 
-  findActiveByPrefix(prefix: string): Promise<ApiKey | null> {
-    return this.keys.findOneBy({ prefix, revokedAt: IsNull() });
+  /** Revoked keys too: a refused use should still name the key that was tried. */
+  findByPrefix(prefix: string): Promise<ApiKey | null> {
+    return this.keys.findOneBy({ prefix });
   }
 
   findInScope(scope: KeyOwnerScope, id: string): Promise<ApiKey | null> {

@@ -21,6 +21,7 @@ const CACHE_TTL_MS = 30_000;
 interface CachedKey {
   key: ApiKey;
   roles: Principal['roles'];
+  ownerActive: boolean;
   cachedAt: number;
 }
 
@@ -101,6 +102,8 @@ export class ApiKeysService {
     if (!parts) return this.reject(undefined, 'malformed');
     const entry = await this.lookup(parts.prefix);
     if (!entry) return this.reject(undefined, 'unknown prefix');
+    if (entry.key.revokedAt) return this.reject(entry.key, 'revoked');
+    if (!entry.ownerActive) return this.reject(entry.key, 'owner inactive');
     const { key, roles } = entry;
     if (!secretMatches(parts.secret, key.secretHash, this.pepper)) return this.reject(key, 'wrong secret');
     const now = Date.now();
@@ -124,14 +127,15 @@ export class ApiKeysService {
     const cached = this.cache.get(prefix);
     if (cached && Date.now() - cached.cachedAt < CACHE_TTL_MS) return cached;
     const generation = this.generation;
-    const key = await this.keys.findActiveByPrefix(prefix);
+    const key = await this.keys.findByPrefix(prefix);
     const owner = key ? await this.users.findById(key.userId) : null;
-    if (!key || !owner?.isActive) {
+    if (!key || !owner) {
       this.cache.delete(prefix);
       return null;
     }
-    const entry = { key, roles: owner.roles, cachedAt: Date.now() };
-    if (generation === this.generation) this.cache.set(prefix, entry);
+    const entry = { key, roles: owner.roles, ownerActive: owner.isActive, cachedAt: Date.now() };
+    // Only usable keys are kept; a refused one is looked up afresh each time.
+    if (generation === this.generation && !key.revokedAt && owner.isActive) this.cache.set(prefix, entry);
     return entry;
   }
 

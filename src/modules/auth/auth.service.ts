@@ -44,7 +44,7 @@ export class AuthService {
     }
     await this.lockout.recordSuccess(email, address);
     await this.users.recordLogin(user.id);
-    await this.audit({ action: 'auth.login', outcome: 'success', actorId: user.id, target: user.id });
+    await this.audit({ action: 'auth.login', outcome: 'success', actorId: user.id, target: user.id, status: 200 });
     return user;
   }
 
@@ -78,7 +78,7 @@ export class AuthService {
     if (caller?.authMethod === 'jwt' && caller.credentialExpiresAt !== undefined) {
       await this.revocation.revokeAccessToken(caller.credentialId, caller.userId, caller.credentialExpiresAt);
     }
-    await this.audit({ action: 'auth.logout', outcome: 'success' });
+    await this.audit({ action: 'auth.logout', outcome: 'success', status: 204 });
   }
 
   async changePassword(caller: Principal, currentPassword: string, newPassword: string, address: string): Promise<void> {
@@ -91,7 +91,7 @@ export class AuthService {
     }
     await this.lockout.recordSuccess(user.email, address);
     await this.revokeAllCredentials(user.id, caller.authMethod === 'session' ? caller.credentialId : undefined);
-    await this.audit({ action: 'auth.password.change', outcome: 'success', target: user.id });
+    await this.audit({ action: 'auth.password.change', outcome: 'success', target: user.id, status: 204 });
   }
 
   /**
