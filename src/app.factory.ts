@@ -12,10 +12,7 @@ import { securityHeaders } from './common/http/security-headers.js';
 import type { AppConfig } from './config/app-config.js';
 
 /** Builds the fully configured application; main.ts listens on it, tests drive it directly. */
-export async function createApp(
-  config: AppConfig,
-  options: AppModuleOptions = {},
-): Promise<NestExpressApplication> {
+export async function createApp(config: AppConfig, options: AppModuleOptions = {}): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
     // Parsed by JsonBodyMiddleware, so parse errors reach the problem-details filter.
     bodyParser: false,
@@ -37,7 +34,16 @@ export async function createApp(
     app.enableCors({
       origin: anyOrigin ? '*' : config.http.corsOrigins,
       credentials: !anyOrigin,
-      exposedHeaders: ['X-Request-Id', 'ETag', 'Location', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'RateLimit-Policy'],
+      exposedHeaders: [
+        'X-Request-Id',
+        'ETag',
+        'Location',
+        'Retry-After',
+        'RateLimit-Limit',
+        'RateLimit-Remaining',
+        'RateLimit-Reset',
+        'RateLimit-Policy',
+      ],
       maxAge: 600,
     });
   }

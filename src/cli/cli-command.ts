@@ -30,9 +30,5 @@ export class UsageError extends CliError {
 
 /** Errors whose message alone tells the operator what to do: no stack trace needed. */
 export function isOperatorError(error: unknown): error is Error {
-  return (
-    error instanceof CliError ||
-    error instanceof ConfigError ||
-    error instanceof DataDirLockedError
-  );
+  return error instanceof CliError || error instanceof ConfigError || error instanceof DataDirLockedError;
 }

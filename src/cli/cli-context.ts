@@ -1,11 +1,5 @@
 import { existsSync } from 'node:fs';
-import {
-  ConsoleLogger,
-  Module,
-  type DynamicModule,
-  type INestApplicationContext,
-  type LogLevel,
-} from '@nestjs/common';
+import { ConsoleLogger, Module, type DynamicModule, type INestApplicationContext, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { loadConfig, type AppConfig } from '../config/app-config.js';
@@ -42,10 +36,7 @@ class StderrLogger extends ConsoleLogger {
 @Module({})
 class CliModule {
   /** Config and database, plus the feature modules the command uses: no HTTP, no guards. */
-  static with(
-    config: AppConfig,
-    imports: NonNullable<DynamicModule['imports']>,
-  ): DynamicModule {
+  static with(config: AppConfig, imports: NonNullable<DynamicModule['imports']>): DynamicModule {
     return {
       module: CliModule,
       imports: [
@@ -74,14 +65,11 @@ export async function withAppContext<T>(
   imports: NonNullable<DynamicModule['imports']>,
   work: (context: INestApplicationContext) => Promise<T>,
 ): Promise<T> {
-  const context = await NestFactory.createApplicationContext(
-    CliModule.with(config, imports),
-    {
-      logger: new StderrLogger({ logLevels: ['fatal', 'error', 'warn'] }),
-      // A failed boot must reach our error handling, not abort the process.
-      abortOnError: false,
-    },
-  );
+  const context = await NestFactory.createApplicationContext(CliModule.with(config, imports), {
+    logger: new StderrLogger({ logLevels: ['fatal', 'error', 'warn'] }),
+    // A failed boot must reach our error handling, not abort the process.
+    abortOnError: false,
+  });
   try {
     return await work(context);
   } finally {

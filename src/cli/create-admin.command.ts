@@ -14,8 +14,7 @@ const DEFAULT_DISPLAY_NAME = 'Administrator';
 /** `create-admin --email <email> [--name <display name>]`: the only way to make an admin. */
 export const createAdmin: CliCommand = {
   usage: '--email <email> [--name <display name>]',
-  summary:
-    'create an admin account; the password comes from stdin (one line) or a prompt',
+  summary: 'create an admin account; the password comes from stdin (one line) or a prompt',
 
   async run(args) {
     const { email, displayName } = parseCreateAdminArgs(args);
@@ -23,22 +22,16 @@ export const createAdmin: CliCommand = {
     const password = await readNewPassword();
     return withAppContext(config, [UsersModule], async (context) => {
       try {
-        const admin = await context
-          .get(UsersService)
-          .createAdmin({ email, password, displayName });
+        const admin = await context.get(UsersService).createAdmin({ email, password, displayName });
         process.stdout.write(`Created admin ${admin.email} (${admin.id})\n`);
         return 0;
       } catch (error) {
         if (error instanceof ValidationFailedError) {
-          const problems = error.errors
-            .map((e) => `  - ${e.field} ${e.message}`)
-            .join('\n');
+          const problems = error.errors.map((e) => `  - ${e.field} ${e.message}`).join('\n');
           throw new CliError(`The password was refused:\n${problems}`);
         }
         if (error instanceof EmailTakenError) {
-          throw new CliError(
-            `An account with the email ${email} already exists; nothing was changed.`,
-          );
+          throw new CliError(`An account with the email ${email} already exists; nothing was changed.`);
         }
         throw error;
       }
@@ -64,10 +57,7 @@ function parseCreateAdminArgs(args: string[]): {
   if (values.email === undefined) throw new UsageError('--email is required');
   // The same rules as registration (RegisterDto).
   const email = normalizeEmail(values.email);
-  if (
-    email.length > 254 ||
-    !isEmail(email, { allow_display_name: false, allow_ip_domain: false })
-  ) {
+  if (email.length > 254 || !isEmail(email, { allow_display_name: false, allow_ip_domain: false })) {
     throw new UsageError(`--email: not a valid email address: ${values.email}`);
   }
   const displayName = (values.name ?? DEFAULT_DISPLAY_NAME).trim();

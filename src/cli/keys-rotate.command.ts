@@ -15,7 +15,9 @@ export const keysRotate: CliCommand = {
     if (args.length > 0) throw new UsageError(`Unexpected arguments: ${args.join(' ')}`);
     const config = loadCliConfig();
     if (config.auth.keysJson) {
-      throw new CliError('JWT_KEYS holds the keys inline: rotate them where that value is managed (or use JWT_KEYS_FILE).');
+      throw new CliError(
+        'JWT_KEYS holds the keys inline: rotate them where that value is managed (or use JWT_KEYS_FILE).',
+      );
     }
     const file = config.auth.keysFile;
     if (!file) throw new CliError('No key file: set JWT_KEYS_FILE (or a DATA_DIR other than :memory:).');
@@ -23,7 +25,9 @@ export const keysRotate: CliCommand = {
     const rotated = await rotateKeySet(current, config.auth.accessTtlSeconds + 60, Math.floor(Date.now() / 1000));
     writeKeySetFile(file, rotated);
     const [signing, ...older] = rotated.keys;
-    process.stdout.write(`New signing key ${signing?.kid} in ${file}; ${older.length} older key(s) kept for verification.\n`);
+    process.stdout.write(
+      `New signing key ${signing?.kid} in ${file}; ${older.length} older key(s) kept for verification.\n`,
+    );
     return 0;
   },
 };

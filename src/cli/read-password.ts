@@ -13,9 +13,7 @@ export async function readNewPassword(
   if (!input.isTTY) {
     const line = await readFirstLine(input);
     if (line === undefined) {
-      throw new CliError(
-        'No password on stdin: pipe one line, or run in a terminal to be prompted.',
-      );
+      throw new CliError('No password on stdin: pipe one line, or run in a terminal to be prompted.');
     }
     return line;
   }
@@ -23,9 +21,7 @@ export async function readNewPassword(
 }
 
 /** The first line, without its line ending; the rest of the stream is not read. */
-export async function readFirstLine(
-  input: NodeJS.ReadableStream,
-): Promise<string | undefined> {
+export async function readFirstLine(input: NodeJS.ReadableStream): Promise<string | undefined> {
   const lines = createInterface({
     input,
     crlfDelay: Infinity,
@@ -47,20 +43,13 @@ class MutableOutput extends Writable {
     super();
   }
 
-  override _write(
-    chunk: Buffer | string,
-    encoding: BufferEncoding,
-    done: (error?: Error | null) => void,
-  ): void {
+  override _write(chunk: Buffer | string, encoding: BufferEncoding, done: (error?: Error | null) => void): void {
     if (this.muted) done();
     else this.target.write(chunk, encoding, done);
   }
 }
 
-async function promptTwice(
-  input: NodeJS.ReadStream,
-  target: NodeJS.WriteStream,
-): Promise<string> {
+async function promptTwice(input: NodeJS.ReadStream, target: NodeJS.WriteStream): Promise<string> {
   const output = new MutableOutput(target);
   // historySize 0: the typed secret is not kept in readline's history.
   const terminal = createInterface({
@@ -78,20 +67,8 @@ async function promptTwice(
   // Ctrl-D: end of input.
   terminal.on('close', () => cancel.abort());
   try {
-    const first = await askHidden(
-      terminal,
-      output,
-      target,
-      'Password: ',
-      cancel.signal,
-    );
-    const second = await askHidden(
-      terminal,
-      output,
-      target,
-      'Password (again): ',
-      cancel.signal,
-    );
+    const first = await askHidden(terminal, output, target, 'Password: ', cancel.signal);
+    const second = await askHidden(terminal, output, target, 'Password (again): ', cancel.signal);
     if (first !== second) throw new CliError('The passwords do not match.');
     return first;
   } catch (error) {

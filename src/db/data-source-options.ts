@@ -8,10 +8,7 @@ import { migrations } from './migrations/index.js';
  * The one TypeORM configuration, shared by the app, the migration CLI and the tests, so a
  * schema change is made once. The embedded database goes through the same postgres driver.
  */
-export function dataSourceOptions(
-  db: AppConfig['db'],
-  embedded: EmbeddedPostgres | undefined,
-): DataSourceOptions {
+export function dataSourceOptions(db: AppConfig['db'], embedded: EmbeddedPostgres | undefined): DataSourceOptions {
   const common = {
     type: 'postgres' as const,
     entities,

@@ -13,9 +13,7 @@ import { EmbeddedPostgres } from './embedded-postgres.js';
  */
 if (existsSync('.env')) process.loadEnvFile('.env');
 const config = loadConfig(process.env);
-const embedded = config.db.url
-  ? undefined
-  : EmbeddedPostgres.open(config.app.dataDir);
+const embedded = config.db.url ? undefined : EmbeddedPostgres.open(config.app.dataDir);
 const dataSource = new DataSource(dataSourceOptions(config.db, embedded));
 
 if (embedded) {

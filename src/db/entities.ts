@@ -9,4 +9,14 @@ import { Resource } from '../modules/resources/resource.entity.js';
 import { User } from '../modules/users/user.entity.js';
 
 /** Every TypeORM entity; the app and the migration CLI share this list. */
-export const entities = [User, RevokedAccessToken, TokenCutoff, RefreshToken, Session, PersonalToken, Resource, ApiKey, AuditEvent];
+export const entities = [
+  User,
+  RevokedAccessToken,
+  TokenCutoff,
+  RefreshToken,
+  Session,
+  PersonalToken,
+  Resource,
+  ApiKey,
+  AuditEvent,
+];

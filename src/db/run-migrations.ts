@@ -19,10 +19,7 @@ async function main(): Promise<void> {
   });
   try {
     const applied = await runAndList(dataSource, config.db.url === undefined);
-    const lines =
-      applied.length > 0
-        ? applied.map((name) => `Applied ${name}`)
-        : ['No pending migrations.'];
+    const lines = applied.length > 0 ? applied.map((name) => `Applied ${name}`) : ['No pending migrations.'];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await dataSource.destroy();
@@ -33,10 +30,7 @@ async function main(): Promise<void> {
  * The names this process applied. Read from what TypeORM ran once it held the lock, not
  * from before/after snapshots: an instance that waited on the lock applied nothing.
  */
-async function runAndList(
-  dataSource: DataSource,
-  embedded: boolean,
-): Promise<string[]> {
+async function runAndList(dataSource: DataSource, embedded: boolean): Promise<string[]> {
   const applied: string[] = [];
   const run = dataSource.runMigrations.bind(dataSource);
   dataSource.runMigrations = async (options) => {
@@ -49,11 +43,8 @@ async function runAndList(
 }
 
 main().catch((error: unknown) => {
-  const known =
-    error instanceof ConfigError || error instanceof DataDirLockedError;
-  const message = known
-    ? (error as Error).message
-    : `Migrations failed: ${(error as Error)?.message ?? String(error)}`;
+  const known = error instanceof ConfigError || error instanceof DataDirLockedError;
+  const message = known ? (error as Error).message : `Migrations failed: ${(error as Error)?.message ?? String(error)}`;
   process.stderr.write(`${message}\n`);
   process.exitCode = 1;
 });

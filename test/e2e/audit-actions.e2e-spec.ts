@@ -31,7 +31,9 @@ describe('audited actions', () => {
     await t.app.get(AuditWriter).drain();
     return (await t.app
       .get(DataSource)
-      .query('SELECT * FROM audit_events WHERE request_id = $1 ORDER BY seq', [res.headers['x-request-id']])) as AuditRow[];
+      .query('SELECT * FROM audit_events WHERE request_id = $1 ORDER BY seq', [
+        res.headers['x-request-id'],
+      ])) as AuditRow[];
   }
 
   async function expectOneEvent(res: Response, expected: Partial<AuditRow>): Promise<void> {
@@ -43,8 +45,17 @@ describe('audited actions', () => {
   it('should record resource create, update and delete by the owner', async () => {
     const { user, tokens } = await signedIn(t.http);
     const auth = `Bearer ${tokens.access_token}`;
-    const created = await t.http.post('/api/v1/resources').set('Authorization', auth).send({ name: 'a', visibility: 'private' });
-    await expectOneEvent(created, { action: 'resource.create', outcome: 'success', actor_id: user.id, auth_method: 'jwt', target: created.body.id });
+    const created = await t.http
+      .post('/api/v1/resources')
+      .set('Authorization', auth)
+      .send({ name: 'a', visibility: 'private' });
+    await expectOneEvent(created, {
+      action: 'resource.create',
+      outcome: 'success',
+      actor_id: user.id,
+      auth_method: 'jwt',
+      target: created.body.id,
+    });
     const id = created.body.id as string;
     const updated = await t.http.patch(`/api/v1/resources/${id}`).set('Authorization', auth).send({ name: 'b' });
     await expectOneEvent(updated, { action: 'resource.update', outcome: 'success', actor_id: user.id, target: id });
@@ -57,17 +68,38 @@ describe('audited actions', () => {
   it('should record user update and delete by an admin', async () => {
     const other = await signUp(t.http);
     const auth = `Bearer ${admin.tokens.access_token}`;
-    const patched = await t.http.patch(`/api/v1/users/${other.id}`).set('Authorization', auth).send({ displayName: 'Renamed' });
-    await expectOneEvent(patched, { action: 'user.update', outcome: 'success', actor_id: admin.user.id, target: other.id });
+    const patched = await t.http
+      .patch(`/api/v1/users/${other.id}`)
+      .set('Authorization', auth)
+      .send({ displayName: 'Renamed' });
+    await expectOneEvent(patched, {
+      action: 'user.update',
+      outcome: 'success',
+      actor_id: admin.user.id,
+      target: other.id,
+    });
     const deleted = await t.http.delete(`/api/v1/users/${other.id}`).set('Authorization', auth);
-    await expectOneEvent(deleted, { action: 'user.delete', outcome: 'success', actor_id: admin.user.id, target: other.id });
+    await expectOneEvent(deleted, {
+      action: 'user.delete',
+      outcome: 'success',
+      actor_id: admin.user.id,
+      target: other.id,
+    });
   });
 
   it('should record API key creation, rotation and revocation', async () => {
     const { user, tokens } = await signedIn(t.http);
     const auth = `Bearer ${tokens.access_token}`;
-    const created = await t.http.post('/api/v1/api-keys').set('Authorization', auth).send({ name: 'k', scopes: ['resources:read'] });
-    await expectOneEvent(created, { action: 'api-key.create', outcome: 'success', actor_id: user.id, target: created.body.id });
+    const created = await t.http
+      .post('/api/v1/api-keys')
+      .set('Authorization', auth)
+      .send({ name: 'k', scopes: ['resources:read'] });
+    await expectOneEvent(created, {
+      action: 'api-key.create',
+      outcome: 'success',
+      actor_id: user.id,
+      target: created.body.id,
+    });
     const id = created.body.id as string;
     const rotated = await t.http.post(`/api/v1/api-keys/${id}/rotate`).set('Authorization', auth);
     await expectOneEvent(rotated, { action: 'api-key.rotate', outcome: 'success', target: id });
@@ -89,8 +121,16 @@ describe('audited actions', () => {
   it('should record sign-in, session end, logout, refresh reuse and password change', async () => {
     const user = await signUp(t.http);
     const session = await startSession(t.http, user);
-    const ended = await t.http.delete('/api/v1/auth/session').set('Cookie', session.cookie).set('X-CSRF-Token', session.csrfToken);
-    await expectOneEvent(ended, { action: 'auth.session.end', outcome: 'success', actor_id: user.id, auth_method: 'session' });
+    const ended = await t.http
+      .delete('/api/v1/auth/session')
+      .set('Cookie', session.cookie)
+      .set('X-CSRF-Token', session.csrfToken);
+    await expectOneEvent(ended, {
+      action: 'auth.session.end',
+      outcome: 'success',
+      actor_id: user.id,
+      auth_method: 'session',
+    });
 
     const login = await t.http.post('/api/v1/auth/login').send({ email: user.email, password: user.password });
     await expectOneEvent(login, { action: 'auth.login', outcome: 'success', actor_id: user.id, target: user.id });
@@ -107,7 +147,12 @@ describe('audited actions', () => {
       .post('/api/v1/auth/password')
       .set('Authorization', `Bearer ${again.body.access_token}`)
       .send({ currentPassword: user.password, newPassword: 'Another-Quartz-Orbit-4417!' });
-    await expectOneEvent(changed, { action: 'auth.password.change', outcome: 'success', actor_id: user.id, target: user.id });
+    await expectOneEvent(changed, {
+      action: 'auth.password.change',
+      outcome: 'success',
+      actor_id: user.id,
+      target: user.id,
+    });
     expect(refreshed.status).toBe(200);
   });
 

@@ -15,7 +15,9 @@ describe('audit trail', () => {
 
   const flush = () => t.app.get(AuditWriter).drain();
   const rows = async (action: string) =>
-    (await t.app.get(DataSource).query('SELECT * FROM audit_events WHERE action = $1 ORDER BY seq', [action])) as Record<string, unknown>[];
+    (await t.app
+      .get(DataSource)
+      .query('SELECT * FROM audit_events WHERE action = $1 ORDER BY seq', [action])) as Record<string, unknown>[];
 
   it('should write exactly one event per audited request with its fields', async () => {
     const { user, tokens } = await signedIn(t.http);
@@ -57,7 +59,10 @@ describe('audit trail', () => {
     expectProblem(await t.http.get('/api/v1/audit-events').set('Authorization', `Bearer ${tokens.access_token}`), 403);
     const admin = await signedInAdmin(t);
     await flush();
-    const res = await t.http.get('/api/v1/audit-events?action=access.denied&limit=5').set('Authorization', `Bearer ${admin.tokens.access_token}`).expect(200);
+    const res = await t.http
+      .get('/api/v1/audit-events?action=access.denied&limit=5')
+      .set('Authorization', `Bearer ${admin.tokens.access_token}`)
+      .expect(200);
     expect(res.body.data.length).toBeGreaterThan(0);
     expect(res.body.data[0]).toMatchObject({ action: 'access.denied', outcome: 'denied', status: 403 });
   });
@@ -68,12 +73,18 @@ describe('audit trail', () => {
     await expect(db.query(`UPDATE audit_events SET action = 'x'`)).rejects.toThrow(/append-only/);
     await expect(db.query(`DELETE FROM audit_events`)).rejects.toThrow(/append-only/);
     expect((await t.app.get(AuditEventsRepository).verifyChain()).firstBreak).toBeUndefined();
-    const [victim] = (await db.query('SELECT seq, id FROM audit_events ORDER BY seq LIMIT 1 OFFSET 1')) as { seq: string; id: string }[];
+    const [victim] = (await db.query('SELECT seq, id FROM audit_events ORDER BY seq LIMIT 1 OFFSET 1')) as {
+      seq: string;
+      id: string;
+    }[];
     await db.transaction(async (m) => {
       // What a superuser could do: switch triggers off for the session and rewrite history.
       await m.query(`SET LOCAL session_replication_role = replica`);
       await m.query(`UPDATE audit_events SET action = 'tampered' WHERE seq = $1`, [victim?.seq]);
     });
-    expect((await t.app.get(AuditEventsRepository).verifyChain()).firstBreak).toMatchObject({ id: victim?.id, reason: 'content altered' });
+    expect((await t.app.get(AuditEventsRepository).verifyChain()).firstBreak).toMatchObject({
+      id: victim?.id,
+      reason: 'content altered',
+    });
   });
 });

@@ -13,7 +13,9 @@ describe('JWT pair: /api/v1/auth', () => {
   describe('POST /login', () => {
     it('should return a Bearer pair that is not cached', async () => {
       const user = await signUp(t.http);
-      const res = await t.http.post('/api/v1/auth/login').send({ email: user.email.toUpperCase(), password: user.password });
+      const res = await t.http
+        .post('/api/v1/auth/login')
+        .send({ email: user.email.toUpperCase(), password: user.password });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ token_type: 'Bearer', expires_in: 300 });
       expect(res.body.access_token.split('.')).toHaveLength(3);
@@ -23,8 +25,12 @@ describe('JWT pair: /api/v1/auth', () => {
 
     it('should answer a wrong password and an unknown email with the same 401 body', async () => {
       const user = await signUp(t.http);
-      const wrong = await t.http.post('/api/v1/auth/login').send({ email: user.email, password: 'Not-The-Password-123' });
-      const unknown = await t.http.post('/api/v1/auth/login').send({ email: `nobody-${user.id}@example.test`, password: 'Not-The-Password-123' });
+      const wrong = await t.http
+        .post('/api/v1/auth/login')
+        .send({ email: user.email, password: 'Not-The-Password-123' });
+      const unknown = await t.http
+        .post('/api/v1/auth/login')
+        .send({ email: `nobody-${user.id}@example.test`, password: 'Not-The-Password-123' });
       expectProblem(wrong, 401);
       expectProblem(unknown, 401);
       const strip = (b: Record<string, unknown>) => ({ ...b, requestId: undefined });
@@ -63,7 +69,10 @@ describe('JWT pair: /api/v1/auth', () => {
 
     it('should revoke the whole family when a rotated token is presented again', async () => {
       const { tokens } = await signedIn(t.http);
-      const second = await t.http.post('/api/v1/auth/refresh').send({ refresh_token: tokens.refresh_token }).expect(200);
+      const second = await t.http
+        .post('/api/v1/auth/refresh')
+        .send({ refresh_token: tokens.refresh_token })
+        .expect(200);
       expectProblem(await t.http.post('/api/v1/auth/refresh').send({ refresh_token: tokens.refresh_token }), 401);
       // The attacker's reuse also killed the legitimate holder's newer token.
       expectProblem(await t.http.post('/api/v1/auth/refresh').send({ refresh_token: second.body.refresh_token }), 401);
@@ -74,14 +83,21 @@ describe('JWT pair: /api/v1/auth', () => {
     it('should kill the refresh family and the access token at once', async () => {
       const { tokens } = await signedIn(t.http);
       const auth = `Bearer ${tokens.access_token}`;
-      await t.http.post('/api/v1/auth/logout').set('Authorization', auth).send({ refresh_token: tokens.refresh_token }).expect(204);
+      await t.http
+        .post('/api/v1/auth/logout')
+        .set('Authorization', auth)
+        .send({ refresh_token: tokens.refresh_token })
+        .expect(204);
       expectProblem(await t.http.get('/api/v1/auth/me').set('Authorization', auth), 401);
       expectProblem(await t.http.post('/api/v1/auth/refresh').send({ refresh_token: tokens.refresh_token }), 401);
     });
 
     it('should kill the access token of the pair even when only the refresh token is sent', async () => {
       const { tokens } = await signedIn(t.http);
-      const refreshed = await t.http.post('/api/v1/auth/refresh').send({ refresh_token: tokens.refresh_token }).expect(200);
+      const refreshed = await t.http
+        .post('/api/v1/auth/refresh')
+        .send({ refresh_token: tokens.refresh_token })
+        .expect(200);
       await t.http.post('/api/v1/auth/logout').send({ refresh_token: refreshed.body.refresh_token }).expect(204);
       for (const access of [tokens.access_token, refreshed.body.access_token as string]) {
         expectProblem(await t.http.get('/api/v1/auth/me').set('Authorization', `Bearer ${access}`), 401);
@@ -93,7 +109,12 @@ describe('JWT pair: /api/v1/auth', () => {
     it('should report an active token with its claims, and 401 for a bad one', async () => {
       const { user, tokens } = await signedIn(t.http);
       const res = await t.http.post('/api/v1/auth/verify').send({ token: tokens.access_token }).expect(200);
-      expect(res.body).toMatchObject({ active: true, sub: user.id, iss: t.config.auth.issuer, aud: t.config.auth.audience });
+      expect(res.body).toMatchObject({
+        active: true,
+        sub: user.id,
+        iss: t.config.auth.issuer,
+        aud: t.config.auth.audience,
+      });
       expectProblem(await t.http.post('/api/v1/auth/verify').send({ token: `${tokens.access_token}x` }), 401);
     });
   });
@@ -102,7 +123,11 @@ describe('JWT pair: /api/v1/auth', () => {
     it('should change the password and kill every old credential', async () => {
       const { user, tokens } = await signedIn(t.http);
       const other = await logIn(t.http, user);
-      const pat = await t.http.post('/api/v1/auth/tokens').set('Authorization', `Bearer ${tokens.access_token}`).send({ name: 'ci' }).expect(201);
+      const pat = await t.http
+        .post('/api/v1/auth/tokens')
+        .set('Authorization', `Bearer ${tokens.access_token}`)
+        .send({ name: 'ci' })
+        .expect(201);
       const newPassword = 'Brand-New-Orbit-9931!';
       await t.http
         .post('/api/v1/auth/password')

@@ -1,9 +1,4 @@
-import {
-  createHmac,
-  createPublicKey,
-  type JsonWebKey,
-  type KeyObject,
-} from 'node:crypto';
+import { createHmac, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import {
   base64url,
   decodeJwt,
@@ -16,12 +11,7 @@ import {
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SigningKeysService } from '../../src/modules/auth/jwt/signing-keys.service.js';
-import {
-  signedIn,
-  signUp,
-  type SignedUpUser,
-  type TokenPair,
-} from '../factories/auth.js';
+import { signedIn, signUp, type SignedUpUser, type TokenPair } from '../factories/auth.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
 import { expectProblem } from './problem-details.js';
 
@@ -41,9 +31,7 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 /** A fresh user's genuine access token, with its header and claims decoded. */
 async function genuine(t: TestApp): Promise<Genuine> {
   const { user, tokens } = await signedIn(t.http);
-  const header = decodeProtectedHeader(
-    tokens.access_token,
-  ) as JWTHeaderParameters;
+  const header = decodeProtectedHeader(tokens.access_token) as JWTHeaderParameters;
   return { user, tokens, header, claims: decodeJwt(tokens.access_token) };
 }
 
@@ -56,17 +44,8 @@ function mint(
 }
 
 /** Signed with the server's own private key, so only the changed claim or header can fail it. */
-function mintWithServerKey(
-  t: TestApp,
-  g: Genuine,
-  claims: JWTPayload = {},
-  header: Partial<JWTHeaderParameters> = {},
-) {
-  return mint(
-    { ...g.claims, ...claims },
-    { ...g.header, ...header },
-    t.app.get(SigningKeysService).current.privateKey,
-  );
+function mintWithServerKey(t: TestApp, g: Genuine, claims: JWTPayload = {}, header: Partial<JWTHeaderParameters> = {}) {
+  return mint({ ...g.claims, ...claims }, { ...g.header, ...header }, t.app.get(SigningKeysService).current.privateKey);
 }
 
 /** A compact JWS assembled by hand: header and payload as given, then the signature part. */
@@ -76,9 +55,7 @@ function compact(header: object, payload: object, signature = ''): string {
 
 async function serverPublicJwk(t: TestApp, kid: unknown): Promise<JsonWebKey> {
   const res = await t.http.get('/.well-known/jwks.json').expect(200);
-  const key = (res.body.keys as (JsonWebKey & { kid: string })[]).find(
-    (k) => k.kid === kid,
-  );
+  const key = (res.body.keys as (JsonWebKey & { kid: string })[]).find((k) => k.kid === kid);
   expect(key).toBeDefined();
   return key as JsonWebKey;
 }
@@ -106,9 +83,7 @@ async function attackerKey(kid: string) {
 
 /** The attack fails: 401 problem+json with the RFC 6750 challenge on /me, and 401 on /verify. */
 async function expectRefused(t: TestApp, token: string): Promise<void> {
-  const me = await t.http
-    .get('/api/v1/auth/me')
-    .set('Authorization', `Bearer ${token}`);
+  const me = await t.http.get('/api/v1/auth/me').set('Authorization', `Bearer ${token}`);
   expectProblem(me, 401);
   expect(me.headers['www-authenticate']).toMatch(INVALID_TOKEN_CHALLENGE);
   expectProblem(await t.http.post('/api/v1/auth/verify').send({ token }), 401);
@@ -124,19 +99,13 @@ describe('JWT attacks on /api/v1/auth', () => {
   describe('controls', () => {
     it('should accept a genuine token sent with the scheme in lowercase', async () => {
       const { user, tokens } = await genuine(t);
-      const res = await t.http
-        .get('/api/v1/auth/me')
-        .set('Authorization', `bearer ${tokens.access_token}`)
-        .expect(200);
+      const res = await t.http.get('/api/v1/auth/me').set('Authorization', `bearer ${tokens.access_token}`).expect(200);
       expect(res.body).toMatchObject({ id: user.id, authMethod: 'jwt' });
     });
 
     it('should report a genuine token active, and a token re-signed by the server key unchanged too', async () => {
       const g = await genuine(t);
-      const res = await t.http
-        .post('/api/v1/auth/verify')
-        .send({ token: g.tokens.access_token })
-        .expect(200);
+      const res = await t.http.post('/api/v1/auth/verify').send({ token: g.tokens.access_token }).expect(200);
       expect(res.body).toMatchObject({
         active: true,
         sub: g.user.id,
@@ -144,14 +113,8 @@ describe('JWT attacks on /api/v1/auth', () => {
       });
       // The forging helper itself yields a valid token: the claim tests below fail for their claim only.
       const remade = await mintWithServerKey(t, g);
-      await t.http
-        .get('/api/v1/auth/me')
-        .set('Authorization', `Bearer ${remade}`)
-        .expect(200);
-      await t.http
-        .post('/api/v1/auth/verify')
-        .send({ token: remade })
-        .expect(200);
+      await t.http.get('/api/v1/auth/me').set('Authorization', `Bearer ${remade}`).expect(200);
+      await t.http.post('/api/v1/auth/verify').send({ token: remade }).expect(200);
     });
 
     it('should answer 400 to a genuine token sent with a second credential', async () => {
@@ -167,22 +130,14 @@ describe('JWT attacks on /api/v1/auth', () => {
   describe('forged signatures', () => {
     it('should refuse alg none', async () => {
       const g = await genuine(t);
-      await expectRefused(
-        t,
-        compact({ alg: 'none', typ: 'at+jwt', kid: g.header.kid }, g.claims),
-      );
-      await expectRefused(
-        t,
-        compact({ alg: 'None', typ: 'at+jwt', kid: g.header.kid }, g.claims),
-      );
+      await expectRefused(t, compact({ alg: 'none', typ: 'at+jwt', kid: g.header.kid }, g.claims));
+      await expectRefused(t, compact({ alg: 'None', typ: 'at+jwt', kid: g.header.kid }, g.claims));
     });
 
     it('should refuse HS256 keyed with the server public key, as PEM or as JWK JSON', async () => {
       const g = await genuine(t);
       const jwk = await serverPublicJwk(t, g.header.kid);
-      const pem = createPublicKey({ key: jwk, format: 'jwk' })
-        .export({ type: 'spki', format: 'pem' })
-        .toString();
+      const pem = createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
       const header = { typ: 'at+jwt', kid: g.header.kid };
       for (const secret of [pem, pem.trim(), JSON.stringify(jwk)]) {
         await expectRefused(t, hs256(header, g.claims, secret));
@@ -194,11 +149,7 @@ describe('JWT attacks on /api/v1/auth', () => {
       const attacker = await attackerKey('attacker');
       await expectRefused(
         t,
-        await mint(
-          g.claims,
-          { alg: 'ES256', typ: 'at+jwt', kid: 'attacker' },
-          attacker.privateKey,
-        ),
+        await mint(g.claims, { alg: 'ES256', typ: 'at+jwt', kid: 'attacker' }, attacker.privateKey),
       );
     });
 
@@ -211,19 +162,14 @@ describe('JWT attacks on /api/v1/auth', () => {
         { ...base, kid: 'attacker', x5u: 'http://127.0.0.1:1/cert.pem' },
         { ...base, kid: g.header.kid, jwk: attacker.publicJwk },
       ];
-      for (const header of headers)
-        await expectRefused(
-          t,
-          await mint(g.claims, header, attacker.privateKey),
-        );
+      for (const header of headers) await expectRefused(t, await mint(g.claims, header, attacker.privateKey));
     });
 
     it('should refuse a genuine token whose last signature character was changed', async () => {
       const { tokens } = await genuine(t);
       const last = tokens.access_token.at(-1) ?? '';
       // The last of 86 characters carries 2 signature bits and 4 padding bits: flip a signature bit.
-      const alphabet =
-        'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
       const changed = alphabet[alphabet.indexOf(last) ^ 0b100000];
       const forged = `${tokens.access_token.slice(0, -1)}${changed}`;
       expect(Buffer.from(forged.split('.')[2] ?? '', 'base64url')).not.toEqual(
@@ -249,48 +195,29 @@ describe('JWT attacks on /api/v1/auth', () => {
     it('should refuse an expired token beyond the clock leeway', async () => {
       const g = await genuine(t);
       const exp = nowSeconds() - WELL_PAST_LEEWAY_SECONDS;
-      await expectRefused(
-        t,
-        await mintWithServerKey(t, g, { iat: exp - 300, exp }),
-      );
+      await expectRefused(t, await mintWithServerKey(t, g, { iat: exp - 300, exp }));
     });
 
     it('should refuse a token that is not yet valid', async () => {
       const g = await genuine(t);
-      await expectRefused(
-        t,
-        await mintWithServerKey(t, g, { nbf: nowSeconds() + 600 }),
-      );
+      await expectRefused(t, await mintWithServerKey(t, g, { nbf: nowSeconds() + 600 }));
     });
 
     it('should refuse a token from another issuer', async () => {
       const g = await genuine(t);
-      await expectRefused(
-        t,
-        await mintWithServerKey(t, g, { iss: 'https://attacker.example' }),
-      );
+      await expectRefused(t, await mintWithServerKey(t, g, { iss: 'https://attacker.example' }));
     });
 
     it('should refuse a token for another audience', async () => {
       const g = await genuine(t);
-      await expectRefused(
-        t,
-        await mintWithServerKey(t, g, { aud: 'another-api' }),
-      );
+      await expectRefused(t, await mintWithServerKey(t, g, { aud: 'another-api' }));
     });
 
     it('should refuse a JWT that is not typed as an access token', async () => {
       const g = await genuine(t);
       await expectRefused(t, await mintWithServerKey(t, g, {}, { typ: 'JWT' }));
       const { typ: _typ, ...untyped } = g.header;
-      await expectRefused(
-        t,
-        await mint(
-          g.claims,
-          untyped,
-          t.app.get(SigningKeysService).current.privateKey,
-        ),
-      );
+      await expectRefused(t, await mint(g.claims, untyped, t.app.get(SigningKeysService).current.privateKey));
     });
   });
 
@@ -301,18 +228,8 @@ describe('JWT attacks on /api/v1/auth', () => {
         .post('/api/v1/auth/refresh')
         .send({ refresh_token: tokens.refresh_token })
         .expect(200);
-      expectProblem(
-        await t.http
-          .post('/api/v1/auth/refresh')
-          .send({ refresh_token: tokens.refresh_token }),
-        401,
-      );
-      expectProblem(
-        await t.http
-          .post('/api/v1/auth/refresh')
-          .send({ refresh_token: victim.body.refresh_token }),
-        401,
-      );
+      expectProblem(await t.http.post('/api/v1/auth/refresh').send({ refresh_token: tokens.refresh_token }), 401);
+      expectProblem(await t.http.post('/api/v1/auth/refresh').send({ refresh_token: victim.body.refresh_token }), 401);
     });
 
     it('should kill the family, the attacker rotation included, when the victim presents the stolen token', async () => {
@@ -321,16 +238,9 @@ describe('JWT attacks on /api/v1/auth', () => {
         .post('/api/v1/auth/refresh')
         .send({ refresh_token: tokens.refresh_token })
         .expect(200);
+      expectProblem(await t.http.post('/api/v1/auth/refresh').send({ refresh_token: tokens.refresh_token }), 401);
       expectProblem(
-        await t.http
-          .post('/api/v1/auth/refresh')
-          .send({ refresh_token: tokens.refresh_token }),
-        401,
-      );
-      expectProblem(
-        await t.http
-          .post('/api/v1/auth/refresh')
-          .send({ refresh_token: attacker.body.refresh_token }),
+        await t.http.post('/api/v1/auth/refresh').send({ refresh_token: attacker.body.refresh_token }),
         401,
       );
     });

@@ -38,7 +38,10 @@ describe('request logging', () => {
       .set('Cookie', secrets.cookie)
       .send(body);
     // A failing request too, which takes the error path of the logger.
-    await t.http.post('/api/v1/auth/register').set('Authorization', `Bearer ${secrets.bearer}`).send({ ...body, extra: 1 });
+    await t.http
+      .post('/api/v1/auth/register')
+      .set('Authorization', `Bearer ${secrets.bearer}`)
+      .send({ ...body, extra: 1 });
     const text = t.logs.text();
     expect(text).toContain('/api/v1/auth/register');
     for (const secret of Object.values(secrets)) expect(text).not.toContain(secret);

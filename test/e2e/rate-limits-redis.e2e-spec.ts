@@ -95,7 +95,12 @@ describe.each([
   // Without a Redis here, global setup has said so; CI always has one.
   ...(inject('sharedServicesMissing')
     ? []
-    : [{ store: 'on Redis', env: { REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: uniquePrefix() } as Record<string, string> }]),
+    : [
+        {
+          store: 'on Redis',
+          env: { REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: uniquePrefix() } as Record<string, string>,
+        },
+      ]),
 ])('rate limits counted $store, under concurrency (RATE_LIMIT_ANON=10/min)', ({ env }) => {
   let t: TestApp;
   beforeAll(async () => {

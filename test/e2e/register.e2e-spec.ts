@@ -13,7 +13,12 @@ describe('POST /api/v1/auth/register', () => {
   it('should create the user and show no password or hash', async () => {
     const body = newRegistration();
     const res = await t.http.post('/api/v1/auth/register').send(body).expect(201);
-    expect(res.body).toMatchObject({ email: body.email, displayName: body.displayName, roles: ['user'], isActive: true });
+    expect(res.body).toMatchObject({
+      email: body.email,
+      displayName: body.displayName,
+      roles: ['user'],
+      isActive: true,
+    });
     expect(res.body.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(res.text).not.toContain(body.password);
     expect(res.text).not.toMatch(/argon2|password/i);
@@ -21,7 +26,10 @@ describe('POST /api/v1/auth/register', () => {
 
   it('should treat case and compatibility forms of one email as the same account', async () => {
     const local = `mixed${Date.now()}`;
-    await t.http.post('/api/v1/auth/register').send(newRegistration({ email: `${local.toUpperCase()}@X.com` })).expect(201);
+    await t.http
+      .post('/api/v1/auth/register')
+      .send(newRegistration({ email: `${local.toUpperCase()}@X.com` }))
+      .expect(201);
     for (const variant of [`${local}@x.com`, `${local}@ｘ.com`, `${local.toUpperCase()}@Ｘ.ＣＯＭ`]) {
       const res = await t.http.post('/api/v1/auth/register').send(newRegistration({ email: variant }));
       expectProblem(res, 409);
@@ -46,14 +54,20 @@ describe('POST /api/v1/auth/register', () => {
     expect(res.body.errors[0]).toMatchObject({ field: 'password', message: expect.stringMatching(/similar/) });
   });
 
-  it.each(['roles', 'isActive', 'id', 'passwordHash'])('should refuse the unknown field %s and create nothing', async (field) => {
-    const body = { ...newRegistration(), [field]: field === 'roles' ? ['admin'] : 'x' };
-    const res = await t.http.post('/api/v1/auth/register').send(body);
-    expectProblem(res, 400);
-    expect(res.body.errors).toEqual([expect.objectContaining({ field })]);
-    // The same email is still free: nothing was stored.
-    await t.http.post('/api/v1/auth/register').send({ ...newRegistration(), email: body.email }).expect(201);
-  });
+  it.each(['roles', 'isActive', 'id', 'passwordHash'])(
+    'should refuse the unknown field %s and create nothing',
+    async (field) => {
+      const body = { ...newRegistration(), [field]: field === 'roles' ? ['admin'] : 'x' };
+      const res = await t.http.post('/api/v1/auth/register').send(body);
+      expectProblem(res, 400);
+      expect(res.body.errors).toEqual([expect.objectContaining({ field })]);
+      // The same email is still free: nothing was stored.
+      await t.http
+        .post('/api/v1/auth/register')
+        .send({ ...newRegistration(), email: body.email })
+        .expect(201);
+    },
+  );
 
   it('should refuse __proto__ in the body', async () => {
     const res = await t.http

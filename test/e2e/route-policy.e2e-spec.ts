@@ -35,8 +35,14 @@ function routePolicies(t: TestApp): string[] {
       const targets = [handler, controller];
       const isPublic = reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets);
       const policy = reflector.getAllAndOverride<AccessPolicy | undefined>(ACCESS_POLICY, targets);
-      const anonymous = reflector.getAllAndOverride<boolean | undefined>(ALLOW_ANONYMOUS, targets) ? 'anonymous or ' : '';
-      const rule = isPublic ? 'public' : policy ? `${anonymous}authenticated: ${policy.description}` : 'DENIED (no policy)';
+      const anonymous = reflector.getAllAndOverride<boolean | undefined>(ALLOW_ANONYMOUS, targets)
+        ? 'anonymous or '
+        : '';
+      const rule = isPublic
+        ? 'public'
+        : policy
+          ? `${anonymous}authenticated: ${policy.description}`
+          : 'DENIED (no policy)';
       lines.push(`${method.padEnd(6)} ${joinPaths(base, path).padEnd(44)} ${rule}`);
     }
   }

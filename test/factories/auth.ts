@@ -38,9 +38,10 @@ export async function signedIn(http: TestAgent): Promise<{ user: SignedUpUser; t
 }
 
 /** An admin, created the way the CLI creates one, then signed in. */
-export async function signedInAdmin(
-  t: { http: TestAgent; app: { get<T>(type: new (...args: never[]) => T): T } },
-): Promise<{ user: SignedUpUser; tokens: TokenPair }> {
+export async function signedInAdmin(t: {
+  http: TestAgent;
+  app: { get<T>(type: new (...args: never[]) => T): T };
+}): Promise<{ user: SignedUpUser; tokens: TokenPair }> {
   const body = newRegistration();
   const created = await t.app.get(UsersService).createAdmin(body);
   const user = { ...body, id: created.id };

@@ -4,7 +4,6 @@ import type { TestProject } from 'vitest/node';
 import { createTemplateDatabase, dropDatabase } from './databases.js';
 import { LOCAL_POSTGRES, LOCAL_REDIS } from './services.js';
 
-
 declare module 'vitest' {
   export interface ProvidedContext {
     /** Migrated database that each e2e file clones; undefined: embedded database. */
@@ -28,7 +27,12 @@ async function postgresAnswers(url: string): Promise<boolean> {
 }
 
 async function redisAnswers(url: string): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 2_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   probe.on('error', () => undefined);
   try {
     await probe.connect();

@@ -27,10 +27,7 @@ export interface Principal {
  * intersected with its scopes when it has any. Computed from current roles, so demoting a
  * user shrinks every credential they hold at once.
  */
-export function effectivePermissions(
-  roles: readonly Role[],
-  scopes: readonly Permission[] | null,
-): Set<Permission> {
+export function effectivePermissions(roles: readonly Role[], scopes: readonly Permission[] | null): Set<Permission> {
   const granted = permissionsOfRoles(roles);
   if (scopes === null) return granted;
   return new Set(scopes.filter((scope) => granted.has(scope)));

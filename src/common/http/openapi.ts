@@ -40,8 +40,15 @@ export function buildOpenApiDocument(app: INestApplication, config: AppConfig): 
       { type: 'apiKey', in: 'header', name: 'Authorization', description: 'Personal token: `Token <token>`' },
       SECURITY_SCHEMES.personalToken,
     )
-    .addCookieAuth('sid', { type: 'apiKey', in: 'cookie', name: 'sid', description: 'Session cookie; unsafe methods need X-CSRF-Token' }, SECURITY_SCHEMES.session)
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'API key `<prefix>.<secret>`' }, SECURITY_SCHEMES.apiKey);
+    .addCookieAuth(
+      'sid',
+      { type: 'apiKey', in: 'cookie', name: 'sid', description: 'Session cookie; unsafe methods need X-CSRF-Token' },
+      SECURITY_SCHEMES.session,
+    )
+    .addApiKey(
+      { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'API key `<prefix>.<secret>`' },
+      SECURITY_SCHEMES.apiKey,
+    );
   return SwaggerModule.createDocument(app, builder.build());
 }
 

@@ -2,15 +2,15 @@ import type { RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { AppConfig } from '../../config/app-config.js';
 
-const API_CSP = { "default-src": ["'none'"], "frame-ancestors": ["'none'"] };
+const API_CSP = { 'default-src': ["'none'"], 'frame-ancestors': ["'none'"] };
 // Swagger UI's page alone runs its own scripts and styles.
 const DOCS_CSP = {
-  "default-src": ["'none'"],
-  "script-src": ["'self'"],
-  "style-src": ["'self'", "'unsafe-inline'"],
-  "img-src": ["'self'", 'data:'],
-  "connect-src": ["'self'"],
-  "frame-ancestors": ["'none'"],
+  'default-src': ["'none'"],
+  'script-src': ["'self'"],
+  'style-src': ["'self'", "'unsafe-inline'"],
+  'img-src': ["'self'", 'data:'],
+  'connect-src': ["'self'"],
+  'frame-ancestors': ["'none'"],
 };
 
 /** helmet with the API's strict CSP; HSTS only when the public URL is https. */

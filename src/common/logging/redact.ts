@@ -30,6 +30,7 @@ export function redactUrl(url: string): string {
   const q = url.indexOf('?');
   if (q === -1) return url;
   const params = new URLSearchParams(url.slice(q + 1));
-  for (const key of [...params.keys()]) if (SECRET_KEY.test(key)) params.set(key, REDACTED);
+  // A copy of the keys: the loop changes the params it walks.
+  for (const key of Array.from(params.keys())) if (SECRET_KEY.test(key)) params.set(key, REDACTED);
   return `${url.slice(0, q)}?${params.toString()}`;
 }

@@ -36,7 +36,11 @@ export class MetricsRegistry {
     labelNames: ['limit'],
     registers: [this.registry],
   });
-  readonly lockouts = new Counter({ name: 'auth_lockouts_total', help: 'Sign-ins refused by lockout', registers: [this.registry] });
+  readonly lockouts = new Counter({
+    name: 'auth_lockouts_total',
+    help: 'Sign-ins refused by lockout',
+    registers: [this.registry],
+  });
   readonly redisFallbacks = new Counter({
     name: 'redis_fallback_total',
     help: 'Operations served from per-instance memory because Redis did not answer',
@@ -76,9 +80,17 @@ export class MetricsRegistry {
       const given = Buffer.from(req.headers.authorization ?? '');
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
         res.status(401).setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
-        res.type('application/problem+json').send(
-          JSON.stringify({ type: 'urn:problem:unauthenticated', title: 'Authentication required', status: 401, instance: '/metrics', requestId: req.id }),
-        );
+        res
+          .type('application/problem+json')
+          .send(
+            JSON.stringify({
+              type: 'urn:problem:unauthenticated',
+              title: 'Authentication required',
+              status: 401,
+              instance: '/metrics',
+              requestId: req.id,
+            }),
+          );
         return;
       }
       this.registry

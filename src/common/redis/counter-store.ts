@@ -99,12 +99,16 @@ export class CounterStore {
   /** Gives one back (an attempt that turned out fine); never below zero, never past the window. */
   async decrement(key: string): Promise<void> {
     this.memory.decrement(key);
-    await this.usableRedis()?.eval(DECREMENT_SCRIPT, 1, `counter:${key}`).catch(() => undefined);
+    await this.usableRedis()
+      ?.eval(DECREMENT_SCRIPT, 1, `counter:${key}`)
+      .catch(() => undefined);
   }
 
   async clear(key: string): Promise<void> {
     this.memory.clear(key);
-    await this.usableRedis()?.del(`counter:${key}`).catch(() => undefined);
+    await this.usableRedis()
+      ?.del(`counter:${key}`)
+      .catch(() => undefined);
   }
 
   private usableRedis() {

@@ -50,7 +50,10 @@ export class Audit1764500000000 implements MigrationInterface {
       DECLARE removed bigint;
       BEGIN
         PERFORM set_config('audit.purging', 'on', true);
-        DELETE FROM audit_events WHERE at < cutoff;
+        -- By position in the chain, not by time: events of several instances may be written
+        -- slightly out of time order, and a purge must leave an unbroken tail.
+        DELETE FROM audit_events
+        WHERE seq < COALESCE((SELECT min(seq) FROM audit_events WHERE at >= cutoff), 9223372036854775807);
         GET DIAGNOSTICS removed = ROW_COUNT;
         PERFORM set_config('audit.purging', 'off', true);
         RETURN removed;

@@ -8,4 +8,10 @@ import { Audit1764500000000 } from './1764500000000-audit.js';
  * Every migration, oldest first. `npm run migration:generate` writes a new file here: add
  * its class to this list (a test checks that every file in this folder is listed).
  */
-export const migrations = [InitialSchema1764100000000, Auth1764200000000, Resources1764300000000, ApiKeys1764400000000, Audit1764500000000];
+export const migrations = [
+  InitialSchema1764100000000,
+  Auth1764200000000,
+  Resources1764300000000,
+  ApiKeys1764400000000,
+  Audit1764500000000,
+];

@@ -6,10 +6,7 @@ type MigrationClass = new () => unknown;
 
 const folder = new URL('./', import.meta.url);
 const files = readdirSync(folder)
-  .filter(
-    (file) =>
-      file.endsWith('.ts') && file !== 'index.ts' && !file.endsWith('.spec.ts'),
-  )
+  .filter((file) => file.endsWith('.ts') && file !== 'index.ts' && !file.endsWith('.spec.ts'))
   .sort();
 
 /** TypeORM orders migrations by the 13-digit timestamp that ends the class name. */
@@ -18,26 +15,16 @@ function timestampOf(className: string): number {
 }
 
 async function exportedClasses(file: string): Promise<MigrationClass[]> {
-  const module = (await import(new URL(file, folder).href)) as Record<
-    string,
-    unknown
-  >;
-  return Object.values(module).filter(
-    (value): value is MigrationClass => typeof value === 'function',
-  );
+  const module = (await import(new URL(file, folder).href)) as Record<string, unknown>;
+  return Object.values(module).filter((value): value is MigrationClass => typeof value === 'function');
 }
 
 describe('migrations', () => {
   it('should list the migration of every file in the folder', async () => {
     for (const file of files) {
       const classes = await exportedClasses(file);
-      expect(classes, `${file} should export one migration class`).toHaveLength(
-        1,
-      );
-      expect(
-        migrations,
-        `${file}: add ${classes[0]?.name} to migrations in index.ts`,
-      ).toContain(classes[0]);
+      expect(classes, `${file} should export one migration class`).toHaveLength(1);
+      expect(migrations, `${file}: add ${classes[0]?.name} to migrations in index.ts`).toContain(classes[0]);
     }
   });
 
@@ -49,24 +36,14 @@ describe('migrations', () => {
   it('should name each file after the timestamp of its class', async () => {
     for (const file of files) {
       const [migration] = await exportedClasses(file);
-      expect(
-        file.startsWith(`${timestampOf(migration?.name ?? '')}-`),
-        file,
-      ).toBe(true);
+      expect(file.startsWith(`${timestampOf(migration?.name ?? '')}-`), file).toBe(true);
     }
   });
 
   it('should list them in timestamp order, oldest first', () => {
-    const timestamps = migrations.map((migration) =>
-      timestampOf(migration.name),
-    );
-    expect(
-      timestamps.every(Number.isInteger),
-      'every class name should end in a timestamp',
-    ).toBe(true);
+    const timestamps = migrations.map((migration) => timestampOf(migration.name));
+    expect(timestamps.every(Number.isInteger), 'every class name should end in a timestamp').toBe(true);
     expect(timestamps).toEqual([...timestamps].sort((a, b) => a - b));
-    expect(new Set(timestamps).size, 'timestamps should be unique').toBe(
-      timestamps.length,
-    );
+    expect(new Set(timestamps).size, 'timestamps should be unique').toBe(timestamps.length);
   });
 });

@@ -20,7 +20,8 @@ export class ApiKeyStrategy extends PassportStrategy(Strategy, 'api-key') {
 
   async validate(request: Request): Promise<Principal | false> {
     const header = request.headers['x-api-key'];
-    const presented = typeof header === 'string' ? header : (request.headers.authorization ?? '').trim().split(/\s+/, 2)[1];
+    const presented =
+      typeof header === 'string' ? header : (request.headers.authorization ?? '').trim().split(/\s+/, 2)[1];
     if (!presented || presented.length > 200) return false;
     return (await this.keys.authenticate(presented.trim(), clientAddress(request))) ?? false;
   }

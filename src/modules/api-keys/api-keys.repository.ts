@@ -27,7 +27,11 @@ export class ApiKeysRepository {
   list(scope: KeyOwnerScope, limit: number, after?: Keyset): Promise<ApiKey[]> {
     const query = this.keys.createQueryBuilder('k').where('k.revoked_at IS NULL');
     if (scope.ownerId) query.andWhere('k.user_id = :ownerId', { ownerId: scope.ownerId });
-    if (after) query.andWhere('(k.created_at, k.id) < (:createdAt, :afterId)', { createdAt: after.createdAt, afterId: after.id });
+    if (after)
+      query.andWhere('(k.created_at, k.id) < (:createdAt, :afterId)', {
+        createdAt: after.createdAt,
+        afterId: after.id,
+      });
     return query.orderBy('k.created_at', 'DESC').addOrderBy('k.id', 'DESC').limit(limit).getMany();
   }
 

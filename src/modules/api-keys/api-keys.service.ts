@@ -179,5 +179,4 @@ export class ApiKeysService {
   private ownerScope(me: Principal): KeyOwnerScope {
     return me.permissions.has('api-keys:manage') ? { ownerId: undefined } : { ownerId: me.userId };
   }
-
 }

@@ -24,7 +24,8 @@ export class AuditEventsRepository {
     if (filters.outcome) query.andWhere('e.outcome = :outcome', { outcome: filters.outcome });
     if (filters.from) query.andWhere('e.at >= :from', { from: filters.from });
     if (filters.to) query.andWhere('e.at < :to', { to: filters.to });
-    if (after) query.andWhere('(e.at, e.id) < (:createdAt, :afterId)', { createdAt: after.createdAt, afterId: after.id });
+    if (after)
+      query.andWhere('(e.at, e.id) < (:createdAt, :afterId)', { createdAt: after.createdAt, afterId: after.id });
     return query.orderBy('e.at', 'DESC').addOrderBy('e.id', 'DESC').limit(limit).getMany();
   }
 
@@ -55,7 +56,9 @@ export class AuditEventsRepository {
   }
 
   async purgeBefore(cutoff: Date): Promise<number> {
-    const [row] = (await this.events.query('SELECT audit_events_purge_before($1) AS removed', [cutoff])) as { removed: string }[];
+    const [row] = (await this.events.query('SELECT audit_events_purge_before($1) AS removed', [cutoff])) as {
+      removed: string;
+    }[];
     return Number(row?.removed ?? 0);
   }
 }

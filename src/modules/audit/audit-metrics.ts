@@ -13,9 +13,21 @@ export class AuditMetrics {
   constructor(metrics: MetricsRegistry) {
     const registers: Registry[] = [metrics.registry];
     this.depth = new Gauge({ name: 'audit_buffer_depth', help: 'Audit events waiting to be written', registers });
-    this.dropped = new Counter({ name: 'audit_events_dropped_total', help: 'Routine audit events dropped because the buffer was full', registers });
-    this.waits = new Counter({ name: 'audit_buffer_waits_total', help: 'Security events that waited for room in a full buffer', registers });
-    this.flushFailures = new Counter({ name: 'audit_flush_failures_total', help: 'Audit flushes that failed and will be retried', registers });
+    this.dropped = new Counter({
+      name: 'audit_events_dropped_total',
+      help: 'Routine audit events dropped because the buffer was full',
+      registers,
+    });
+    this.waits = new Counter({
+      name: 'audit_buffer_waits_total',
+      help: 'Security events that waited for room in a full buffer',
+      registers,
+    });
+    this.flushFailures = new Counter({
+      name: 'audit_flush_failures_total',
+      help: 'Audit flushes that failed and will be retried',
+      registers,
+    });
     this.flushSeconds = new Histogram({
       name: 'audit_flush_duration_seconds',
       help: 'Time to write one batch of audit events',

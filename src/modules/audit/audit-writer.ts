@@ -94,7 +94,9 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
   private async write(batch: PendingEvent[]): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       await manager.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_CHAIN_LOCK]);
-      const [last] = (await manager.query('SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1')) as { hash: Buffer }[];
+      const [last] = (await manager.query('SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1')) as {
+        hash: Buffer;
+      }[];
       let prevHash = last?.hash ?? GENESIS_HASH;
       const rows = batch.map(({ security: _security, ...content }) => {
         const event: ChainedContent = { id: randomUUID(), ...content };
@@ -105,7 +107,9 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
       });
       // One multi-row INSERT for the whole batch.
       // (jsonb details are typed loosely; TypeORM's deep-partial type cannot take `unknown`.)
-      await manager.getRepository(AuditEvent).insert(rows as unknown as Parameters<Repository<AuditEvent>['insert']>[0]);
+      await manager
+        .getRepository(AuditEvent)
+        .insert(rows as unknown as Parameters<Repository<AuditEvent>['insert']>[0]);
     });
   }
 }

@@ -1,4 +1,10 @@
-import { HttpException, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import {
+  HttpException,
+  Injectable,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { tap, type Observable } from 'rxjs';
@@ -47,7 +53,10 @@ export class AuditInterceptor implements NestInterceptor {
       tap({
         next: (body: unknown) => {
           const createdId = (body as { id?: unknown } | undefined)?.id;
-          record(response.statusCode, String(request.params.id ?? (typeof createdId === 'string' ? createdId : '')) || null);
+          record(
+            response.statusCode,
+            String(request.params.id ?? (typeof createdId === 'string' ? createdId : '')) || null,
+          );
         },
         error: (error: unknown) => record(statusOf(error), (request.params.id as string | undefined) ?? null),
       }),

@@ -17,7 +17,11 @@ export class AuditService {
   constructor(private readonly writer: AuditWriter) {}
 
   @OnEvent(AUDIT_RECORD, { promisify: true, suppressErrors: false })
-  async record(record: AuditRecord, request: Request | undefined = currentRequest(), latencyMs: number | null = null): Promise<void> {
+  async record(
+    record: AuditRecord,
+    request: Request | undefined = currentRequest(),
+    latencyMs: number | null = null,
+  ): Promise<void> {
     const principal = request?.principal;
     await this.writer.enqueue({
       at: new Date(),

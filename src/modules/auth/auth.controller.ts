@@ -68,7 +68,10 @@ export class AuthController {
       return { active: true, ...this.accessTokens.verify(body.token) };
     } catch (error) {
       if (error instanceof InvalidAccessTokenError) {
-        throw new UnauthenticatedError('The token is invalid, expired or revoked.', 'Bearer realm="api", error="invalid_token"');
+        throw new UnauthenticatedError(
+          'The token is invalid, expired or revoked.',
+          'Bearer realm="api", error="invalid_token"',
+        );
       }
       throw error;
     }

@@ -29,7 +29,11 @@ import { PersonalTokensController } from './tokens/personal-tokens.controller.js
 import { PersonalTokensService } from './tokens/personal-tokens.service.js';
 
 @Module({
-  imports: [UsersModule, RateLimitModule, TypeOrmModule.forFeature([RevokedAccessToken, TokenCutoff, RefreshToken, Session, PersonalToken])],
+  imports: [
+    UsersModule,
+    RateLimitModule,
+    TypeOrmModule.forFeature([RevokedAccessToken, TokenCutoff, RefreshToken, Session, PersonalToken]),
+  ],
   controllers: [AuthController, SessionsController, PersonalTokensController, JwksController],
   providers: [
     AuthService,

@@ -81,12 +81,23 @@ export class AuthService {
     await this.audit({ action: 'auth.logout', outcome: 'success', status: 204 });
   }
 
-  async changePassword(caller: Principal, currentPassword: string, newPassword: string, address: string): Promise<void> {
+  async changePassword(
+    caller: Principal,
+    currentPassword: string,
+    newPassword: string,
+    address: string,
+  ): Promise<void> {
     const user = await this.users.findById(caller.userId);
     if (!user) throw new UnauthenticatedError();
     await this.lockout.reserveAttempt(user.email, address);
     if (!(await this.users.changePassword(user, currentPassword, newPassword))) {
-      await this.audit({ action: 'auth.password.change', outcome: 'failure', security: true, target: user.id, status: 401 });
+      await this.audit({
+        action: 'auth.password.change',
+        outcome: 'failure',
+        security: true,
+        target: user.id,
+        status: 401,
+      });
       throw new InvalidCredentialsError();
     }
     await this.lockout.recordSuccess(user.email, address);
@@ -113,7 +124,15 @@ export class AuthService {
 
   private async issuePair(user: User, refresh: { token: string; tokenId: string }): Promise<TokenPairResponse> {
     const access = await this.accessTokens.issue(user);
-    await this.refreshTokens.pairWithAccessToken(refresh.tokenId, { jti: access.jti, expiresAtSeconds: access.expiresAt });
-    return { access_token: access.token, refresh_token: refresh.token, token_type: 'Bearer', expires_in: access.expiresIn };
+    await this.refreshTokens.pairWithAccessToken(refresh.tokenId, {
+      jti: access.jti,
+      expiresAtSeconds: access.expiresAt,
+    });
+    return {
+      access_token: access.token,
+      refresh_token: refresh.token,
+      token_type: 'Bearer',
+      expires_in: access.expiresIn,
+    };
   }
 }

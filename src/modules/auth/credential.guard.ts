@@ -1,5 +1,7 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { AUDIT_RECORD, type AuditRecord } from '../../common/audit/audit-record.js';
 import type { Request, Response } from 'express';
 import passport, { type Strategy } from 'passport';
 import type { AccessPolicy } from '../../common/auth/access-policy.js';
@@ -29,6 +31,7 @@ export class CredentialGuard implements CanActivate {
     private readonly strategies: CredentialStrategies,
     private readonly rateLimits: RateLimitGuard,
     private readonly metrics: MetricsRegistry,
+    private readonly events: EventEmitter2,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -38,10 +41,16 @@ export class CredentialGuard implements CanActivate {
     const credential = presentedCredential(request);
     // A refused credential is counted against its address before the 401, so guessing
     // tokens is rate limited like any anonymous traffic.
-    const refusal = credential ? await this.authenticate(credential, request, response).catch((error: unknown) => error) : undefined;
+    const refusal = credential
+      ? await this.authenticate(credential, request, response).catch((error: unknown) => error)
+      : undefined;
     await this.rateLimits.canActivate(context);
     if (refusal) throw refusal;
-    if (request.principal?.authMethod === 'session' && !SAFE_METHODS.has(request.method) && !this.csrf.isValid(request)) {
+    if (
+      request.principal?.authMethod === 'session' &&
+      !SAFE_METHODS.has(request.method) &&
+      !this.csrf.isValid(request)
+    ) {
       throw new ForbiddenError('Missing or invalid X-CSRF-Token for this session.');
     }
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
@@ -64,6 +73,14 @@ export class CredentialGuard implements CanActivate {
       return;
     }
     this.metrics.authFailures.inc({ method: credential.kind, reason: strategy ? 'invalid' : 'unsupported' });
+    const record: AuditRecord = {
+      action: 'auth.credential.refused',
+      outcome: 'denied',
+      security: true,
+      status: 401,
+      details: { kind: credential.kind },
+    };
+    await this.events.emitAsync(AUDIT_RECORD, record);
     if (credential.kind === 'session') response.clearCookie(SESSION_COOKIE, { path: '/' });
     const challenge =
       credential.challengeScheme === 'Bearer'

@@ -39,7 +39,9 @@ export function presentedCredential(request: Request): PresentedCredential | und
   if (request.headers['x-api-key'] !== undefined) found.push({ kind: 'api-key', challengeScheme: 'Api-Key' });
   if (typeof request.cookies?.[SESSION_COOKIE] === 'string') found.push({ kind: 'session', challengeScheme: 'Cookie' });
   if (found.length > 1) {
-    throw new BadRequestError(`Send one credential per request; this one has ${found.map((c) => c.kind).join(' and ')}.`);
+    throw new BadRequestError(
+      `Send one credential per request; this one has ${found.map((c) => c.kind).join(' and ')}.`,
+    );
   }
   return found[0];
 }

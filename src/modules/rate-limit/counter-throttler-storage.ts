@@ -12,6 +12,11 @@ export class CounterThrottlerStorage implements ThrottlerStorage {
 
   async increment(key: string, ttlMs: number, limit: number): ReturnType<ThrottlerStorage['increment']> {
     const { count, resetInSeconds } = await this.counters.hit(`rate:${key}`, Math.ceil(ttlMs / 1000));
-    return { totalHits: count, timeToExpire: resetInSeconds, isBlocked: count > limit, timeToBlockExpire: resetInSeconds };
+    return {
+      totalHits: count,
+      timeToExpire: resetInSeconds,
+      isBlocked: count > limit,
+      timeToBlockExpire: resetInSeconds,
+    };
   }
 }

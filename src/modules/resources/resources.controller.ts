@@ -1,9 +1,37 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Param, ParseUUIDPipe, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiCreatedResponse, ApiHeader, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiPreconditionFailedResponse, ApiTags } from '@nestjs/swagger';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
+import {
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiPreconditionFailedResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Authenticated } from '../../common/auth/authenticated.decorator.js';
 import { Principal } from '../../common/auth/principal.js';
-import { CreateResourceDto, ListResourcesQuery, ResourcePage, ResourceResponse, UpdateResourceDto } from './dto/resource.dto.js';
+import {
+  CreateResourceDto,
+  ListResourcesQuery,
+  ResourcePage,
+  ResourceResponse,
+  UpdateResourceDto,
+} from './dto/resource.dto.js';
 import { ResourcesService, type VersionPrecondition } from './resources.service.js';
 import { Audited } from '../../common/audit/audited.decorator.js';
 
@@ -36,7 +64,11 @@ export class ResourcesController {
   @Authenticated({ permission: 'resources:read', anonymous: true })
   @ApiOkResponse({ type: ResourceResponse, headers: { ETag: { description: '"<version>"' } } })
   @ApiNotFoundResponse({ description: 'Missing, or not visible to the caller' })
-  async get(@Principal() me: Principal | undefined, @Param('id', uuid) id: string, @Res({ passthrough: true }) res: Response): Promise<ResourceResponse> {
+  async get(
+    @Principal() me: Principal | undefined,
+    @Param('id', uuid) id: string,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ResourceResponse> {
     const resource = await this.resources.get(me, id);
     res.setHeader('ETag', etag(resource));
     return resource;
@@ -47,7 +79,11 @@ export class ResourcesController {
   @Authenticated({ permission: 'resources:write' })
   @Audited('resource.create')
   @ApiCreatedResponse({ type: ResourceResponse, headers: { Location: { description: 'URL of the new resource' } } })
-  async create(@Principal() me: Principal, @Body() body: CreateResourceDto, @Res({ passthrough: true }) res: Response): Promise<ResourceResponse> {
+  async create(
+    @Principal() me: Principal,
+    @Body() body: CreateResourceDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ResourceResponse> {
     const resource = await this.resources.create(me, body);
     res.setHeader('Location', `/api/v1/resources/${resource.id}`);
     res.setHeader('ETag', etag(resource));
@@ -57,7 +93,11 @@ export class ResourcesController {
   @Patch(':id')
   @Authenticated({ permission: 'resources:write' })
   @Audited('resource.update')
-  @ApiHeader({ name: 'If-Match', required: false, description: '"<version>": refuse with 412 if the resource changed since' })
+  @ApiHeader({
+    name: 'If-Match',
+    required: false,
+    description: '"<version>": refuse with 412 if the resource changed since',
+  })
   @ApiOkResponse({ type: ResourceResponse })
   @ApiPreconditionFailedResponse({ description: 'If-Match names an older version' })
   async update(

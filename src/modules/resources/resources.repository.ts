@@ -36,7 +36,11 @@ export class ResourcesRepository {
     const query = this.scoped(scope);
     if (filters.visibility) query.andWhere('r.visibility = :visibility', { visibility: filters.visibility });
     if (filters.q) query.andWhere(`r.name ILIKE :pattern ESCAPE '\\'`, { pattern: `%${escapeLike(filters.q)}%` });
-    if (after) query.andWhere('(r.created_at, r.id) < (:createdAt, :afterId)', { createdAt: after.createdAt, afterId: after.id });
+    if (after)
+      query.andWhere('(r.created_at, r.id) < (:createdAt, :afterId)', {
+        createdAt: after.createdAt,
+        afterId: after.id,
+      });
     return query.orderBy('r.created_at', 'DESC').addOrderBy('r.id', 'DESC').limit(limit).getMany();
   }
 
@@ -48,7 +52,12 @@ export class ResourcesRepository {
    * Applies the changes if the resource is in scope and (when given) still at
    * `expectedVersion`, in one statement; returns whether a row changed.
    */
-  async updateInScope(scope: ResourceScope, id: string, changes: ResourceChanges, expectedVersion?: number): Promise<boolean> {
+  async updateInScope(
+    scope: ResourceScope,
+    id: string,
+    changes: ResourceChanges,
+    expectedVersion?: number,
+  ): Promise<boolean> {
     const update = this.resources
       .createQueryBuilder()
       .update(Resource)
@@ -81,7 +90,9 @@ function applyScope(query: WhereExpressionBuilder, scope: ResourceScope, prefix:
       query.andWhere(`${prefix}visibility = 'public'`);
       return;
     case 'public-or-owned':
-      query.andWhere(`(${prefix}visibility = 'public' OR ${prefix}owner_id = :scopeOwner)`, { scopeOwner: scope.ownerId });
+      query.andWhere(`(${prefix}visibility = 'public' OR ${prefix}owner_id = :scopeOwner)`, {
+        scopeOwner: scope.ownerId,
+      });
       return;
     case 'owned':
       query.andWhere(`${prefix}owner_id = :scopeOwner`, { scopeOwner: scope.ownerId });

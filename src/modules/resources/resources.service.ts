@@ -2,7 +2,12 @@ import { Injectable } from '@nestjs/common';
 import type { Principal } from '../../common/auth/principal.js';
 import { ForbiddenError, NotFoundError, PreconditionFailedError } from '../../common/errors/app-error.js';
 import { decodeCursor, toPage, type Page } from '../../common/http/pagination.js';
-import { ResourceResponse, type CreateResourceDto, type ListResourcesQuery, type UpdateResourceDto } from './dto/resource.dto.js';
+import {
+  ResourceResponse,
+  type CreateResourceDto,
+  type ListResourcesQuery,
+  type UpdateResourceDto,
+} from './dto/resource.dto.js';
 import { readScope, writeScope } from './resource-policy.js';
 import { ResourcesRepository } from './resources.repository.js';
 
@@ -34,7 +39,12 @@ export class ResourcesService {
     return ResourceResponse.from(resource);
   }
 
-  async update(me: Principal, id: string, body: UpdateResourceDto, precondition: VersionPrecondition): Promise<ResourceResponse> {
+  async update(
+    me: Principal,
+    id: string,
+    body: UpdateResourceDto,
+    precondition: VersionPrecondition,
+  ): Promise<ResourceResponse> {
     if (precondition === 'never') await this.explainRefusal(me, id, true);
     const expected = typeof precondition === 'number' ? precondition : undefined;
     if (!(await this.resources.updateInScope(writeScope(me), id, body, expected))) {
@@ -56,7 +66,8 @@ export class ResourcesService {
    */
   private async explainRefusal(me: Principal, id: string, hadPrecondition: boolean): Promise<never> {
     if (await this.resources.findInScope(writeScope(me), id)) {
-      if (hadPrecondition) throw new PreconditionFailedError('The resource changed since that version; fetch it again.');
+      if (hadPrecondition)
+        throw new PreconditionFailedError('The resource changed since that version; fetch it again.');
       throw new NotFoundError('No such resource.');
     }
     if (await this.resources.findInScope(readScope(me), id)) {

@@ -1,5 +1,22 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Patch, Query } from '@nestjs/common';
-import { ApiConflictResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Query,
+} from '@nestjs/common';
+import {
+  ApiConflictResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { anyOf, can, isSelf } from '../../common/auth/access-policy.js';
 import { Authenticated } from '../../common/auth/authenticated.decorator.js';
 import { Principal } from '../../common/auth/principal.js';
@@ -36,7 +53,11 @@ export class UsersController {
   @Audited('user.update')
   @ApiOkResponse({ type: UserResponse })
   @ApiConflictResponse({ description: 'The change would leave no active admin' })
-  update(@Principal() me: Principal, @Param('id', uuid) id: string, @Body() body: UpdateUserDto): Promise<UserResponse> {
+  update(
+    @Principal() me: Principal,
+    @Param('id', uuid) id: string,
+    @Body() body: UpdateUserDto,
+  ): Promise<UserResponse> {
     return this.users.update(me, id, body);
   }
 

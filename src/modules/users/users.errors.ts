@@ -10,7 +10,6 @@ export class EmailTakenError extends AppError {
   }
 }
 
-
 export class LastAdminError extends AppError {
   readonly code = 'last-admin';
   readonly status = HttpStatus.CONFLICT;

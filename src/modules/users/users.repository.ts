@@ -50,7 +50,8 @@ export class UsersRepository {
   /** Up to `limit` users after `after`, newest first. */
   list(limit: number, after?: Keyset): Promise<User[]> {
     const query = this.users.createQueryBuilder('u');
-    if (after) query.where('(u.created_at, u.id) < (:createdAt, :afterId)', { createdAt: after.createdAt, afterId: after.id });
+    if (after)
+      query.where('(u.created_at, u.id) < (:createdAt, :afterId)', { createdAt: after.createdAt, afterId: after.id });
     return query.orderBy('u.created_at', 'DESC').addOrderBy('u.id', 'DESC').limit(limit).getMany();
   }
 
@@ -59,7 +60,10 @@ export class UsersRepository {
    * active admin. The active admins are locked first, so two admins demoting each other
    * at once cannot both succeed.
    */
-  async changeKeepingAnAdmin(id: string, changes: Partial<Pick<User, 'displayName' | 'roles' | 'isActive'>> | null): Promise<User | null> {
+  async changeKeepingAnAdmin(
+    id: string,
+    changes: Partial<Pick<User, 'displayName' | 'roles' | 'isActive'>> | null,
+  ): Promise<User | null> {
     return this.dataSource.transaction(async (manager) => {
       const admins = await manager
         .createQueryBuilder(User, 'u')

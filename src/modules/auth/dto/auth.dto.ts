@@ -4,7 +4,8 @@ import { IsEmail, IsString, Length, MaxLength } from 'class-validator';
 import { normalizeEmail } from '../../../common/auth/normalize-email.js';
 import { PASSWORD_MAX_LENGTH } from '../../users/password-policy.js';
 
-const toNormalizedEmail = ({ value }: { value: unknown }) => (typeof value === 'string' ? normalizeEmail(value) : value);
+const toNormalizedEmail = ({ value }: { value: unknown }) =>
+  typeof value === 'string' ? normalizeEmail(value) : value;
 
 export class LoginDto {
   @ApiProperty({ format: 'email', maxLength: 254 })

@@ -53,7 +53,9 @@ export class SigningKeysService implements OnModuleInit {
     const fromFile = keysFile ? readKeySetFile(keysFile) : undefined;
     if (fromFile) return fromFile;
     if (!generateMissingSecrets) {
-      throw new Error(`No JWT signing keys: ${keysFile ?? 'JWT_KEYS_FILE'} does not exist (npm run cli -- keys:rotate creates it)`);
+      throw new Error(
+        `No JWT signing keys: ${keysFile ?? 'JWT_KEYS_FILE'} does not exist (npm run cli -- keys:rotate creates it)`,
+      );
     }
     const generated: KeySetFile = { keys: [await generateStoredKey()] };
     if (keysFile) {

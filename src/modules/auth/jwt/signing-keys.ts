@@ -69,7 +69,11 @@ export function writeKeySetFile(path: string, keySet: KeySetFile): void {
  * Rotation: a new key signs from now on; the old ones stay to verify the tokens they
  * signed until those expire (`keepRetiredSeconds`), then drop out.
  */
-export async function rotateKeySet(current: KeySetFile, keepRetiredSeconds: number, nowSeconds: number): Promise<KeySetFile> {
+export async function rotateKeySet(
+  current: KeySetFile,
+  keepRetiredSeconds: number,
+  nowSeconds: number,
+): Promise<KeySetFile> {
   const fresh = await generateStoredKey();
   const older = current.keys
     .map((key) => (key.retired_at === undefined ? { ...key, retired_at: nowSeconds } : key))

@@ -48,14 +48,20 @@ export class RefreshTokensService {
   }
 
   async pairWithAccessToken(tokenId: string, access: PairedAccessToken): Promise<void> {
-    await this.tokens.update({ id: tokenId }, { accessJti: access.jti, accessExpiresAt: new Date(access.expiresAtSeconds * 1000) });
+    await this.tokens.update(
+      { id: tokenId },
+      { accessJti: access.jti, accessExpiresAt: new Date(access.expiresAtSeconds * 1000) },
+    );
   }
 
   async rotate(presented: string): Promise<RotationResult> {
     const row = await this.tokens.findOneBy({ tokenHash: hashOpaqueToken(presented) });
     if (!row || row.revokedAt || row.expiresAt.getTime() <= Date.now()) return { outcome: 'invalid' };
     // Atomic claim: of two concurrent refreshes with one token, exactly one wins.
-    const claimed = await this.tokens.update({ id: row.id, rotatedAt: IsNull(), revokedAt: IsNull() }, { rotatedAt: new Date() });
+    const claimed = await this.tokens.update(
+      { id: row.id, rotatedAt: IsNull(), revokedAt: IsNull() },
+      { rotatedAt: new Date() },
+    );
     if (claimed.affected !== 1) {
       await this.revokeFamily(row.familyId);
       return { outcome: 'reused', userId: row.userId, familyId: row.familyId };
@@ -79,7 +85,11 @@ export class RefreshTokensService {
     const live = await this.tokens.findBy({ familyId, accessExpiresAt: MoreThan(new Date()) });
     for (const row of live) {
       if (row.accessJti && row.accessExpiresAt) {
-        await this.revocation.revokeAccessToken(row.accessJti, row.userId, Math.ceil(row.accessExpiresAt.getTime() / 1000));
+        await this.revocation.revokeAccessToken(
+          row.accessJti,
+          row.userId,
+          Math.ceil(row.accessExpiresAt.getTime() / 1000),
+        );
       }
     }
   }

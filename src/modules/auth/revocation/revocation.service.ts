@@ -138,7 +138,9 @@ export class RevocationService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private prune(now = Date.now()): void {
-    for (const [jti, expiresAt] of this.revokedJtis) if (expiresAt < now) this.revokedJtis.delete(jti);
+    // Kept a minute past expiry: verification accepts tokens a few seconds late (clock leeway).
+    const expired = now - 60_000;
+    for (const [jti, expiresAt] of this.revokedJtis) if (expiresAt < expired) this.revokedJtis.delete(jti);
     const horizon = now - this.tokenLifetimeMs();
     for (const [userId, cutoff] of this.userCutoffs) if (cutoff < horizon) this.userCutoffs.delete(userId);
   }

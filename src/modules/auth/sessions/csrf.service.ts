@@ -19,7 +19,7 @@ export class CsrfService {
     const secret = config.auth.csrfSecret ?? developmentSecret(config.app.dataDir, 'csrf-secret');
     this.csrf = doubleCsrf({
       getSecret: () => secret,
-      getSessionIdentifier: (req) => req.principal?.authMethod === 'session' ? req.principal.credentialId : '',
+      getSessionIdentifier: (req) => (req.principal?.authMethod === 'session' ? req.principal.credentialId : ''),
       // __Host- pins the cookie to this host and path /, but needs Secure (https).
       cookieName: config.auth.secureCookies ? '__Host-csrf' : 'csrf',
       cookieOptions: { sameSite: 'lax', secure: config.auth.secureCookies, httpOnly: true, path: '/' },

@@ -33,7 +33,10 @@ export class SessionsController {
   async signIn(@Body() body: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
     const user = await this.auth.checkPassword(body.email, body.password, clientAddress(req));
     const previousSid: unknown = req.cookies?.[SESSION_COOKIE];
-    const { sid, session } = await this.sessions.start(user.id, typeof previousSid === 'string' ? previousSid : undefined);
+    const { sid, session } = await this.sessions.start(
+      user.id,
+      typeof previousSid === 'string' ? previousSid : undefined,
+    );
     res.cookie(SESSION_COOKIE, sid, {
       httpOnly: true,
       sameSite: 'lax',
@@ -42,7 +45,13 @@ export class SessionsController {
       maxAge: this.config.auth.sessionAbsoluteSeconds * 1000,
     });
     // The CSRF token is bound to the new session.
-    req.principal = makePrincipal({ userId: user.id, roles: user.roles, scopes: null, authMethod: 'session', credentialId: session.id });
+    req.principal = makePrincipal({
+      userId: user.id,
+      roles: user.roles,
+      scopes: null,
+      authMethod: 'session',
+      credentialId: session.id,
+    });
     res.setHeader(CSRF_HEADER, this.csrf.issue(req, res));
   }
 

@@ -62,6 +62,12 @@ export class PersonalTokensService {
         this.logger.warn({ err: error }, 'could not record token use');
       });
     }
-    return makePrincipal({ userId: user.id, roles: user.roles, scopes: null, authMethod: 'token', credentialId: row.id });
+    return makePrincipal({
+      userId: user.id,
+      roles: user.roles,
+      scopes: null,
+      authMethod: 'token',
+      credentialId: row.id,
+    });
   }
 }
