@@ -51,6 +51,12 @@ interface Sample {
   statusCounts: Record<string, number>;
   /** Server resident memory right after the run; undefined where /proc is missing. */
   rssMb: number | undefined;
+  /**
+   * CPU time of the server process per completed request, in microseconds (its own CPU only:
+   * not Postgres, Redis or autocannon). Less sensitive than req/s to other work on the
+   * machine, so it helps read a noisy comparison. Undefined where /proc is missing.
+   */
+  cpuUsPerRequest: number | undefined;
 }
 
 interface ScenarioResult {
@@ -69,6 +75,7 @@ interface ScenarioResult {
   statusCounts: Record<string, number>;
   /** After the last run. */
   rssMb: number | undefined;
+  cpuUsPerRequest: number | undefined;
   /** req/s divided by the floor scenario's. */
   vsFloor: number | undefined;
   samples: Sample[];
@@ -84,6 +91,12 @@ interface RequirementResult {
   subjectRuns: number[];
   baselineRuns: number[];
   ratio: number;
+  /**
+   * The same comparison on the server's CPU per request (baseline ÷ subject, so it reads
+   * like the req/s ratio): a cross-check less moved by other work on the machine. Only the
+   * server's own CPU, so it misses cost that lands in Postgres or Redis.
+   */
+  cpuRatio: number | undefined;
   minRatio: number | undefined;
   /** undefined when the comparison has no bound (reported only). */
   pass: boolean | undefined;
@@ -297,6 +310,12 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+/** The median of the defined values; undefined when there are none. */
+function medianOf(values: (number | undefined)[]): number | undefined {
+  const defined = values.filter((v): v is number => v !== undefined);
+  return defined.length > 0 ? median(defined) : undefined;
+}
+
 function serverOf(scenario: Scenario): string {
   return scenario.server ?? DEFAULT_SERVER;
 }
@@ -343,7 +362,9 @@ class Runner {
       await settle(server, `the warm-up of "${scenario.name}"`);
       this.warmed.add(scenario.name);
     }
+    const cpuBefore = cpuMs(server.pid);
     const result = await this.fire(scenario, ctx, this.duration);
+    const cpuAfter = cpuMs(server.pid);
     await settle(server, `"${scenario.name}"`);
     if (hasExited(server)) throw new Error(`the server died during "${scenario.name}"\n${serverLog(server)}`);
     const statusCounts: Record<string, number> = {};
@@ -362,6 +383,10 @@ class Runner {
       errors: result.errors,
       statusCounts,
       rssMb: rssMb(server.pid),
+      cpuUsPerRequest:
+        cpuBefore === undefined || cpuAfter === undefined || result.requests.total === 0
+          ? undefined
+          : ((cpuAfter - cpuBefore) * 1000) / result.requests.total,
     };
     const list = this.samples.get(scenario.name) ?? [];
     list.push(sample);
@@ -402,6 +427,7 @@ function summarize(scenario: Scenario, samples: Sample[]): ScenarioResult {
     errors: sum((s) => s.errors),
     statusCounts,
     rssMb: samples.at(-1)?.rssMb,
+    cpuUsPerRequest: medianOf(samples.map((s) => s.cpuUsPerRequest)),
     vsFloor: undefined,
     samples,
   };
@@ -452,7 +478,18 @@ function printColumns(header: string[], rows: string[][], leftAligned: number[])
 
 function printTable(results: ScenarioResult[], floorName: string): void {
   printColumns(
-    ['scenario', 'server', 'runs', 'req/s', 'vs floor', 'p50 ms', 'p99 ms', 'unexpected/errors', 'RSS MB'],
+    [
+      'scenario',
+      'server',
+      'runs',
+      'req/s',
+      'vs floor',
+      'p50 ms',
+      'p99 ms',
+      'CPU us/req',
+      'unexpected/errors',
+      'RSS MB',
+    ],
     results.map((r) => [
       r.name === floorName ? `${r.name} (floor)` : r.name,
       r.server,
@@ -461,6 +498,7 @@ function printTable(results: ScenarioResult[], floorName: string): void {
       r.vsFloor === undefined ? '-' : `${formatRatio(r.vsFloor)}x`,
       r.p50Ms.toFixed(1),
       r.p99Ms.toFixed(1),
+      r.cpuUsPerRequest === undefined ? '-' : r.cpuUsPerRequest.toFixed(0),
       `${r.unexpected}/${r.errors}`,
       r.rssMb === undefined ? '-' : r.rssMb.toFixed(1),
     ]),
@@ -470,10 +508,11 @@ function printTable(results: ScenarioResult[], floorName: string): void {
 
 function printRequirements(results: RequirementResult[], rounds: number): void {
   console.log(
-    `\nrequirements (ratio = subject req/s / baseline req/s, medians of ${rounds} alternating runs per side)`,
+    `\nrequirements (ratio = subject req/s / baseline req/s, medians of ${rounds} alternating runs per side; ` +
+      'CPU ratio = baseline / subject server CPU per request, for reference)',
   );
   printColumns(
-    ['requirement', 'subject req/s', 'baseline req/s', 'ratio', 'min', 'result'],
+    ['requirement', 'subject req/s', 'baseline req/s', 'ratio', 'min', 'result', 'CPU ratio'],
     results.map((r) => [
       r.name,
       r.subjectRps.toFixed(0),
@@ -481,6 +520,7 @@ function printRequirements(results: RequirementResult[], rounds: number): void {
       formatRatio(r.ratio),
       r.minRatio === undefined ? '-' : r.minRatio.toFixed(2),
       r.pass === undefined ? 'info' : r.pass ? 'PASS' : 'FAIL',
+      r.cpuRatio === undefined ? '-' : formatRatio(r.cpuRatio),
     ]),
     [0, 5],
   );
@@ -569,15 +609,19 @@ async function main(): Promise<number> {
     for (const requirement of requirements) {
       const subject = byName.get(requirement.subject)!;
       const baseline = byName.get(requirement.baseline)!;
-      const subjectRuns: number[] = [];
-      const baselineRuns: number[] = [];
+      const subjectSamples: Sample[] = [];
+      const baselineSamples: Sample[] = [];
       for (let round = 0; round < rounds; round += 1) {
-        subjectRuns.push((await runner.sample(subject)).requestsPerSecond);
-        baselineRuns.push((await runner.sample(baseline)).requestsPerSecond);
+        subjectSamples.push(await runner.sample(subject));
+        baselineSamples.push(await runner.sample(baseline));
       }
+      const subjectRuns = subjectSamples.map((s) => s.requestsPerSecond);
+      const baselineRuns = baselineSamples.map((s) => s.requestsPerSecond);
       const subjectRps = median(subjectRuns);
       const baselineRps = median(baselineRuns);
       const ratio = baselineRps > 0 ? subjectRps / baselineRps : 0;
+      const subjectCpu = medianOf(subjectSamples.map((s) => s.cpuUsPerRequest));
+      const baselineCpu = medianOf(baselineSamples.map((s) => s.cpuUsPerRequest));
       requirementResults.push({
         name: requirement.name,
         subject: requirement.subject,
@@ -587,6 +631,7 @@ async function main(): Promise<number> {
         subjectRuns,
         baselineRuns,
         ratio,
+        cpuRatio: subjectCpu && baselineCpu !== undefined ? baselineCpu / subjectCpu : undefined,
         minRatio: requirement.minRatio,
         pass: requirement.minRatio === undefined ? undefined : ratio >= requirement.minRatio,
       });

@@ -16,16 +16,7 @@ const config = loadConfig(process.env);
 const embedded = config.db.url ? undefined : EmbeddedPostgres.open(config.app.dataDir);
 const dataSource = new DataSource(dataSourceOptions(config.db, embedded));
 
-if (embedded) {
-  // The CLI destroys the DataSource when done; the embedded database and its lock go with it.
-  const destroy = dataSource.destroy.bind(dataSource);
-  dataSource.destroy = async () => {
-    try {
-      await destroy();
-    } finally {
-      await embedded.close();
-    }
-  };
-}
+// The CLI destroys the DataSource when done; the embedded database and its lock go with it.
+embedded?.closeWith(dataSource);
 
 export default dataSource;

@@ -40,21 +40,6 @@ export async function openDataSource(config: AppConfig): Promise<DataSource> {
     await embedded?.close();
     throw error;
   }
-  if (embedded) closeEmbeddedWith(dataSource, embedded);
+  embedded?.closeWith(dataSource);
   return dataSource;
-}
-
-/**
- * Nest destroys the DataSource on shutdown; the embedded database (and its folder lock) must
- * close right after, once the pool has let go of its one connection.
- */
-function closeEmbeddedWith(dataSource: DataSource, embedded: EmbeddedPostgres): void {
-  const destroy = dataSource.destroy.bind(dataSource);
-  dataSource.destroy = async () => {
-    try {
-      await destroy();
-    } finally {
-      await embedded.close();
-    }
-  };
 }

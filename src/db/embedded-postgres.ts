@@ -76,6 +76,22 @@ export class EmbeddedPostgres {
     }
   }
 
+  /**
+   * Closes this database (and frees its folder lock) right after `dataSource` is destroyed,
+   * once the pool has let go of its one connection: whoever destroys the DataSource (Nest at
+   * shutdown, the TypeORM CLI when done) closes the database with it.
+   */
+  closeWith(dataSource: { destroy: () => Promise<void> }): void {
+    const destroy = dataSource.destroy.bind(dataSource);
+    dataSource.destroy = async () => {
+      try {
+        await destroy();
+      } finally {
+        await this.close();
+      }
+    };
+  }
+
   async close(): Promise<void> {
     try {
       if (!this.pglite.closed) await this.pglite.close();

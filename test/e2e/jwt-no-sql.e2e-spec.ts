@@ -1,24 +1,10 @@
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
 import { signedIn } from '../factories/auth.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
+import { spyOnSql } from '../setup/sql-spy.js';
 
 const REQUESTS = 20;
-
-/**
- * Every statement reaches the database through node-postgres's Client#query: TypeORM's
- * postgres driver uses it for Postgres and, through PGlite's node-postgres adapter, for
- * the embedded database as well. Spying there counts what really goes out.
- */
-function spyOnSql() {
-  const query = vi.spyOn(pg.Client.prototype, 'query');
-  return {
-    /** The statements since the last reset, as text, so a failure shows what ran. */
-    statements: () => query.mock.calls.map(([sql]) => (typeof sql === 'string' ? sql : JSON.stringify(sql))),
-    reset: () => query.mockClear(),
-  };
-}
 
 /**
  * The JWT hot path is in memory (signature, claims, revocation tables): a request that

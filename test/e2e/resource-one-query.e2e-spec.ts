@@ -1,25 +1,10 @@
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
 import { signedIn } from '../factories/auth.js';
+import { spyOnSql } from '../setup/sql-spy.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
 
 const REQUESTS = 10;
-
-/**
- * Counts what really goes to the database: TypeORM's postgres driver sends every statement
- * through node-postgres's Client#query, for Postgres and (through PGlite's node-postgres
- * adapter) for the embedded database alike. The same technique as jwt-no-sql.e2e-spec.ts
- * (whose helper is local to that file).
- */
-function spyOnSql() {
-  const query = vi.spyOn(pg.Client.prototype, 'query');
-  return {
-    /** The statements since the last reset, as text, so a failure shows what ran. */
-    statements: () => query.mock.calls.map(([sql]) => (typeof sql === 'string' ? sql : JSON.stringify(sql))),
-    reset: () => query.mockClear(),
-  };
-}
 
 /**
  * The JWT check costs no SQL and the scope is part of the WHERE clause, so reading one

@@ -1,8 +1,6 @@
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { createTemplateDatabase, dropDatabase } from './databases.js';
-import { LOCAL_POSTGRES, LOCAL_REDIS } from './services.js';
+import { LOCAL_POSTGRES, LOCAL_REDIS, postgresAnswers, redisAnswers } from './services.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -10,37 +8,6 @@ declare module 'vitest' {
     templateDatabase: string | undefined;
     /** Why tests of several instances cannot run here (no shared Postgres or Redis); undefined: they can. */
     sharedServicesMissing: string | undefined;
-  }
-}
-
-async function postgresAnswers(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-async function redisAnswers(url: string): Promise<boolean> {
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 2_000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
   }
 }
 

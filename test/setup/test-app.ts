@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Redis } from 'ioredis';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { describe, inject } from 'vitest';
@@ -9,7 +8,7 @@ import { createApp } from '../../src/app.factory.js';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
 import { generateStoredKey } from '../../src/modules/auth/jwt/signing-keys.js';
 import { cloneDatabase, createDatabase, databaseUrl, dropDatabase } from './databases.js';
-import { LOCAL_POSTGRES, LOCAL_REDIS } from './services.js';
+import { LOCAL_POSTGRES, LOCAL_REDIS, redisAnswers } from './services.js';
 
 /** The Redis a cluster shares; CI runs one here. */
 export const TEST_REDIS_URL = process.env.REDIS_URL || LOCAL_REDIS;
@@ -198,19 +197,5 @@ export async function startTestCluster(count: number, env: Record<string, string
 
 /** The app would wait for Redis to come up; a test should rather say what is missing. */
 async function assertRedisAnswers(url: string): Promise<void> {
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 2_000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    await probe.ping();
-  } catch (error) {
-    throw new Error(`several app instances need one Redis they all reach, at ${url} (${(error as Error).message})`);
-  } finally {
-    probe.disconnect();
-  }
+  if (!(await redisAnswers(url))) throw new Error(`several app instances need one Redis they all reach, at ${url}`);
 }

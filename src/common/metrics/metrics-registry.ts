@@ -80,17 +80,15 @@ export class MetricsRegistry {
       const given = Buffer.from(req.headers.authorization ?? '');
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
         res.status(401).setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
-        res
-          .type('application/problem+json')
-          .send(
-            JSON.stringify({
-              type: 'urn:problem:unauthenticated',
-              title: 'Authentication required',
-              status: 401,
-              instance: '/metrics',
-              requestId: req.id,
-            }),
-          );
+        res.type('application/problem+json').send(
+          JSON.stringify({
+            type: 'urn:problem:unauthenticated',
+            title: 'Authentication required',
+            status: 401,
+            instance: '/metrics',
+            requestId: req.id,
+          }),
+        );
         return;
       }
       this.registry
