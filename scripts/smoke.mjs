@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'smoke-'));
-const env = { ...process.env, DATA_DIR: dataDir, NODE_ENV: 'development', LOG_LEVEL: 'warn' };
+const env = { ...process.env, DATA_DIR: dataDir, NODE_ENV: 'development', LOG_LEVEL: 'warn', SHUTDOWN_GRACE: '2s' };
 delete env.DATABASE_URL;
 delete env.REDIS_URL;
 
@@ -93,6 +93,11 @@ try {
   step('first server keeps its data');
 
   first.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 300));
+  const draining = await fetch(`${base}/health/ready`);
+  assert.equal(draining.status, 503, 'readiness turns 503 during the grace period');
+  assert.equal((await fetch(`${base}/health/live`)).status, 200, 'requests are still served during the grace period');
+  step('SIGTERM: readiness 503 while requests are still served');
   assert.equal(await first.exited, 0, `graceful exit code:\n${first.output}`);
   step('SIGTERM exits 0 and releases the folder');
 

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp } from './app.factory.js';
 import { ConfigError, loadConfig } from './config/app-config.js';
 import { DataDirLockedError } from './db/embedded-postgres.js';
+import { Lifecycle } from './modules/health/lifecycle.js';
 
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
@@ -9,14 +11,17 @@ async function main(): Promise<void> {
   const app = await createApp(config);
   await app.listen(config.app.port, config.app.host);
 
-  // Nest's own shutdown hooks re-raise the signal, so the exit status would say "killed";
-  // an orderly stop (requests finished, buffers flushed, pool closed) exits 0.
+  // An orderly stop: readiness turns 503 and requests keep being served for the grace period
+  // (the load balancer notices and stops sending), then the server stops accepting, finishes
+  // what is in flight, drains the audit buffer and closes the pool, and the process exits 0.
+  // (Nest's own shutdown hooks re-raise the signal, so the exit status would say "killed".)
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    app
-      .close()
+    app.get(Lifecycle).beginDraining();
+    sleep(config.app.shutdownGraceSeconds * 1000)
+      .then(() => app.close())
       .then(() => process.exit(0))
       .catch((error: unknown) => {
         process.stderr.write(`Shutdown after ${signal} failed: ${(error as Error).message}\n`);

@@ -43,6 +43,8 @@ export class RedisService implements OnApplicationShutdown {
       // And while it hangs with the connection open (frozen, partitioned): no answer in time
       // is a failure too, or every request would wait on it for as long as TCP keeps trying.
       ...(role === 'subscriber' ? {} : { commandTimeout: COMMAND_TIMEOUT_MS }),
+      // Commands issued in the same tick (concurrent requests) share one write and one read.
+      enableAutoPipelining: role !== 'subscriber',
       connectTimeout: 2_000,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     });

@@ -1,15 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { DataSource, type Repository } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { ChainedContent } from './audit-chain.js';
 import { chainHash, GENESIS_HASH } from './audit-chain.js';
-import { AuditEvent } from './audit-event.entity.js';
 import { AuditMetrics } from './audit-metrics.js';
 
 const FLUSH_INTERVAL_MS = 500;
 const FLUSH_BATCH = 200;
 const BUFFER_CAPACITY = 10_000;
+const INSERT_COLUMNS = [
+  'id',
+  'at',
+  'request_id',
+  'actor_id',
+  'auth_method',
+  'credential_id',
+  'action',
+  'target',
+  'outcome',
+  'ip',
+  'user_agent',
+  'status',
+  'latency_ms',
+  'details',
+  'prev_hash',
+  'hash',
+] as const;
 // One writer at a time across every instance, so the chain never forks.
 const AUDIT_CHAIN_LOCK = 7_241_992;
 
@@ -98,18 +115,35 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
         hash: Buffer;
       }[];
       let prevHash = last?.hash ?? GENESIS_HASH;
-      const rows = batch.map(({ security: _security, ...content }) => {
+      const values: unknown[] = [];
+      const tuples = batch.map(({ security: _security, ...content }, index) => {
         const event: ChainedContent = { id: randomUUID(), ...content };
         const hash = chainHash(prevHash, event);
-        const row = { ...event, prevHash, hash };
+        values.push(
+          event.id,
+          event.at,
+          event.requestId,
+          event.actorId,
+          event.authMethod,
+          event.credentialId,
+          event.action,
+          event.target,
+          event.outcome,
+          event.ip,
+          event.userAgent,
+          event.status,
+          event.latencyMs,
+          JSON.stringify(event.details),
+          prevHash,
+          hash,
+        );
         prevHash = hash;
-        return row;
+        const first = index * INSERT_COLUMNS.length;
+        return `(${INSERT_COLUMNS.map((_, column) => `$${first + column + 1}`).join(', ')})`;
       });
-      // One multi-row INSERT for the whole batch.
-      // (jsonb details are typed loosely; TypeORM's deep-partial type cannot take `unknown`.)
-      await manager
-        .getRepository(AuditEvent)
-        .insert(rows as unknown as Parameters<Repository<AuditEvent>['insert']>[0]);
+      // One multi-row INSERT for the whole batch, written by hand: TypeORM's insert builder
+      // costs more CPU per row than the rest of the flush together.
+      await manager.query(`INSERT INTO audit_events (${INSERT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`, values);
     });
   }
 }

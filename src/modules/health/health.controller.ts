@@ -1,8 +1,19 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator, type HealthCheckResult } from '@nestjs/terminus';
+import {
+  HealthCheck,
+  HealthCheckService,
+  HealthIndicatorService,
+  TypeOrmHealthIndicator,
+  type HealthCheckResult,
+  type HealthIndicatorFunction,
+} from '@nestjs/terminus';
 import { Public } from '../../common/auth/public.decorator.js';
+import { RedisService } from '../../common/redis/redis.service.js';
 import { SkipRateLimit } from '../rate-limit/rate-limit.decorator.js';
+import { Lifecycle } from './lifecycle.js';
+
+const PROBE_TIMEOUT_MS = 1_500;
 
 @ApiTags('health')
 @Controller('health')
@@ -10,7 +21,10 @@ import { SkipRateLimit } from '../rate-limit/rate-limit.decorator.js';
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
     private readonly database: TypeOrmHealthIndicator,
+    private readonly redis: RedisService,
+    private readonly lifecycle: Lifecycle,
   ) {}
 
   /** The process is up and its event loop turns. */
@@ -21,13 +35,31 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Ready for traffic: the database (and Redis, when configured) answers. */
+  /** Ready for traffic: not shutting down, and the database (and Redis, when configured) answers. */
   @Get('ready')
   @Public()
   @HealthCheck()
   @ApiOkResponse({ description: 'Dependencies answer' })
-  @ApiServiceUnavailableResponse({ description: 'A dependency does not answer' })
+  @ApiServiceUnavailableResponse({ description: 'Shutting down, or a dependency does not answer' })
   ready(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.database.pingCheck('database').withTimeout(1_500)]);
+    const checks: HealthIndicatorFunction[] = [
+      () => {
+        const instance = this.indicators.check('instance');
+        return this.lifecycle.isDraining ? instance.down('shutting down') : instance.up();
+      },
+      () => this.database.pingCheck('database').withTimeout(PROBE_TIMEOUT_MS),
+    ];
+    const client = this.redis.client;
+    if (client) {
+      checks.push(() =>
+        this.indicators
+          .check('redis')
+          .attempt(async () => {
+            await client.ping();
+          })
+          .withTimeout(PROBE_TIMEOUT_MS),
+      );
+    }
+    return this.health.check(checks);
   }
 }

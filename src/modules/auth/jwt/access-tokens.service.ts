@@ -37,9 +37,24 @@ const CLOCK_LEEWAY_SECONDS = 5;
 /** first-party tokens come from /auth/login, not from an OAuth client. */
 const FIRST_PARTY_CLIENT = 'first-party';
 const AT_JWT = /^(application\/)?at\+jwt$/i;
+/** Tokens whose signature and claims were checked once; bounded, oldest dropped first. */
+const VERIFIED_CACHE_SIZE = 10_000;
+
+interface VerifiedToken {
+  claims: AccessTokenClaims;
+  principal: Principal;
+}
 
 @Injectable()
 export class AccessTokensService {
+  /**
+   * ECDSA verification is most of a JWT request's cost, and a client sends the same token
+   * for minutes: a token string whose signature and claims passed once need not be verified
+   * again until it expires. Keyed by the exact token, so any change to it is a miss.
+   * Revocation is still checked on every request.
+   */
+  private readonly verified = new Map<string, VerifiedToken>();
+
   constructor(
     private readonly config: AppConfig,
     private readonly keys: SigningKeysService,
@@ -87,6 +102,29 @@ export class AccessTokensService {
   keyFor(token: string): ReturnType<SigningKeysService['find']> {
     const decoded = jwt.decode(token, { complete: true });
     return this.keys.find(decoded?.header.kid);
+  }
+
+  /** A token verified earlier and not yet expired, if still not revoked: the hot path. */
+  recall(token: string): { verified: VerifiedToken | undefined; revoked: boolean } {
+    const verified = this.verified.get(token);
+    if (!verified) return { verified: undefined, revoked: false };
+    if (verified.claims.exp + CLOCK_LEEWAY_SECONDS < Date.now() / 1000) {
+      this.verified.delete(token);
+      return { verified: undefined, revoked: false };
+    }
+    const { jti, sub, iat } = verified.claims;
+    return { verified, revoked: this.revocation.isAccessTokenRevoked(jti, sub, iat) };
+  }
+
+  /** Remembers a token that passed verification (signature, claims, not revoked). */
+  remember(token: string, claims: AccessTokenClaims): Principal {
+    const principal = this.toPrincipal(claims);
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) {
+      const oldest = this.verified.keys().next().value;
+      if (oldest !== undefined) this.verified.delete(oldest);
+    }
+    this.verified.set(token, { claims, principal });
+    return principal;
   }
 
   /** The checks after the signature: the RFC 9068 shape and revocation. */

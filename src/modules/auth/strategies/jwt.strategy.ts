@@ -1,10 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
+import type { Request } from 'express';
 import type { JwtHeader } from 'jsonwebtoken';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import type { Principal } from '../../../common/auth/principal.js';
 import { CredentialStrategies } from '../credential-strategies.js';
 import { AccessTokensService, InvalidAccessTokenError } from '../jwt/access-tokens.service.js';
+
+const bearerToken = ExtractJwt.fromAuthHeaderAsBearerToken();
 
 /** First-party access tokens (`Authorization: Bearer <jwt>`), verified by passport-jwt. */
 @Injectable()
@@ -15,7 +18,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   ) {
     const options = tokens.verifyOptions;
     super({
-      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      jwtFromRequest: bearerToken,
       secretOrKeyProvider: (_request, rawToken: string, done) => {
         const key = tokens.keyFor(rawToken);
         // jsonwebtoken takes a KeyObject (no PEM parse per request); the typings say Buffer.
@@ -28,13 +31,24 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       issuer: options.issuer,
       audience: options.audience,
       jsonWebTokenOptions: options,
+      passReqToCallback: true,
     });
     strategies.register('jwt', this);
   }
 
-  validate(decoded: { header: JwtHeader; payload: unknown }): Principal | false {
+  /** A token already verified (and not expired) skips the signature check; revocation never does. */
+  override authenticate(request: Request, options?: object): void {
+    const token = bearerToken(request);
+    const { verified, revoked } = token ? this.tokens.recall(token) : { verified: undefined, revoked: false };
+    if (revoked) return this.fail(new Error('revoked'), 401);
+    if (verified) return this.success(verified.principal);
+    super.authenticate(request, options);
+  }
+
+  validate(request: Request, decoded: { header: JwtHeader; payload: unknown }): Principal | false {
     try {
-      return this.tokens.toPrincipal(this.tokens.checkVerified(decoded.header, decoded.payload));
+      const claims = this.tokens.checkVerified(decoded.header, decoded.payload);
+      return this.tokens.remember(bearerToken(request) as string, claims);
     } catch (error) {
       if (error instanceof InvalidAccessTokenError) return false;
       throw error;
