@@ -9,6 +9,7 @@ import { mountOpenApi } from './common/http/openapi.js';
 import { requestContext } from './common/http/request-context.js';
 import { requestId } from './common/http/request-id.js';
 import { securityHeaders } from './common/http/security-headers.js';
+import { mountOAuth } from './modules/oauth/mount-oauth.js';
 import type { AppConfig } from './config/app-config.js';
 
 /** Builds the fully configured application; main.ts listens on it, tests drive it directly. */
@@ -48,6 +49,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     });
   }
   app.use('/metrics', metrics.endpoint(config.metrics.token));
+  mountOAuth(app);
   mountOpenApi(app, config);
   await app.init();
   return app;

@@ -17,6 +17,7 @@ import { AuditModule } from './modules/audit/audit.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { BenchModule } from './modules/bench/bench.module.js';
 import { HealthModule } from './modules/health/health.module.js';
+import { OAuthModule } from './modules/oauth/oauth.module.js';
 import { ResourcesModule } from './modules/resources/resources.module.js';
 import { UsersModule } from './modules/users/users.module.js';
 
@@ -43,6 +44,7 @@ export class AppModule implements NestModule {
         AuthModule,
         ResourcesModule,
         ApiKeysModule,
+        OAuthModule,
         ...(config.app.enableBenchRoutes ? [BenchModule] : []),
       ],
       providers: [

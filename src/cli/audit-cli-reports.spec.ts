@@ -24,7 +24,14 @@ describe(chainReport.name, () => {
 });
 
 describe(purgeReport.name, () => {
-  const counts = { refreshTokens: 3, personalTokens: 1, sessions: 0, revokedAccessTokens: 7, tokenCutoffs: 2 };
+  const counts = {
+    refreshTokens: 3,
+    personalTokens: 1,
+    sessions: 0,
+    revokedAccessTokens: 7,
+    tokenCutoffs: 2,
+    oauthModels: 4,
+  };
 
   it('should print one line per kind', () => {
     expect(purgeReport({ ...counts, auditEvents: 12 })).toBe(
@@ -35,6 +42,7 @@ describe(purgeReport.name, () => {
         '  sessions: 0',
         '  revoked access tokens: 7',
         '  token cutoffs: 2',
+        '  oauth codes, tokens and grants: 4',
         '  audit events: 12',
         '',
       ].join('\n'),

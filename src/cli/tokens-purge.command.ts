@@ -11,6 +11,7 @@ export function purgeReport(counts: PurgeCounts): string {
     `sessions: ${counts.sessions}`,
     `revoked access tokens: ${counts.revokedAccessTokens}`,
     `token cutoffs: ${counts.tokenCutoffs}`,
+    `oauth codes, tokens and grants: ${counts.oauthModels}`,
     `audit events: ${counts.auditEvents ?? 'kept (AUDIT_RETENTION unset)'}`,
   ];
   return `Purged\n${lines.map((line) => `  ${line}`).join('\n')}\n`;

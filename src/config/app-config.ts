@@ -34,6 +34,7 @@ export class AppConfig {
     /** Where development state lives (embedded database, generated keys); undefined: memory only. */
     dataDir: string | undefined;
     enableBenchRoutes: boolean;
+    shutdownGraceSeconds: number;
   };
   readonly db: {
     /** Unset: the embedded PGlite database under `dataDir`. */
@@ -63,6 +64,15 @@ export class AppConfig {
     sessionAbsoluteSeconds: number;
     csrfSecret: string | undefined;
     secureCookies: boolean;
+  };
+  readonly oauth: {
+    /** `${PUBLIC_URL}/oauth`: pinned, never derived from a request's Host. */
+    issuer: string;
+    accessTtlSeconds: number;
+    refreshTtlSeconds: number;
+    codeTtlSeconds: number;
+    /** Undefined: generated into DATA_DIR (development only). */
+    cookieKeys: string[] | undefined;
   };
   readonly apiKeys: { pepper: string | undefined; defaultRateLimitPerMinute: number };
   readonly rateLimits: { enabled: boolean; anonymous: Rate; user: Rate; auth: Rate };
@@ -95,6 +105,7 @@ export class AppConfig {
       publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
       dataDir: env.DATA_DIR === IN_MEMORY ? undefined : resolve(env.DATA_DIR),
       enableBenchRoutes: env.ENABLE_BENCH_ROUTES,
+      shutdownGraceSeconds: env.SHUTDOWN_GRACE,
     };
     this.db = {
       url: env.DATABASE_URL,
@@ -120,6 +131,13 @@ export class AppConfig {
       sessionAbsoluteSeconds: env.SESSION_ABSOLUTE_TTL,
       csrfSecret: env.CSRF_SECRET,
       secureCookies: isProduction || this.app.publicUrl.startsWith('https://'),
+    };
+    this.oauth = {
+      issuer: `${this.app.publicUrl}/oauth`,
+      accessTtlSeconds: env.OAUTH_ACCESS_TTL,
+      refreshTtlSeconds: env.OAUTH_REFRESH_TTL,
+      codeTtlSeconds: env.OAUTH_CODE_TTL,
+      cookieKeys: env.OAUTH_COOKIE_KEYS && env.OAUTH_COOKIE_KEYS.length > 0 ? env.OAUTH_COOKIE_KEYS : undefined,
     };
     this.apiKeys = { pepper: env.API_KEY_PEPPER, defaultRateLimitPerMinute: env.API_KEY_DEFAULT_RATE_LIMIT };
     this.rateLimits = {
@@ -178,6 +196,9 @@ function productionProblems(env: Env): string[] {
   }
   if (!env.CSRF_SECRET) problems.push('CSRF_SECRET: required in production (at least 32 random characters)');
   if (!env.API_KEY_PEPPER) problems.push('API_KEY_PEPPER: required in production (at least 32 random characters)');
+  if (!env.OAUTH_COOKIE_KEYS?.length) {
+    problems.push('OAUTH_COOKIE_KEYS: required in production (at least 32 random characters each, comma-separated)');
+  }
   if (env.ENABLE_BENCH_ROUTES) problems.push('ENABLE_BENCH_ROUTES: not allowed in production');
   if (!env.RATE_LIMITS_ENABLED) problems.push('RATE_LIMITS_ENABLED: "false" is not allowed in production');
   return problems;

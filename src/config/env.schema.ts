@@ -87,6 +87,13 @@ export const envSchema = z.object({
   SESSION_ABSOLUTE_TTL: duration.default(12 * 3600),
   CSRF_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   API_KEY_PEPPER: z.string().min(32, 'must be at least 32 characters').optional(),
+  OAUTH_ACCESS_TTL: duration.default(300),
+  OAUTH_REFRESH_TTL: duration.default(14 * 86_400),
+  OAUTH_CODE_TTL: duration.default(60),
+  /** Keys that sign the authorization server's cookies, newest first (older ones still verify). */
+  OAUTH_COOKIE_KEYS: commaList
+    .refine((keys) => keys.every((key) => key.length >= 32), 'each key must be at least 32 characters')
+    .optional(),
   API_KEY_DEFAULT_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(600),
   RATE_LIMIT_ANON: rate.default({ limit: 60, windowSeconds: 60 }),
   RATE_LIMIT_USER: rate.default({ limit: 600, windowSeconds: 60 }),
@@ -109,6 +116,9 @@ export const envSchema = z.object({
   RETENTION_INTERVAL: duration.default(3600),
   /** Audit events older than this are deleted; unset keeps them forever. At least 1d, so `365` (seconds) is refused. */
   AUDIT_RETENTION: duration.refine((v) => v >= 86_400, 'must be at least 1d, e.g. 365d').optional(),
+
+  /** After SIGTERM: readiness answers 503 this long, while requests still arrive and finish, then the server closes. */
+  SHUTDOWN_GRACE: duration.default(5),
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),

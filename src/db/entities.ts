@@ -5,6 +5,8 @@ import { RevokedAccessToken } from '../modules/auth/revocation/revoked-access-to
 import { TokenCutoff } from '../modules/auth/revocation/token-cutoff.entity.js';
 import { Session } from '../modules/auth/sessions/session.entity.js';
 import { PersonalToken } from '../modules/auth/tokens/personal-token.entity.js';
+import { OAuthClient } from '../modules/oauth/clients/oauth-client.entity.js';
+import { OAuthModel } from '../modules/oauth/oauth-model.entity.js';
 import { Resource } from '../modules/resources/resource.entity.js';
 import { User } from '../modules/users/user.entity.js';
 
@@ -19,4 +21,6 @@ export const entities = [
   Resource,
   ApiKey,
   AuditEvent,
+  OAuthModel,
+  OAuthClient,
 ];

@@ -52,6 +52,15 @@ async function seed(db: DataSource, userId: string): Promise<void> {
   // JWT_ACCESS_TTL is 5 min: a cutoff older than 6 min can kill no live token.
   await cutoff(ago(7 * MINUTE));
   await cutoff(ago(5 * MINUTE));
+  // OAuth artifacts are kept a day past expiry, like refresh tokens (late replays read as reuse).
+  const oauthModel = (id: string, expiresAt: Date) =>
+    db.query(`INSERT INTO oauth_models (model, id, payload, expires_at) VALUES ('AccessToken', $1, '{}', $2)`, [
+      id,
+      expiresAt,
+    ]);
+  await oauthModel('expired-long-ago', ago(2 * DAY));
+  await oauthModel('expired-recently', ago(MINUTE));
+  await oauthModel('valid', ahead(DAY));
 }
 
 describe(RetentionService.name, () => {
@@ -100,6 +109,7 @@ describe(RetentionService.name, () => {
         sessions: 1,
         revokedAccessTokens: 1,
         tokenCutoffs: 1,
+        oauthModels: 1,
         auditEvents: 3,
       });
       const refreshIds = (
@@ -132,6 +142,7 @@ describe(RetentionService.name, () => {
         sessions: 0,
         revokedAccessTokens: 0,
         tokenCutoffs: 0,
+        oauthModels: 0,
         auditEvents: 0,
       });
     });

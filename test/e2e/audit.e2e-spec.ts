@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
+import { AuditWriter, type PendingEvent } from '../../src/modules/audit/audit-writer.js';
 import { AuditEventsRepository } from '../../src/modules/audit/audit-events.repository.js';
 import { signedIn, signedInAdmin, signUp } from '../factories/auth.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
@@ -65,6 +65,55 @@ describe('audit trail', () => {
       .expect(200);
     expect(res.body.data.length).toBeGreaterThan(0);
     expect(res.body.data[0]).toMatchObject({ action: 'access.denied', outcome: 'denied', status: 403 });
+  });
+
+  it('should keep an id from the path that is too long or holds a NUL as a target the table can store', async () => {
+    // Found by the fuzzer: such a target failed the insert of its whole batch, again at
+    // every flush, so auditing stopped and shutdown never finished draining.
+    const { tokens } = await signedIn(t.http);
+    const auth = { Authorization: `Bearer ${tokens.access_token}` };
+    expectProblem(await t.http.delete(`/api/v1/resources/${'9'.repeat(5_000)}`).set(auth), 400);
+    expectProblem(await t.http.patch('/api/v1/resources/a%00b').set(auth).send({ name: 'x' }), 400);
+    const created = await t.http.post('/api/v1/resources').set(auth).send({ name: 'after', visibility: 'private' });
+    expect(created.status).toBe(201);
+    await flush();
+    expect((await rows('resource.delete')).map((e) => e.target)).toContain('9'.repeat(200));
+    expect((await rows('resource.update')).map((e) => e.target)).toContain('a\uFFFDb');
+    expect((await rows('resource.create')).map((e) => e.target)).toContain(created.body.id);
+  });
+
+  it('should drop an event the database refuses, log why, and write the events around it', async () => {
+    const writer = t.app.get(AuditWriter);
+    const event = (target: string, outcome = 'success'): PendingEvent => ({
+      at: new Date(),
+      requestId: null,
+      actorId: null,
+      authMethod: null,
+      credentialId: null,
+      action: 'test.refusal',
+      target,
+      outcome,
+      ip: null,
+      userAgent: null,
+      status: null,
+      latencyMs: null,
+      details: {},
+      security: false,
+    });
+    await Promise.all([
+      writer.enqueue(event('before')),
+      writer.enqueue(event('refused', 'bogus')),
+      writer.enqueue(event('after')),
+    ]);
+    await flush();
+    expect((await rows('test.refusal')).map((e) => e.target)).toEqual(['before', 'after']);
+    expect((await t.app.get(AuditEventsRepository).verifyChain()).firstBreak).toBeUndefined();
+    const refusal = t.logs.lines
+      .map((line) => JSON.parse(line) as { msg?: string; err?: { type?: string; message?: string } })
+      .find((line) => line.msg?.startsWith('audit event refused'));
+    // The error's name and message, never its SQL or parameters.
+    expect(refusal?.err).toMatchObject({ type: 'QueryFailedError', message: expect.stringMatching(/constraint/) });
+    expect(JSON.stringify(refusal)).not.toMatch(/INSERT|bogus/);
   });
 
   it('should refuse UPDATE and DELETE of audit rows, and a superuser edit breaks the chain there', async () => {

@@ -44,6 +44,17 @@ describe('HTTP platform', () => {
     expectProblem(res, 400);
   });
 
+  it('should refuse a string that is not well-formed Unicode with 400, not 500', async () => {
+    // A lone surrogate: JSON.parse accepts it, but validators throw on it (found by the fuzzer).
+    const body = '{"email":"\\ud800","password":"Tidal-Orbit-00000000-Quartz!","displayName":"x"}';
+    const res = await t.http.post('/api/v1/auth/register').set('Content-Type', 'application/json').send(body);
+    expectProblem(res, 400);
+  });
+
+  it('should refuse NUL in a query string with 400, not a database error', async () => {
+    expectProblem(await t.http.get('/api/v1/resources?q=%00'), 400);
+  });
+
   it('should answer an unknown route with 404 problem+json', async () => {
     expectProblem(await t.http.get('/no/such/route'), 404);
     expectProblem(await t.http.post('/api/v1/nothing').send({}), 404);

@@ -1,6 +1,9 @@
 import { expect } from 'vitest';
 import type { Response } from 'supertest';
 
+/** What a stack trace, an internal path, SQL text or a password hash looks like in a response. */
+export const LEAKS_INTERNALS = /\bat \S+ \(|node_modules|\/src\/|\.ts:\d+|SELECT |INSERT |QueryFailedError|\$argon2/;
+
 /** Asserts an RFC 9457 body with the API's fields and nothing that leaks internals. */
 export function expectProblem(res: Response, status: number): void {
   expect(res.status).toBe(status);
@@ -9,5 +12,5 @@ export function expectProblem(res: Response, status: number): void {
   expect(body).toMatchObject({ status, type: expect.any(String), title: expect.any(String) });
   expect(body.requestId).toBe(res.headers['x-request-id']);
   expect(body.instance).toEqual(expect.stringMatching(/^\//));
-  expect(res.text).not.toMatch(/\bat \S+ \(|node_modules|\/src\/|\.ts:\d+|SELECT |INSERT |QueryFailedError|\$argon2/);
+  expect(res.text).not.toMatch(LEAKS_INTERNALS);
 }

@@ -132,6 +132,16 @@ describe('Users: /api/v1/users', () => {
   });
 
   describe('PATCH /:id', () => {
+    it.each([[{ isActive: true }], [{}]])(
+      'should let an admin send %j, a change of nothing, and answer 200',
+      async (body) => {
+        // Found by the fuzzer: fields left out of a PATCH must not count as set to nothing.
+        const { user } = await signedIn(t.http);
+        const res = await t.http.patch(url(user.id)).set(bearer(admin)).send(body).expect(200);
+        expect(res.body).toMatchObject({ id: user.id, roles: ['user'], isActive: true });
+      },
+    );
+
     it('should let a user change their own display name', async () => {
       const { user, tokens } = await signedIn(t.http);
       const res = await t.http.patch(url(user.id)).set(bearer(tokens)).send({ displayName: 'Renamed' }).expect(200);

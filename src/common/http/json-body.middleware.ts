@@ -19,13 +19,28 @@ function isJson(req: Request): boolean {
   return req.is(['application/json', 'application/*+json']) !== false;
 }
 
-/** Rejects what JSON.parse accepts but a DTO must never see: prototype keys and deep nesting. */
-function checkShape(value: unknown, depth = 0): void {
+/** Text Postgres cannot store (NUL) or validators choke on (a lone surrogate, `\ud800`). */
+function isStorableText(value: string): boolean {
+  return value.isWellFormed() && !value.includes('\u0000');
+}
+
+/**
+ * Rejects what the parsers accept but a DTO must never see: prototype keys, deep nesting,
+ * and strings that are not storable text. Applied to JSON bodies and query strings alike.
+ */
+function checkShape(value: unknown, depth = 0, where = 'body'): void {
+  if (typeof value === 'string') {
+    if (!isStorableText(value))
+      throw new BadRequestError(`The ${where} contains text that is not valid Unicode or has NUL.`);
+    return;
+  }
   if (typeof value !== 'object' || value === null) return;
-  if (depth > MAX_DEPTH) throw new BadRequestError(`The body is nested deeper than ${MAX_DEPTH} levels.`);
+  if (depth > MAX_DEPTH) throw new BadRequestError(`The ${where} is nested deeper than ${MAX_DEPTH} levels.`);
   for (const key of Object.keys(value)) {
-    if (key === '__proto__') throw new BadRequestError('The body contains the forbidden property "__proto__".');
-    checkShape((value as Record<string, unknown>)[key], depth + 1);
+    if (key === '__proto__') throw new BadRequestError(`The ${where} contains the forbidden property "__proto__".`);
+    if (!isStorableText(key))
+      throw new BadRequestError(`The ${where} contains a name that is not valid Unicode or has NUL.`);
+    checkShape((value as Record<string, unknown>)[key], depth + 1, where);
   }
 }
 
@@ -42,6 +57,7 @@ export class JsonBodyMiddleware implements NestMiddleware {
   }
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
+    checkShape(req.query, 0, 'query string');
     if (!hasBody(req)) return next();
     if (!isJson(req)) {
       throw new UnsupportedMediaTypeError(

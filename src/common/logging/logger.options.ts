@@ -5,10 +5,16 @@ import type { DestinationStream } from 'pino';
 import type { AppConfig } from '../../config/app-config.js';
 import { redactSecrets, redactUrl } from './redact.js';
 
-/** What a log line may say of an error: never its stack, SQL or parameters. */
+/**
+ * What a log line may say of an error: never its stack, SQL or parameters. pino-http hands
+ * this the output of pino's own error serializer (a plain object with `type` and `message`),
+ * other loggers the error itself.
+ */
 export function describeError(error: unknown): { type: string; message?: string; code?: unknown } {
-  if (!(error instanceof Error)) return { type: typeof error };
-  return { type: error.name, message: error.message.slice(0, 300), code: (error as { code?: unknown }).code };
+  if (typeof error !== 'object' || error === null) return { type: typeof error };
+  const { type, message, code } = error as { type?: unknown; message?: unknown; code?: unknown };
+  const name = error instanceof Error ? error.name : typeof type === 'string' ? type : 'object';
+  return { type: name, ...(typeof message === 'string' ? { message: message.slice(0, 300) } : {}), code };
 }
 
 function withRoute(req: IncomingMessage, fields: object): object {

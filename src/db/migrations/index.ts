@@ -3,6 +3,7 @@ import { Auth1764200000000 } from './1764200000000-auth.js';
 import { Resources1764300000000 } from './1764300000000-resources.js';
 import { ApiKeys1764400000000 } from './1764400000000-api-keys.js';
 import { Audit1764500000000 } from './1764500000000-audit.js';
+import { OAuth1764600000000 } from './1764600000000-oauth.js';
 
 /**
  * Every migration, oldest first. `npm run migration:generate` writes a new file here: add
@@ -14,4 +15,5 @@ export const migrations = [
   Resources1764300000000,
   ApiKeys1764400000000,
   Audit1764500000000,
+  OAuth1764600000000,
 ];

@@ -8,6 +8,7 @@ export class AuditMetrics {
   readonly dropped: Counter;
   readonly waits: Counter;
   readonly flushFailures: Counter;
+  readonly refused: Counter;
   readonly flushSeconds: Histogram;
 
   constructor(metrics: MetricsRegistry) {
@@ -26,6 +27,11 @@ export class AuditMetrics {
     this.flushFailures = new Counter({
       name: 'audit_flush_failures_total',
       help: 'Audit flushes that failed and will be retried',
+      registers,
+    });
+    this.refused = new Counter({
+      name: 'audit_events_refused_total',
+      help: 'Audit events dropped because the database refuses their content',
       registers,
     });
     this.flushSeconds = new Histogram({

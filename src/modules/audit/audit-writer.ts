@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
+import { isRefusedData } from '../../common/errors/db-errors.js';
 import type { ChainedContent } from './audit-chain.js';
 import { chainHash, GENESIS_HASH } from './audit-chain.js';
 import { AuditMetrics } from './audit-metrics.js';
@@ -35,9 +36,10 @@ export type PendingEvent = Omit<ChainedContent, 'id'> & { security: boolean };
 /**
  * Buffers audit events off the request path and writes them in batches (one multi-row
  * insert per flush, chained under an advisory lock). The buffer is bounded: when full,
- * routine events are dropped (and counted) while security events wait for room. On
- * shutdown the buffer drains before the database closes. A crash loses at most the events
- * of the last flush interval.
+ * routine events are dropped (and counted) while security events wait for room. An event
+ * the database refuses for its content is dropped (logged and counted) rather than retried
+ * forever in front of the others. On shutdown the buffer drains before the database
+ * closes. A crash loses at most the events of the last flush interval.
  */
 @Injectable()
 export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
@@ -45,6 +47,8 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private waiters: (() => void)[] = [];
+  /** Events still to write one at a time, after the database refused a batch for its content. */
+  private isolating = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -91,17 +95,28 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
 
   private async writeBatches(): Promise<void> {
     while (this.buffer.length > 0) {
-      const batch = this.buffer.slice(0, FLUSH_BATCH);
+      const batch = this.buffer.slice(0, this.isolating > 0 ? 1 : FLUSH_BATCH);
       const started = performance.now();
       try {
         await this.write(batch);
       } catch (error) {
-        // Kept in the buffer and tried again at the next flush: nothing acknowledged is lost.
-        this.logger.error({ err: error, events: batch.length }, 'audit flush failed');
-        this.metrics.flushFailures.inc();
-        return;
+        if (!isRefusedData(error)) {
+          // Kept in the buffer and tried again at the next flush: nothing acknowledged is lost.
+          this.logger.error({ err: error, events: batch.length }, 'audit flush failed');
+          this.metrics.flushFailures.inc();
+          return;
+        }
+        if (batch.length > 1) {
+          // Some event of the batch can never be stored: write them one at a time to find it.
+          this.isolating = batch.length;
+          continue;
+        }
+        // Tried again it would fail forever, and hold up every event behind it (and shutdown).
+        this.logger.error({ err: error, action: batch[0]?.action }, 'audit event refused by the database: dropped');
+        this.metrics.refused.inc();
       }
       this.buffer = this.buffer.slice(batch.length);
+      this.isolating = Math.max(0, this.isolating - batch.length);
       this.metrics.flushSeconds.observe((performance.now() - started) / 1000);
       this.metrics.depth.set(this.buffer.length);
       for (const wake of this.waiters.splice(0)) wake();
@@ -143,7 +158,10 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
       });
       // One multi-row INSERT for the whole batch, written by hand: TypeORM's insert builder
       // costs more CPU per row than the rest of the flush together.
-      await manager.query(`INSERT INTO audit_events (${INSERT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`, values);
+      await manager.query(
+        `INSERT INTO audit_events (${INSERT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`,
+        values,
+      );
     });
   }
 }

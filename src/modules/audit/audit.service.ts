@@ -8,6 +8,15 @@ import { redactSecrets } from '../../common/logging/redact.js';
 import { AuditWriter } from './audit-writer.js';
 
 /**
+ * What the database can store of a text field taken from the request: at most `max`
+ * characters (its column's length) and no NUL, which Postgres text refuses. A target is
+ * often an id from the path, and an event the database refuses would fail its whole batch.
+ */
+function storable(value: string | null | undefined, max: number): string | null {
+  return value == null ? null : value.replace(/\0/g, '\uFFFD').slice(0, max);
+}
+
+/**
  * The entry point of the audit trail: modules emit AUDIT_RECORD events (or the interceptor
  * records a request); this fills in who, from where and in which request, redacts the
  * details and hands the event to the writer.
@@ -30,10 +39,10 @@ export class AuditService {
       authMethod: record.authMethod !== undefined ? record.authMethod : (principal?.authMethod ?? null),
       credentialId: record.credentialId !== undefined ? record.credentialId : (principal?.credentialId ?? null),
       action: record.action,
-      target: record.target ?? null,
+      target: storable(record.target, 200),
       outcome: record.outcome,
-      ip: request ? clientAddress(request).slice(0, 64) : null,
-      userAgent: request?.headers['user-agent']?.slice(0, 300) ?? null,
+      ip: request ? storable(clientAddress(request), 64) : null,
+      userAgent: storable(request?.headers['user-agent'], 300),
       status: record.status ?? null,
       latencyMs,
       details: redactSecrets(record.details ?? {}) as Record<string, unknown>,

@@ -72,14 +72,17 @@ export class UsersRepository {
         .getMany();
       const user = await manager.findOneBy(User, { id });
       if (!user) return null;
-      const after = changes === null ? null : { ...user, ...changes };
+      // DTO instances carry undeclared fields as undefined: they change nothing.
+      const given = changes && Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+      const after = given === null ? null : { ...user, ...given };
       const stillAdmin = after !== null && after.isActive && after.roles.includes('admin');
       if (admins.length === 1 && admins[0]?.id === id && !stillAdmin) throw new LastAdminError();
       if (changes === null) {
         await manager.delete(User, { id });
         return user;
       }
-      await manager.update(User, { id }, changes);
+      if (Object.keys(given).length === 0) return user;
+      await manager.update(User, { id }, given as Partial<User>);
       return manager.findOneBy(User, { id });
     });
   }

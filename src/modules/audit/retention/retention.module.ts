@@ -5,6 +5,7 @@ import { RevokedAccessToken } from '../../auth/revocation/revoked-access-token.e
 import { TokenCutoff } from '../../auth/revocation/token-cutoff.entity.js';
 import { Session } from '../../auth/sessions/session.entity.js';
 import { PersonalToken } from '../../auth/tokens/personal-token.entity.js';
+import { OAuthModel } from '../../oauth/oauth-model.entity.js';
 import { AuditEvent } from '../audit-event.entity.js';
 import { AuditEventsRepository } from '../audit-events.repository.js';
 import { RetentionService } from './retention.service.js';
@@ -15,7 +16,15 @@ import { RetentionService } from './retention.service.js';
  */
 @Module({
   imports: [
-    TypeOrmModule.forFeature([RefreshToken, PersonalToken, Session, RevokedAccessToken, TokenCutoff, AuditEvent]),
+    TypeOrmModule.forFeature([
+      RefreshToken,
+      PersonalToken,
+      Session,
+      RevokedAccessToken,
+      TokenCutoff,
+      OAuthModel,
+      AuditEvent,
+    ]),
   ],
   providers: [AuditEventsRepository, RetentionService],
   exports: [RetentionService],

@@ -7,6 +7,7 @@ import { RevokedAccessToken } from '../../auth/revocation/revoked-access-token.e
 import { TokenCutoff } from '../../auth/revocation/token-cutoff.entity.js';
 import { Session } from '../../auth/sessions/session.entity.js';
 import { PersonalToken } from '../../auth/tokens/personal-token.entity.js';
+import { OAuthModel } from '../../oauth/oauth-model.entity.js';
 import { AuditEventsRepository } from '../audit-events.repository.js';
 
 const DAY_MS = 86_400_000;
@@ -20,6 +21,8 @@ export interface PurgeCounts {
   sessions: number;
   revokedAccessTokens: number;
   tokenCutoffs: number;
+  /** Expired codes, tokens, grants and sessions of the OAuth authorization server. */
+  oauthModels: number;
   auditEvents: number | null;
 }
 
@@ -39,6 +42,7 @@ export class RetentionService {
     @InjectRepository(Session) private readonly sessions: Repository<Session>,
     @InjectRepository(RevokedAccessToken) private readonly revokedAccessTokens: Repository<RevokedAccessToken>,
     @InjectRepository(TokenCutoff) private readonly tokenCutoffs: Repository<TokenCutoff>,
+    @InjectRepository(OAuthModel) private readonly oauthModels: Repository<OAuthModel>,
   ) {}
 
   async purgeExpired(now = new Date()): Promise<PurgeCounts> {
@@ -54,8 +58,10 @@ export class RetentionService {
     // Every token issued before such a cutoff has expired by now: the cutoff kills nothing more.
     const cutoffAge = this.config.auth.accessTtlSeconds * 1000 + CLOCK_MARGIN_MS;
     const tokenCutoffs = await deleted(this.tokenCutoffs.delete({ tokensValidAfter: LessThan(at(cutoffAge)) }));
+    // Kept a day past expiry like refresh tokens, so a late replay of a rotated one still reads as reuse.
+    const oauthModels = await deleted(this.oauthModels.delete({ expiresAt: LessThan(at(DAY_MS)) }));
     const retention = this.config.retention.auditSeconds;
     const auditEvents = retention === undefined ? null : await this.auditEvents.purgeBefore(at(retention * 1000));
-    return { refreshTokens, personalTokens, sessions, revokedAccessTokens, tokenCutoffs, auditEvents };
+    return { refreshTokens, personalTokens, sessions, revokedAccessTokens, tokenCutoffs, oauthModels, auditEvents };
   }
 }

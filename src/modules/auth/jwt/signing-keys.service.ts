@@ -4,6 +4,7 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AppConfig } from '../../../config/app-config.js';
 import {
   generateStoredKey,
+  JWT_ALGORITHM,
   parseKeySet,
   readKeySetFile,
   toSigningKey,
@@ -45,6 +46,19 @@ export class SigningKeysService implements OnModuleInit {
 
   jwks(): { keys: JWK[] } {
     return { keys: this.keys.map((key) => key.publicJwk) };
+  }
+
+  /**
+   * The private keys as JWKs, newest first, for the OAuth authorization server: it signs
+   * with the same keys and publishes the same public set, so there is one key set to rotate.
+   */
+  privateJwks(): JWK[] {
+    return this.keys.map((key) => ({
+      ...(key.privateKey.export({ format: 'jwk' }) as JWK),
+      kid: key.kid,
+      alg: JWT_ALGORITHM,
+      use: 'sig',
+    }));
   }
 
   private async load(): Promise<KeySetFile> {

@@ -1,0 +1,51 @@
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Audited } from '../../../common/audit/audited.decorator.js';
+import { Authenticated } from '../../../common/auth/authenticated.decorator.js';
+import { Principal } from '../../../common/auth/principal.js';
+import { PageQuery } from '../../../common/http/pagination.js';
+import {
+  CreatedOAuthClientResponse,
+  CreateOAuthClientDto,
+  OAuthClientPage,
+  OAuthClientResponse,
+} from '../dto/oauth-client.dto.js';
+import { OAuthClientsService } from './oauth-clients.service.js';
+
+const uuid = new ParseUUIDPipe({ version: '4' });
+
+@ApiTags('oauth-clients')
+@Controller('api/v1/oauth-clients')
+@Authenticated({ permission: 'oauth-clients:manage' })
+export class OAuthClientsController {
+  constructor(private readonly clients: OAuthClientsService) {}
+
+  @Post()
+  @HttpCode(HttpStatus.CREATED)
+  @Audited('oauth-client.create')
+  @ApiCreatedResponse({ type: CreatedOAuthClientResponse })
+  create(@Principal() me: Principal, @Body() body: CreateOAuthClientDto): Promise<CreatedOAuthClientResponse> {
+    return this.clients.create(me, body);
+  }
+
+  @Get()
+  @ApiOkResponse({ type: OAuthClientPage })
+  list(@Query() query: PageQuery): Promise<OAuthClientPage> {
+    return this.clients.list(query);
+  }
+
+  @Get(':clientId')
+  @ApiOkResponse({ type: OAuthClientResponse })
+  @ApiNotFoundResponse()
+  get(@Param('clientId', uuid) clientId: string): Promise<OAuthClientResponse> {
+    return this.clients.get(clientId);
+  }
+
+  @Delete(':clientId')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @Audited('oauth-client.delete')
+  @ApiNoContentResponse({ description: 'Deleted; its tokens stop working at once' })
+  delete(@Param('clientId', uuid) clientId: string): Promise<void> {
+    return this.clients.delete(clientId);
+  }
+}

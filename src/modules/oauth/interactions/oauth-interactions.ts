@@ -1,0 +1,223 @@
+import { Injectable } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { doubleCsrf, type DoubleCsrfUtilities } from 'csrf-csrf';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { AUDIT_RECORD, type AuditRecord } from '../../../common/audit/audit-record.js';
+import { AppError } from '../../../common/errors/app-error.js';
+import { clientAddress } from '../../../common/http/client-address.js';
+import { AppConfig } from '../../../config/app-config.js';
+import { developmentSecret } from '../../../config/dev-secrets.js';
+import { AuthService } from '../../auth/auth.service.js';
+import { OAuthProviderService } from '../oauth-provider.service.js';
+import { OAuthPages } from './oauth-pages.js';
+
+type Interaction = Awaited<ReturnType<OAuthProviderService['provider']['interactionDetails']>>;
+
+/**
+ * The sign-in and consent pages of the authorization server (its interaction URL), served
+ * by Express ahead of Nest as the provider itself is. Forms carry a csrf-csrf double-submit
+ * token bound to the interaction; sign-in goes through AuthService.checkPassword, so the
+ * lockout and audit of every other password path apply.
+ */
+@Injectable()
+export class OAuthInteractions {
+  private readonly csrf: DoubleCsrfUtilities;
+
+  constructor(
+    config: AppConfig,
+    private readonly oauth: OAuthProviderService,
+    private readonly auth: AuthService,
+    private readonly pages: OAuthPages,
+    private readonly events: EventEmitter2,
+    @InjectPinoLogger(OAuthInteractions.name) private readonly logger: PinoLogger,
+  ) {
+    const secret = config.auth.csrfSecret ?? developmentSecret(config.app.dataDir, 'csrf-secret');
+    this.csrf = doubleCsrf({
+      getSecret: () => secret,
+      getSessionIdentifier: (req) => `oauth-interaction:${String(req.params.uid ?? '')}`,
+      cookieName: config.auth.secureCookies ? '__Secure-oauth-csrf' : 'oauth-csrf',
+      cookieOptions: { sameSite: 'lax', secure: config.auth.secureCookies, httpOnly: true, path: '/oauth/interaction' },
+      getCsrfTokenFromRequest: (req) => {
+        const token = (req.body as Record<string, unknown> | undefined)?.csrf;
+        return typeof token === 'string' ? token : undefined;
+      },
+    });
+  }
+
+  router(): Router {
+    const router = Router();
+    const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 });
+    router.get(
+      '/:uid',
+      this.handle((req, res) => this.show(req, res)),
+    );
+    router.post(
+      '/:uid/login',
+      form,
+      this.handle((req, res) => this.login(req, res)),
+    );
+    router.post(
+      '/:uid/confirm',
+      form,
+      this.handle((req, res) => this.confirm(req, res)),
+    );
+    router.post(
+      '/:uid/abort',
+      form,
+      this.handle((req, res) => this.abort(req, res)),
+    );
+    return router;
+  }
+
+  private async show(req: Request, res: Response): Promise<void> {
+    const interaction = await this.details(req, res);
+    const csrf = this.csrf.generateCsrfToken(req, res, { overwrite: true });
+    const clientName = await this.clientName(interaction);
+    if (interaction.prompt.name === 'login') {
+      this.html(res, interaction, 200, this.pages.login({ uid: interaction.uid, csrf, clientName }));
+    } else {
+      const scopes = String(interaction.params.scope ?? '')
+        .split(' ')
+        .filter(Boolean);
+      this.html(res, interaction, 200, this.pages.consent({ uid: interaction.uid, csrf, clientName, scopes }));
+    }
+  }
+
+  private async login(req: Request, res: Response): Promise<void> {
+    const interaction = await this.details(req, res);
+    if (!this.checkCsrf(req, res, interaction) || interaction.prompt.name !== 'login') return;
+    const body = req.body as Record<string, unknown>;
+    const email = typeof body.email === 'string' ? body.email.slice(0, 320) : '';
+    const password = typeof body.password === 'string' ? body.password.slice(0, 1024) : '';
+    try {
+      const user = await this.auth.checkPassword(email, password, clientAddress(req));
+      await this.oauth.provider.interactionFinished(
+        req,
+        res,
+        { login: { accountId: user.id } },
+        { mergeWithLastSubmission: false },
+      );
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      for (const [name, value] of Object.entries(error.headers)) {
+        if (name !== 'WWW-Authenticate') res.setHeader(name, value);
+      }
+      const csrf = this.csrf.generateCsrfToken(req, res, { overwrite: true });
+      const page = this.pages.login({
+        uid: interaction.uid,
+        csrf,
+        clientName: await this.clientName(interaction),
+        email,
+        error: error.detail ?? error.title,
+      });
+      this.html(res, interaction, error.status, page);
+    }
+  }
+
+  private async confirm(req: Request, res: Response): Promise<void> {
+    const interaction = await this.details(req, res);
+    if (!this.checkCsrf(req, res, interaction) || interaction.prompt.name !== 'consent') return;
+    const { provider } = this.oauth;
+    const accountId = interaction.session?.accountId;
+    const clientId = String(interaction.params.client_id);
+    const grant = interaction.grantId
+      ? await provider.Grant.find(interaction.grantId)
+      : new provider.Grant({ accountId, clientId });
+    if (!grant) throw new Error('the grant of this interaction is gone');
+    const details = interaction.prompt.details as {
+      missingOIDCScope?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
+    if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
+    for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) {
+      grant.addResourceScope(indicator, scopes.join(' '));
+    }
+    const grantId = await grant.save();
+    await this.audit({ action: 'oauth.consent', outcome: 'success', actorId: accountId, target: clientId });
+    await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+  }
+
+  private async abort(req: Request, res: Response): Promise<void> {
+    const interaction = await this.details(req, res);
+    if (!this.checkCsrf(req, res, interaction)) return;
+    await this.audit({
+      action: 'oauth.consent',
+      outcome: 'denied',
+      actorId: interaction.session?.accountId ?? null,
+      target: String(interaction.params.client_id),
+    });
+    await this.oauth.provider.interactionFinished(
+      req,
+      res,
+      { error: 'access_denied', error_description: 'The user denied the request' },
+      { mergeWithLastSubmission: false },
+    );
+  }
+
+  /** The interaction of this browser (its cookie) and this uid; anything else is refused by the provider. */
+  private async details(req: Request, res: Response): Promise<Interaction> {
+    const interaction = await this.oauth.provider.interactionDetails(req, res);
+    if (interaction.uid !== req.params.uid) throw new InteractionMismatch();
+    return interaction;
+  }
+
+  private checkCsrf(req: Request, res: Response, interaction: Interaction): boolean {
+    if (this.csrf.validateRequest(req)) return true;
+    this.html(res, interaction, 403, this.pages.error('The form expired', 'Go back to the application and try again.'));
+    return false;
+  }
+
+  private async clientName(interaction: Interaction): Promise<string> {
+    const client = await this.oauth.provider.Client.find(String(interaction.params.client_id));
+    return client?.clientName ?? 'an application';
+  }
+
+  /**
+   * HTML under a CSP of its own: no script or style at all, forms post to us only, and
+   * (because browsers apply form-action to the redirects a form submission follows) to the
+   * client's redirect URI, where a finished interaction ends up.
+   */
+  private html(res: Response, interaction: Interaction | undefined, status: number, body: string): void {
+    const redirect = interaction ? originOf(interaction.params.redirect_uri) : undefined;
+    res.setHeader(
+      'Content-Security-Policy',
+      `default-src 'none'; form-action 'self'${redirect ? ` ${redirect}` : ''}; frame-ancestors 'none'; base-uri 'none'`,
+    );
+    res.status(status).type('html').send(body);
+  }
+
+  private handle(run: (req: Request, res: Response) => Promise<void>) {
+    return (req: Request, res: Response, next: NextFunction) => {
+      run(req, res).catch((error: unknown) => {
+        if (res.headersSent) return next(error);
+        const name = error instanceof Error ? error.name : 'Error';
+        if (name === 'SessionNotFound' || error instanceof InteractionMismatch) {
+          this.html(
+            res,
+            undefined,
+            400,
+            this.pages.error('This sign-in expired', 'Go back to the application and start again.'),
+          );
+          return;
+        }
+        this.logger.error({ err: error }, 'oauth interaction failed');
+        this.html(res, undefined, 500, this.pages.error('Something went wrong', 'Try again later.'));
+      });
+    };
+  }
+
+  private async audit(record: AuditRecord): Promise<void> {
+    await this.events.emitAsync(AUDIT_RECORD, record);
+  }
+}
+
+class InteractionMismatch extends Error {}
+
+function originOf(value: unknown): string | undefined {
+  try {
+    return typeof value === 'string' ? new URL(value).origin : undefined;
+  } catch {
+    return undefined;
+  }
+}

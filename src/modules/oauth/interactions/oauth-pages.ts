@@ -1,0 +1,93 @@
+import type { Permission } from '../../../common/auth/permission.js';
+
+/** What each scope lets a client do, in the words the consent page shows. */
+const SCOPE_WORDS: Record<Permission, string> = {
+  'resources:read': 'Read your resources',
+  'resources:write': 'Create, change and delete your resources',
+  'users:read': 'See user accounts',
+  'users:manage': 'Change and delete user accounts',
+  'api-keys:manage': "Manage everyone's API keys",
+  'audit:read': 'Read the audit trail',
+  'oauth-clients:manage': 'Register and delete OAuth clients',
+};
+
+/** Every interpolated value goes through here: the pages show client names and emails. */
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"'`=/]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function layout(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title></head>
+<body>
+<main>
+<h1>${escapeHtml(title)}</h1>
+${body}
+</main>
+</body>
+</html>`;
+}
+
+export interface LoginPage {
+  uid: string;
+  csrf: string;
+  clientName: string;
+  email?: string;
+  error?: string;
+}
+
+export interface ConsentPage {
+  uid: string;
+  csrf: string;
+  clientName: string;
+  scopes: string[];
+}
+
+/** Server-rendered sign-in and consent pages: no script, no style, so the CSP can forbid both. */
+export class OAuthPages {
+  login(page: LoginPage): string {
+    const base = `/oauth/interaction/${encodeURIComponent(page.uid)}`;
+    return layout(
+      'Sign in',
+      `<p>Sign in to continue to <strong>${escapeHtml(page.clientName)}</strong>.</p>
+${page.error ? `<p role="alert">${escapeHtml(page.error)}</p>` : ''}
+<form method="post" action="${base}/login" autocomplete="on">
+<input type="hidden" name="csrf" value="${escapeHtml(page.csrf)}">
+<label>Email <input type="email" name="email" required maxlength="320" autocomplete="username" value="${escapeHtml(page.email ?? '')}"></label>
+<label>Password <input type="password" name="password" required maxlength="1024" autocomplete="current-password"></label>
+<button type="submit">Sign in</button>
+</form>
+<form method="post" action="${base}/abort">
+<input type="hidden" name="csrf" value="${escapeHtml(page.csrf)}">
+<button type="submit">Cancel</button>
+</form>`,
+    );
+  }
+
+  consent(page: ConsentPage): string {
+    const base = `/oauth/interaction/${encodeURIComponent(page.uid)}`;
+    const items = page.scopes
+      .map((scope) => `<li>${escapeHtml(SCOPE_WORDS[scope as Permission] ?? scope)}</li>`)
+      .join('\n');
+    return layout(
+      'Allow access?',
+      `<p><strong>${escapeHtml(page.clientName)}</strong> asks to act on your behalf:</p>
+<ul>
+${items || '<li>Nothing beyond knowing who you are</li>'}
+</ul>
+<form method="post" action="${base}/confirm">
+<input type="hidden" name="csrf" value="${escapeHtml(page.csrf)}">
+<button type="submit" name="decision" value="allow">Allow</button>
+</form>
+<form method="post" action="${base}/abort">
+<input type="hidden" name="csrf" value="${escapeHtml(page.csrf)}">
+<button type="submit" name="decision" value="deny">Deny</button>
+</form>`,
+    );
+  }
+
+  error(title: string, detail: string): string {
+    return layout('Something went wrong', `<p>${escapeHtml(title)}</p><p>${escapeHtml(detail)}</p>`);
+  }
+}

@@ -1,0 +1,62 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { LessThan, type Repository } from 'typeorm';
+import { OAuthModel } from './oauth-model.entity.js';
+
+export type ModelPayload = Record<string, unknown>;
+
+/** The one place that touches `oauth_models`; the provider's adapter and cleanup go through it. */
+@Injectable()
+export class OAuthModelsRepository {
+  constructor(@InjectRepository(OAuthModel) private readonly rows: Repository<OAuthModel>) {}
+
+  async upsert(model: string, id: string, payload: ModelPayload, expiresInSeconds: number | undefined): Promise<void> {
+    const text = (key: string) => (typeof payload[key] === 'string' ? (payload[key] as string) : null);
+    await this.rows.upsert(
+      {
+        model,
+        id,
+        // TypeORM's deep-partial type cannot follow an open jsonb record.
+        payload: payload as OAuthModel['payload'] & (() => string),
+        grantId: text('grantId'),
+        uid: text('uid'),
+        userCode: text('userCode'),
+        expiresAt: expiresInSeconds ? new Date(Date.now() + expiresInSeconds * 1000) : null,
+        consumedAt: null,
+      },
+      ['model', 'id'],
+    );
+  }
+
+  /** Unexpired rows only; a consumed one carries `consumed`, which the provider checks (reuse detection). */
+  async find(
+    model: string,
+    where: { id: string } | { uid: string } | { userCode: string },
+  ): Promise<ModelPayload | undefined> {
+    const row = await this.rows.findOneBy({ model, ...where });
+    if (!row || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return undefined;
+    return row.consumedAt ? { ...row.payload, consumed: Math.floor(row.consumedAt.getTime() / 1000) } : row.payload;
+  }
+
+  async consume(model: string, id: string): Promise<void> {
+    await this.rows.update({ model, id }, { consumedAt: new Date() });
+  }
+
+  async destroy(model: string, id: string): Promise<void> {
+    await this.rows.delete({ model, id });
+  }
+
+  async revokeByGrantId(model: string, grantId: string): Promise<void> {
+    await this.rows.delete({ model, grantId });
+  }
+
+  /** Every token, code and grant a client holds, so deleting the client ends them at once. */
+  async deleteAllOfClient(clientId: string): Promise<void> {
+    await this.rows.createQueryBuilder().delete().where(`payload->>'clientId' = :clientId`, { clientId }).execute();
+  }
+
+  /** Rows expired a day ago: kept that long so a late replay of a refresh token still reads as reuse. */
+  async purgeExpired(before: Date): Promise<number> {
+    return (await this.rows.delete({ expiresAt: LessThan(before) })).affected ?? 0;
+  }
+}
