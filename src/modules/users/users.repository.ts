@@ -77,7 +77,7 @@ export class UsersRepository {
       const after = given === null ? null : { ...user, ...given };
       const stillAdmin = after !== null && after.isActive && after.roles.includes('admin');
       if (admins.length === 1 && admins[0]?.id === id && !stillAdmin) throw new LastAdminError();
-      if (changes === null) {
+      if (given === null) {
         await manager.delete(User, { id });
         return user;
       }
