@@ -67,6 +67,21 @@ describe('audit trail', () => {
     expect(res.body.data[0]).toMatchObject({ action: 'access.denied', outcome: 'denied', status: 403 });
   });
 
+  it.each([
+    ['from', '-271821-04-20T00:00:00.000Z'],
+    ['to', '-004713-11-24T00:00:00.000Z'],
+    ['from', '+275760-09-13T00:00:00.000Z'],
+  ])('should refuse %s=%s, a date a timestamp cannot hold, with 400, not 500', async (name, value) => {
+    // Found by the fuzzer: the database refused it ("timestamp out of range").
+    const admin = await signedInAdmin(t);
+    const res = await t.http
+      .get('/api/v1/audit-events')
+      .query({ [name]: value })
+      .set('Authorization', `Bearer ${admin.tokens.access_token}`);
+    expectProblem(res, 400);
+    expect(res.body.errors).toEqual([expect.objectContaining({ field: name })]);
+  });
+
   it('should keep an id from the path that is too long or holds a NUL as a target the table can store', async () => {
     // Found by the fuzzer: such a target failed the insert of its whole batch, again at
     // every flush, so auditing stopped and shutdown never finished draining.

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ResourcesRepository } from '../../src/modules/resources/resources.repository.js';
 import { signedIn, signedInAdmin, type SignedUpUser, type TokenPair } from '../factories/auth.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
 import { expectProblem } from './problem-details.js';
@@ -100,6 +101,25 @@ describe('Resources: /api/v1/resources', () => {
         .set(bearer(alice))
         .expect(200);
       expect(fetched.body).toEqual(res.body);
+    });
+
+    it('should answer 409, not 500, when the owner is deleted while the resource is being created', async () => {
+      // Found by the fuzzer, with requests in parallel: an admin deleted the user between
+      // the credential check and the insert, which broke the owner's foreign key.
+      const alice = await signedIn(t.http);
+      const repository = t.app.get(ResourcesRepository);
+      const insert = repository.insert.bind(repository);
+      const spy = vi.spyOn(repository, 'insert').mockImplementationOnce(async (resource) => {
+        await t.app.get(DataSource).query('DELETE FROM users WHERE id = $1', [alice.user.id]);
+        return insert(resource);
+      });
+      try {
+        const before = await countRows();
+        expectProblem(await t.http.post(BASE).set(bearer(alice)).send({ name: 'orphan', visibility: 'private' }), 409);
+        expect(await countRows()).toBe(before);
+      } finally {
+        spy.mockRestore();
+      }
     });
 
     it('should refuse an anonymous caller with 401', async () => {
@@ -295,6 +315,9 @@ describe('Resources: /api/v1/resources', () => {
       ['not a pair', encode({ createdAt: '2024-01-01T00:00:00.000Z' })],
       ['a bad date', encode(['yesterday', randomUUID()])],
       ['a bad id', encode(['2024-01-01T00:00:00.000Z', "x' OR '1'='1"])],
+      // Found by the fuzzer: JavaScript parses this, a Postgres timestamp cannot hold it (500).
+      ['a date before any timestamp', encode(['-271821-04-20T00:00:00.000Z', randomUUID()])],
+      ['a date past year 9999', encode(['+275760-09-13T00:00:00.000Z', randomUUID()])],
       ['too long', 'A'.repeat(201)],
     ])('should refuse a cursor that is %s with 400', async (_label, cursor) => {
       expectProblem(await t.http.get(BASE).query({ cursor }), 400);
@@ -461,6 +484,22 @@ describe('Resources: /api/v1/resources', () => {
       }
       expect(await current(resource.id)).toEqual(resource);
     });
+
+    it.each(['name', 'description', 'visibility'])(
+      'should refuse %s: null with 400, not 500, leaving the resource unchanged',
+      async (field) => {
+        // Found by the fuzzer: @IsOptional() let null through, on to a NOT NULL column.
+        const alice = await signedIn(t.http);
+        const resource = await create(alice);
+        const res = await t.http
+          .patch(url(resource.id))
+          .set(bearer(alice))
+          .send({ [field]: null });
+        expectProblem(res, 400);
+        expect(res.body.errors).toEqual([expect.objectContaining({ field })]);
+        expect(await current(resource.id)).toEqual(resource);
+      },
+    );
 
     it("should let a key scoped to resources:write alone change its owner's resource", async () => {
       const alice = await signedIn(t.http);

@@ -182,6 +182,21 @@ describe('Users: /api/v1/users', () => {
       await logIn(t.http, user);
     });
 
+    it.each(['displayName', 'roles', 'isActive'])(
+      'should refuse %s: null with 400, not 500, leaving the user unchanged',
+      async (field) => {
+        // Found by the fuzzer: @IsOptional() let null through, on to a NOT NULL column.
+        const { user } = await signedIn(t.http);
+        const res = await t.http
+          .patch(url(user.id))
+          .set(bearer(admin))
+          .send({ [field]: null });
+        expectProblem(res, 400);
+        expect(res.body.errors).toEqual([expect.objectContaining({ field })]);
+        expect(await api.stored(user.id)).toEqual({ roles: ['user'], is_active: true, display_name: user.displayName });
+      },
+    );
+
     it('should refuse anyone without users:manage changing another user, staff included, with 403', async () => {
       const victim = await signedIn(t.http);
       const plain = await signedIn(t.http);

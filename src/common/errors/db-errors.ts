@@ -8,6 +8,15 @@ export function isUniqueViolation(error: unknown, constraint: string): boolean {
 }
 
 /**
+ * True when a statement broke a foreign key (23503): it refers to a row another request
+ * just removed (a user deleted while one of their requests is in flight), or removes one
+ * still referred to.
+ */
+export function isForeignKeyViolation(error: unknown): boolean {
+  return error instanceof QueryFailedError && (error.driverError as { code?: unknown }).code === '23503';
+}
+
+/**
  * True when the database refused a statement for the data it carries (SQLSTATE class 22,
  * data exception, or 23, integrity constraint violation): sending it again fails again.
  */

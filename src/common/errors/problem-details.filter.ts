@@ -6,6 +6,7 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AUDIT_RECORD, type AuditRecord } from '../audit/audit-record.js';
 import { MetricsRegistry } from '../metrics/metrics-registry.js';
 import { AppError, type FieldError } from './app-error.js';
+import { isForeignKeyViolation } from './db-errors.js';
 
 /** RFC 9457 problem details, as every error response of this API carries them. */
 export interface ProblemDetails {
@@ -99,6 +100,16 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         title: STATUS_CODES[status] ?? 'Error',
         // Nest's own messages (e.g. "Cannot GET /x") are safe; a 5xx says nothing.
         detail: status < 500 ? error.message : undefined,
+        headers: {},
+      };
+    }
+    if (isForeignKeyViolation(error)) {
+      // A race with another request, not a fault of the server: the client may retry or reload.
+      return {
+        status: HttpStatus.CONFLICT,
+        code: codeFor(HttpStatus.CONFLICT),
+        title: 'Conflict',
+        detail: 'The change conflicts with related data: something it refers to was removed meanwhile.',
         headers: {},
       };
     }

@@ -2,6 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { BadRequestError } from '../errors/app-error.js';
+import { isStorableTimestamp } from './timestamps.js';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -46,7 +47,7 @@ export function decodeCursor(cursor: string | undefined): Keyset | undefined {
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
     const createdAt = new Date(String(at));
-    if (typeof at === 'string' && typeof id === 'string' && UUID.test(id) && !Number.isNaN(createdAt.getTime())) {
+    if (typeof at === 'string' && typeof id === 'string' && UUID.test(id) && isStorableTimestamp(createdAt)) {
       return { createdAt, id };
     }
   } catch {

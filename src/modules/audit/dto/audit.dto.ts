@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsDate, IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
+import { IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
 import { PageQuery } from '../../../common/http/pagination.js';
+import { IsTimestamp } from '../../../common/http/timestamps.js';
 import type { AuditEvent } from '../audit-event.entity.js';
 
 const OUTCOMES = ['success', 'failure', 'denied'] as const;
@@ -26,13 +27,13 @@ export class ListAuditEventsQuery extends PageQuery {
   @ApiPropertyOptional({ type: String, format: 'date-time' })
   @IsOptional()
   @Type(() => Date)
-  @IsDate()
+  @IsTimestamp()
   from?: Date;
 
   @ApiPropertyOptional({ type: String, format: 'date-time' })
   @IsOptional()
   @Type(() => Date)
-  @IsDate()
+  @IsTimestamp()
   to?: Date;
 }
 
