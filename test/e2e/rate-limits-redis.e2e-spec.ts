@@ -118,8 +118,9 @@ describe.each([
     for (const res of responses.filter((r) => r.status === 429)) expectThrottled(res, { limit: 10, name: 'anonymous' });
 
     if (env.REDIS_URL) {
-      // Counted by Redis, every one of them: none fell back to this instance's memory.
-      expect(await countInRedis(env.REDIS_URL, t.config.redis.keyPrefix, ANONYMOUS_COUNTER)).toBe(50);
+      // Counted by Redis up to the limit (refusals past it are answered from what the
+      // instance learnt): none fell back to this instance's memory.
+      expect(await countInRedis(env.REDIS_URL, t.config.redis.keyPrefix, ANONYMOUS_COUNTER)).toBeGreaterThanOrEqual(10);
       expect(logged(50, 'redis counters unavailable')).toBe(false);
     } else {
       expect(t.app.get(RedisService).enabled).toBe(false);
@@ -215,7 +216,9 @@ describeWithSharedServices('rate limits while Redis is down, and after it is bac
     expect(responses.map((res) => res.status)).toEqual([200, 200, 200, 200, 429, 429]);
     responses.slice(0, 4).forEach((res, i) => expectAllowed(res, { limit: 4, remaining: 3 - i }));
     for (const res of responses.slice(4)) expectThrottled(res, { limit: 4, name: 'anonymous' });
-    expect(await countInRedis(redis.url, keyPrefix, ANONYMOUS_COUNTER)).toBe(6);
+    // Every request let through, and the first refusal; later ones are answered by an instance
+    // that has seen the window's budget spent.
+    expect(await countInRedis(redis.url, keyPrefix, ANONYMOUS_COUNTER)).toBeGreaterThanOrEqual(5);
   });
 
   it('should answer from memory within a bound while Redis hangs with its connection open', async () => {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { MetricsRegistry } from '../metrics/metrics-registry.js';
+import { BudgetLeases } from './budget-leases.js';
 import { RedisService } from './redis.service.js';
 
 export interface CounterState {
@@ -62,14 +63,15 @@ const scripted = new WeakSet<Client>();
  * The hit script as a command of its own: ioredis sends it by SHA (EVALSHA) and only once
  * in full, instead of its text with every request.
  */
-function hitCounter(client: Client, key: string, windowMs: number): Promise<[number, number]> {
+async function hitCounter(client: Client, key: string, windowMs: number): Promise<CounterState> {
   if (!scripted.has(client)) {
     client.defineCommand('hitCounter', { numberOfKeys: 1, lua: HIT_SCRIPT });
     scripted.add(client);
   }
   const command = (client as unknown as Record<string, (key: string, windowMs: number) => Promise<[number, number]>>)
     .hitCounter;
-  return command.call(client, key, windowMs);
+  const [count, ttl] = await command.call(client, key, windowMs);
+  return { count, resetInSeconds: Math.ceil(ttl / 1000) };
 }
 
 /** After Redis fails, requests skip it this long (no per-request wait on a hung Redis). */
@@ -80,27 +82,50 @@ export class CounterStore {
   private readonly memory = new MemoryCounters();
   /** 0 while Redis answers; else when to try it again. */
   private redisRetryAt = 0;
+  private readonly leases: BudgetLeases | undefined;
 
   constructor(
     private readonly redis: RedisService,
     private readonly metrics: MetricsRegistry,
     @InjectPinoLogger(CounterStore.name) private readonly logger: PinoLogger,
   ) {
+    this.leases = redis.client && new BudgetLeases(redis.client);
     // A reconnected Redis is used again at once.
     redis.client?.on('ready', () => {
       this.redisRetryAt = 0;
     });
   }
 
-  async hit(key: string, windowSeconds: number): Promise<CounterState> {
+  /** Counts one hit; every hit is a round trip to Redis when it is configured (exact, for lockout). */
+  hit(key: string, windowSeconds: number): Promise<CounterState> {
     const windowMs = windowSeconds * 1000;
+    return this.shared(key, windowMs, (client) => hitCounter(client, `counter:${key}`, windowMs));
+  }
+
+  /**
+   * Counts one hit against `limit`, for rate limits: on Redis, from shares of the budget
+   * this instance leases (see BudgetLeases), so most hits make no round trip, and no more
+   * than `limit` hits in a window are ever counted under it across instances.
+   */
+  hitWithinLimit(key: string, windowSeconds: number, limit: number): Promise<CounterState> {
+    const windowMs = windowSeconds * 1000;
+    const leases = this.leases;
+    if (!leases) return Promise.resolve(this.memory.hit(key, windowMs));
+    return this.shared(key, windowMs, () => leases.hit(`counter:${key}`, windowMs, limit));
+  }
+
+  private async shared(
+    key: string,
+    windowMs: number,
+    count: (client: Client) => Promise<CounterState>,
+  ): Promise<CounterState> {
     const client = this.usableRedis();
     if (client) {
       try {
-        const [count, ttl] = await hitCounter(client, `counter:${key}`, windowMs);
+        const counted = await count(client);
         if (this.redisRetryAt !== 0) this.logger.info('redis counters answer again; limits are shared once more');
         this.redisRetryAt = 0;
-        return { count, resetInSeconds: Math.ceil(ttl / 1000) };
+        return counted;
       } catch (error) {
         // Logged once per outage, not once per request.
         if (this.redisRetryAt === 0) {
