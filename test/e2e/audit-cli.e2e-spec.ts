@@ -11,6 +11,9 @@ import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
 import { signedIn } from '../factories/auth.js';
 import { startTestApp, TestDatabase, type TestApp } from '../setup/test-app.js';
 
+/** Characters an array literal must quote or escape; the verify below re-hashes what was stored. */
+const AWKWARD_USER_AGENT = 'curl/8 "q" \\b\\ {a,b} NULL (x; y)';
+
 /**
  * The commands as an operator runs them: against the database a server used, after it
  * stopped (the embedded database is a data folder only one process may open at a time).
@@ -68,6 +71,7 @@ describe('CLI: tokens:purge and audit:verify', () => {
       await t.http
         .post('/api/v1/resources')
         .set('Authorization', `Bearer ${tokens.access_token}`)
+        .set('User-Agent', AWKWARD_USER_AGENT)
         .send({ name: 'cli', visibility: 'private' })
         .expect(201);
       await t.app
@@ -77,6 +81,11 @@ describe('CLI: tokens:purge and audit:verify', () => {
           user.id,
         ]);
       await t.app.get(AuditWriter).drain();
+      // Stored as sent: the batch travels as arrays, whose literals quote and escape.
+      const stored = (await t.app
+        .get(DataSource)
+        .query(`SELECT user_agent FROM audit_events WHERE action = 'resource.create'`)) as { user_agent: string }[];
+      expect(stored).toEqual([{ user_agent: AWKWARD_USER_AGENT }]);
       const [row] = (await t.app.get(DataSource).query(`SELECT count(*)::int AS n FROM audit_events`)) as {
         n: number;
       }[];

@@ -10,24 +10,35 @@ import { AuditMetrics } from './audit-metrics.js';
 const FLUSH_INTERVAL_MS = 500;
 const FLUSH_BATCH = 200;
 const BUFFER_CAPACITY = 10_000;
+/** Each column with the type of the array it arrives in (jsonb as text, parsed by the cast). */
 const INSERT_COLUMNS = [
-  'id',
-  'at',
-  'request_id',
-  'actor_id',
-  'auth_method',
-  'credential_id',
-  'action',
-  'target',
-  'outcome',
-  'ip',
-  'user_agent',
-  'status',
-  'latency_ms',
-  'details',
-  'prev_hash',
-  'hash',
+  ['id', 'uuid'],
+  ['at', 'timestamptz'],
+  ['request_id', 'varchar'],
+  ['actor_id', 'uuid'],
+  ['auth_method', 'varchar'],
+  ['credential_id', 'varchar'],
+  ['action', 'varchar'],
+  ['target', 'varchar'],
+  ['outcome', 'varchar'],
+  ['ip', 'varchar'],
+  ['user_agent', 'varchar'],
+  ['status', 'int4'],
+  ['latency_ms', 'int4'],
+  ['details', 'text'],
+  ['prev_hash', 'bytea'],
+  ['hash', 'bytea'],
 ] as const;
+/**
+ * A whole batch in one statement of constant text, one array parameter per column: half
+ * the CPU, in Node and in Postgres, of a multi-row VALUES list with a parameter per field
+ * (whose text, and plan, differ with every batch size). Written by hand: TypeORM's insert
+ * builder costs more per row than the rest of the flush together.
+ */
+const INSERT_BATCH = `INSERT INTO audit_events (${INSERT_COLUMNS.map(([name]) => name).join(', ')})
+  SELECT ${INSERT_COLUMNS.map(([name]) => (name === 'details' ? 'details::jsonb' : name)).join(', ')}
+  FROM unnest(${INSERT_COLUMNS.map(([, type], index) => `$${index + 1}::${type}[]`).join(', ')})
+  AS batch(${INSERT_COLUMNS.map(([name]) => name).join(', ')})`;
 // One writer at a time across every instance, so the chain never forks.
 const AUDIT_CHAIN_LOCK = 7_241_992;
 
@@ -130,11 +141,11 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
         hash: Buffer;
       }[];
       let prevHash = last?.hash ?? GENESIS_HASH;
-      const values: unknown[] = [];
-      const tuples = batch.map(({ security: _security, ...content }, index) => {
+      const columns: unknown[][] = INSERT_COLUMNS.map(() => []);
+      for (const { security: _security, ...content } of batch) {
         const event: ChainedContent = { id: randomUUID(), ...content };
         const hash = chainHash(prevHash, event);
-        values.push(
+        const row = [
           event.id,
           event.at,
           event.requestId,
@@ -151,17 +162,11 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
           JSON.stringify(event.details),
           prevHash,
           hash,
-        );
+        ];
+        row.forEach((value, column) => columns[column]?.push(value));
         prevHash = hash;
-        const first = index * INSERT_COLUMNS.length;
-        return `(${INSERT_COLUMNS.map((_, column) => `$${first + column + 1}`).join(', ')})`;
-      });
-      // One multi-row INSERT for the whole batch, written by hand: TypeORM's insert builder
-      // costs more CPU per row than the rest of the flush together.
-      await manager.query(
-        `INSERT INTO audit_events (${INSERT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`,
-        values,
-      );
+      }
+      await manager.query(INSERT_BATCH, columns);
     });
   }
 }
