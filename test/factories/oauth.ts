@@ -69,9 +69,12 @@ export class FormBrowser {
   }
 }
 
-/** The hidden CSRF field and the form actions of an interaction page. */
-export async function readForm(res: Response): Promise<{ html: string; csrf: string; actions: string[] }> {
-  expect(res.status).toBe(200);
+/** The hidden CSRF field and the form actions of an interaction page (answered with `status`). */
+export async function readForm(
+  res: Response,
+  status = 200,
+): Promise<{ html: string; csrf: string; actions: string[] }> {
+  expect(res.status).toBe(status);
   expect(res.headers.get('content-type')).toMatch(/^text\/html/);
   const html = await res.text();
   const csrf = unescape(/name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '');

@@ -4,6 +4,7 @@ import { Resources1764300000000 } from './1764300000000-resources.js';
 import { ApiKeys1764400000000 } from './1764400000000-api-keys.js';
 import { Audit1764500000000 } from './1764500000000-audit.js';
 import { OAuth1764600000000 } from './1764600000000-oauth.js';
+import { OAuthOwnerColumns1764700000000 } from './1764700000000-oauth-owner-columns.js';
 
 /**
  * Every migration, oldest first. `npm run migration:generate` writes a new file here: add
@@ -16,4 +17,5 @@ export const migrations = [
   ApiKeys1764400000000,
   Audit1764500000000,
   OAuth1764600000000,
+  OAuthOwnerColumns1764700000000,
 ];

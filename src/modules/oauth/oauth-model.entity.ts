@@ -7,6 +7,8 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
  */
 @Entity({ name: 'oauth_models' })
 @Index('oauth_models_grant_id', ['grantId'])
+@Index('oauth_models_client_id', ['clientId'])
+@Index('oauth_models_account_id', ['accountId'])
 @Index('oauth_models_uid', ['uid'])
 @Index('oauth_models_expires_at', ['expiresAt'])
 export class OAuthModel {
@@ -21,6 +23,14 @@ export class OAuthModel {
 
   @Column({ name: 'grant_id', type: 'varchar', length: 255, nullable: true })
   grantId: string | null;
+
+  /** Deleting a client deletes every row it holds by this. */
+  @Column({ name: 'client_id', type: 'varchar', length: 255, nullable: true })
+  clientId: string | null;
+
+  /** A password change, deactivation or deletion deletes every row of the user by this. */
+  @Column({ name: 'account_id', type: 'varchar', length: 255, nullable: true })
+  accountId: string | null;
 
   @Column({ type: 'varchar', length: 255, nullable: true })
   uid: string | null;

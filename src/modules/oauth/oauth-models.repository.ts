@@ -19,6 +19,8 @@ export class OAuthModelsRepository {
         // TypeORM's deep-partial type cannot follow an open jsonb record.
         payload: payload as OAuthModel['payload'] & (() => string),
         grantId: text('grantId'),
+        clientId: text('clientId'),
+        accountId: text('accountId'),
         uid: text('uid'),
         userCode: text('userCode'),
         expiresAt: expiresInSeconds ? new Date(Date.now() + expiresInSeconds * 1000) : null,
@@ -52,7 +54,15 @@ export class OAuthModelsRepository {
 
   /** Every token, code and grant a client holds, so deleting the client ends them at once. */
   async deleteAllOfClient(clientId: string): Promise<void> {
-    await this.rows.createQueryBuilder().delete().where(`payload->>'clientId' = :clientId`, { clientId }).execute();
+    await this.rows.delete({ clientId });
+  }
+
+  /**
+   * Every grant, token, code and sign-in session of a user: refresh tokens die with the
+   * grants, and an unfinished consent with the sign-in session it started from.
+   */
+  async deleteAllOfAccount(accountId: string): Promise<void> {
+    await this.rows.delete({ accountId });
   }
 
   /** Rows expired a day ago: kept that long so a late replay of a refresh token still reads as reuse. */

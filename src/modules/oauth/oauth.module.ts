@@ -11,6 +11,7 @@ import { OAuthPages } from './interactions/oauth-pages.js';
 import { OAuthModel } from './oauth-model.entity.js';
 import { OAuthModelsRepository } from './oauth-models.repository.js';
 import { OAuthProviderService } from './oauth-provider.service.js';
+import { OAuthRevocationListener } from './oauth-revocation.listener.js';
 import { OAuthStrategy } from './oauth.strategy.js';
 
 /**
@@ -28,6 +29,7 @@ import { OAuthStrategy } from './oauth.strategy.js';
     OAuthProviderService,
     OAuthInteractions,
     OAuthStrategy,
+    OAuthRevocationListener,
   ],
   exports: [OAuthModelsRepository],
 })

@@ -69,6 +69,8 @@ export class UsersService {
       throw new ValidationFailedError(problems.map((message) => ({ field: 'newPassword', message })));
     }
     await this.users.updatePasswordHash(user.id, await this.hasher.hash(newPassword));
+    const event: UserChangedEvent = { userId: user.id, actorId: user.id };
+    await this.events.emitAsync(USER_EVENTS.passwordChanged, event);
     return true;
   }
 

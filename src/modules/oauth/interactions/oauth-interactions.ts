@@ -4,6 +4,7 @@ import { doubleCsrf, type DoubleCsrfUtilities } from 'csrf-csrf';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AUDIT_RECORD, type AuditRecord } from '../../../common/audit/audit-record.js';
+import { normalizeEmail } from '../../../common/auth/normalize-email.js';
 import { AppError } from '../../../common/errors/app-error.js';
 import { clientAddress } from '../../../common/http/client-address.js';
 import { AppConfig } from '../../../config/app-config.js';
@@ -88,7 +89,8 @@ export class OAuthInteractions {
     const interaction = await this.details(req, res);
     if (!this.checkCsrf(req, res, interaction) || interaction.prompt.name !== 'login') return;
     const body = req.body as Record<string, unknown>;
-    const email = typeof body.email === 'string' ? body.email.slice(0, 320) : '';
+    // Spelled as /api/v1/auth/login spells it, so both count failures against one account.
+    const email = typeof body.email === 'string' ? normalizeEmail(body.email.slice(0, 320)) : '';
     const password = typeof body.password === 'string' ? body.password.slice(0, 1024) : '';
     try {
       const user = await this.auth.checkPassword(email, password, clientAddress(req));

@@ -1,0 +1,191 @@
+import * as oauth from 'oauth4webapi';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logIn, signUp, type SignedUpUser } from '../factories/auth.js';
+import { FormBrowser, readForm } from '../factories/oauth.js';
+import {
+  authorizationUrl,
+  pkce,
+  registerClient,
+  signInAndAllow,
+  startOAuthServer,
+  type OAuthServer,
+  type RegisteredClient,
+} from '../factories/oauth-server.js';
+import { strongPassword } from '../factories/users.js';
+import { expectProblem } from './problem-details.js';
+
+const REDIRECT_URI = 'https://client.example.test/callback';
+const MAX_FAILURES = 3;
+const WRONG = 'Not-The-Password-123';
+
+interface TokenAnswer {
+  status: number;
+  body: { access_token?: string; refresh_token?: string; error?: string };
+}
+
+/**
+ * Attacks on the authorization server that review found open: a refresh token outliving
+ * the password change or deactivation that ended every other credential, and its sign-in
+ * page counting failures apart from the API's lockout.
+ */
+describe('OAuth hardening', () => {
+  let server: OAuthServer;
+  let client: RegisteredClient;
+
+  beforeAll(async () => {
+    // The per-address limit is lifted so that this file's many failures from 127.0.0.1
+    // test the per-account lockout alone.
+    server = await startOAuthServer({
+      LOCKOUT_MAX_FAILURES: String(MAX_FAILURES),
+      LOCKOUT_MAX_FAILURES_PER_ADDRESS: '1000',
+    });
+    client = await registerClient(server, {
+      redirectUris: [REDIRECT_URI],
+      grantTypes: ['authorization_code', 'refresh_token'],
+      scopes: ['resources:read'],
+      public: false,
+    });
+  });
+  afterAll(() => server?.t.close());
+
+  async function token(form: Record<string, string>): Promise<TokenAnswer> {
+    const credentials = Buffer.from(`${client.clientId}:${client.clientSecret as string}`).toString('base64');
+    const res = await fetch(server.as.token_endpoint as string, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${credentials}` },
+      body: new URLSearchParams(form).toString(),
+    });
+    return { status: res.status, body: (await res.json()) as TokenAnswer['body'] };
+  }
+  const refresh = (refreshToken: string) => token({ grant_type: 'refresh_token', refresh_token: refreshToken });
+
+  /** Tokens from the code flow, refreshed once: the refresh token works before the attack. */
+  async function oauthTokens(user: SignedUpUser): Promise<{ access_token: string; refresh_token: string }> {
+    const { verifier, challenge } = await pkce();
+    const state = oauth.generateRandomState();
+    const url = authorizationUrl(server.as, {
+      clientId: client.clientId,
+      redirectUri: REDIRECT_URI,
+      scope: 'resources:read',
+      state,
+      challenge,
+    });
+    const callback = await signInAndAllow(new FormBrowser(server.origin), url, user);
+    expect(callback.searchParams.get('state')).toBe(state);
+    const issued = await token({
+      grant_type: 'authorization_code',
+      code: callback.searchParams.get('code') as string,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+    });
+    expect(issued.status).toBe(200);
+    const refreshed = await refresh(issued.body.refresh_token as string);
+    expect(refreshed.status).toBe(200);
+    return refreshed.body as { access_token: string; refresh_token: string };
+  }
+
+  const api = (accessToken: string) =>
+    server.t.http.get('/api/v1/resources').set({ Authorization: `Bearer ${accessToken}` });
+  const asAdmin = () => ({ Authorization: `Bearer ${server.adminToken}` });
+  /** The user's rows of every OAuth model: grants, tokens, codes, sign-in sessions. */
+  async function rowsOf(userId: string): Promise<number> {
+    const sql = 'SELECT count(*)::int AS n FROM oauth_models WHERE account_id = $1';
+    const [row] = (await server.t.app.get(DataSource).query(sql, [userId])) as { n: number }[];
+    return row?.n ?? Number.NaN;
+  }
+
+  describe('grants end with the account', () => {
+    it("should refuse the user's refresh token after a password change, and leave other users' alone", async () => {
+      const user = await signUp(server.t.http);
+      const bystander = await signUp(server.t.http);
+      const tokens = await oauthTokens(user);
+      const bystanders = await oauthTokens(bystander);
+
+      const jwt = await logIn(server.t.http, user);
+      const changed = await server.t.http
+        .post('/api/v1/auth/password')
+        .set({ Authorization: `Bearer ${jwt.access_token}` })
+        .send({ currentPassword: user.password, newPassword: strongPassword() });
+      expect(changed.status).toBe(204);
+
+      expect(await refresh(tokens.refresh_token)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+      expect((await api(tokens.access_token)).status).toBe(401);
+      expect(await rowsOf(user.id)).toBe(0);
+      expect((await refresh(bystanders.refresh_token)).status).toBe(200);
+    });
+
+    it('should refuse the refresh token of a deactivated user, even once the account is active again', async () => {
+      const user = await signUp(server.t.http);
+      const tokens = await oauthTokens(user);
+      for (const isActive of [false, true]) {
+        const res = await server.t.http.patch(`/api/v1/users/${user.id}`).set(asAdmin()).send({ isActive });
+        expect(res.status).toBe(200);
+      }
+      expect(await refresh(tokens.refresh_token)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+      expect((await api(tokens.access_token)).status).toBe(401);
+    });
+
+    it('should delete every grant, token and sign-in session of a deleted user', async () => {
+      const user = await signUp(server.t.http);
+      const tokens = await oauthTokens(user);
+      expect(await rowsOf(user.id)).toBeGreaterThan(0);
+      const res = await server.t.http.delete(`/api/v1/users/${user.id}`).set(asAdmin());
+      expect(res.status).toBe(204);
+      expect(await rowsOf(user.id)).toBe(0);
+      expect(await refresh(tokens.refresh_token)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    });
+  });
+
+  describe('lockout on the sign-in page', () => {
+    /** A sign-in page of a fresh authorization request, in a browser of its own. */
+    async function signInPage() {
+      const browser = new FormBrowser(server.origin);
+      const url = authorizationUrl(server.as, {
+        clientId: client.clientId,
+        redirectUri: REDIRECT_URI,
+        scope: 'resources:read',
+        state: oauth.generateRandomState(),
+        challenge: (await pkce()).challenge,
+      });
+      let form = await readForm(await browser.follow(await browser.get(url)));
+      const submit = async (email: string, password: string) => {
+        const res = await browser.post(form.actions[0] as string, { csrf: form.csrf, email, password });
+        if (res.status !== 303) form = await readForm(res.clone(), res.status);
+        return res;
+      };
+      return { submit };
+    }
+
+    it('should refuse the right password after LOCKOUT_MAX_FAILURES there, and on /api/v1/auth/login', async () => {
+      const user = await signUp(server.t.http);
+      const page = await signInPage();
+      for (let i = 0; i < MAX_FAILURES; i++) expect((await page.submit(user.email, WRONG)).status).toBe(401);
+
+      const locked = await page.submit(user.email, user.password);
+      expect(locked.status).toBe(429);
+      expect(locked.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+      expect(await locked.text()).toContain('Too many failed sign-in attempts');
+      expectProblem(
+        await server.t.http.post('/api/v1/auth/login').send({ email: user.email, password: user.password }),
+        429,
+      );
+    });
+
+    it('should count failures on the API and on the page, however the email is spelled, as one account', async () => {
+      const user = await signUp(server.t.http);
+      for (let i = 0; i < MAX_FAILURES - 1; i++) {
+        expectProblem(await server.t.http.post('/api/v1/auth/login').send({ email: user.email, password: WRONG }), 401);
+      }
+      const page = await signInPage();
+      expect((await page.submit(user.email.toUpperCase(), WRONG)).status).toBe(401);
+      expect((await page.submit(user.email, user.password)).status).toBe(429);
+    });
+
+    it('should sign in with the email spelled in capitals, as the API does', async () => {
+      const user = await signUp(server.t.http);
+      const page = await signInPage();
+      expect((await page.submit(user.email.toUpperCase(), user.password)).status).toBe(303);
+    });
+  });
+});
