@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logIn, signUp, type SignedUpUser } from '../factories/auth.js';
+import { logIn, signedInAdmin, signUp, type SignedUpUser } from '../factories/auth.js';
 import { FormBrowser, readForm } from '../factories/oauth.js';
 import {
   authorizationUrl,
@@ -49,8 +49,8 @@ describe('OAuth hardening', () => {
   });
   afterAll(() => server?.t.close());
 
-  async function token(form: Record<string, string>): Promise<TokenAnswer> {
-    const credentials = Buffer.from(`${client.clientId}:${client.clientSecret as string}`).toString('base64');
+  async function token(form: Record<string, string>, via: RegisteredClient = client): Promise<TokenAnswer> {
+    const credentials = Buffer.from(`${via.clientId}:${via.clientSecret as string}`).toString('base64');
     const res = await fetch(server.as.token_endpoint as string, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${credentials}` },
@@ -61,11 +61,14 @@ describe('OAuth hardening', () => {
   const refresh = (refreshToken: string) => token({ grant_type: 'refresh_token', refresh_token: refreshToken });
 
   /** Tokens from the code flow, refreshed once: the refresh token works before the attack. */
-  async function oauthTokens(user: SignedUpUser): Promise<{ access_token: string; refresh_token: string }> {
+  async function oauthTokens(
+    user: SignedUpUser,
+    via: RegisteredClient = client,
+  ): Promise<{ access_token: string; refresh_token: string }> {
     const { verifier, challenge } = await pkce();
     const state = oauth.generateRandomState();
     const url = authorizationUrl(server.as, {
-      clientId: client.clientId,
+      clientId: via.clientId,
       redirectUri: REDIRECT_URI,
       scope: 'resources:read',
       state,
@@ -73,14 +76,20 @@ describe('OAuth hardening', () => {
     });
     const callback = await signInAndAllow(new FormBrowser(server.origin), url, user);
     expect(callback.searchParams.get('state')).toBe(state);
-    const issued = await token({
-      grant_type: 'authorization_code',
-      code: callback.searchParams.get('code') as string,
-      redirect_uri: REDIRECT_URI,
-      code_verifier: verifier,
-    });
+    const issued = await token(
+      {
+        grant_type: 'authorization_code',
+        code: callback.searchParams.get('code') as string,
+        redirect_uri: REDIRECT_URI,
+        code_verifier: verifier,
+      },
+      via,
+    );
     expect(issued.status).toBe(200);
-    const refreshed = await refresh(issued.body.refresh_token as string);
+    const refreshed = await token(
+      { grant_type: 'refresh_token', refresh_token: issued.body.refresh_token as string },
+      via,
+    );
     expect(refreshed.status).toBe(200);
     return refreshed.body as { access_token: string; refresh_token: string };
   }
@@ -135,6 +144,29 @@ describe('OAuth hardening', () => {
       expect(await rowsOf(user.id)).toBe(0);
       expect(await refresh(tokens.refresh_token)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
     });
+  });
+
+  it("should end at once other users' tokens from a client whose owner was deleted", async () => {
+    const owner = await signedInAdmin(server.t);
+    const registered = await server.t.http
+      .post('/api/v1/oauth-clients')
+      .set({ Authorization: `Bearer ${owner.tokens.access_token}` })
+      .send({
+        name: 'Owned',
+        redirectUris: [REDIRECT_URI],
+        grantTypes: ['authorization_code', 'refresh_token'],
+        scopes: ['resources:read'],
+        public: false,
+      });
+    expect(registered.status).toBe(201);
+    const owned = registered.body as RegisteredClient;
+    const tokens = await oauthTokens(await signUp(server.t.http), owned);
+    expect((await api(tokens.access_token)).status).toBe(200);
+
+    expect((await server.t.http.delete(`/api/v1/users/${owner.user.id}`).set(asAdmin())).status).toBe(204);
+    expectProblem(await api(tokens.access_token), 401);
+    const refreshed = await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token }, owned);
+    expect(refreshed.status).toBe(401);
   });
 
   describe('lockout on the sign-in page', () => {

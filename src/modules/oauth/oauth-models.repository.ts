@@ -65,6 +65,19 @@ export class OAuthModelsRepository {
     await this.rows.delete({ accountId });
   }
 
+  /**
+   * Every row of a client that no longer exists: the clients a user registered go with the
+   * user (a foreign-key cascade), and their tokens must not outlive them.
+   */
+  async deleteAllOfRemovedClients(): Promise<void> {
+    await this.rows
+      .createQueryBuilder()
+      .delete()
+      .where('client_id IS NOT NULL')
+      .andWhere('NOT EXISTS (SELECT 1 FROM oauth_clients c WHERE c.client_id = oauth_models.client_id)')
+      .execute();
+  }
+
   /** Rows expired a day ago: kept that long so a late replay of a refresh token still reads as reuse. */
   async purgeExpired(before: Date): Promise<number> {
     return (await this.rows.delete({ expiresAt: LessThan(before) })).affected ?? 0;

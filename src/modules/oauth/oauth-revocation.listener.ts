@@ -15,8 +15,14 @@ export class OAuthRevocationListener {
 
   @OnEvent(USER_EVENTS.passwordChanged, { promisify: true, suppressErrors: false })
   @OnEvent(USER_EVENTS.deactivated, { promisify: true, suppressErrors: false })
-  @OnEvent(USER_EVENTS.deleted, { promisify: true, suppressErrors: false })
   async onCredentialsRevoked(event: UserChangedEvent): Promise<void> {
     await this.models.deleteAllOfAccount(event.userId);
+  }
+
+  /** A deleted user's clients are gone too: so are the tokens they issued, to anyone. */
+  @OnEvent(USER_EVENTS.deleted, { promisify: true, suppressErrors: false })
+  async onDeleted(event: UserChangedEvent): Promise<void> {
+    await this.models.deleteAllOfAccount(event.userId);
+    await this.models.deleteAllOfRemovedClients();
   }
 }
