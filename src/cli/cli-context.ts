@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { ConsoleLogger, Module, type DynamicModule, type INestApplicationContext, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { EventEmitterModule } from '@nestjs/event-emitter';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { loadConfig, type AppConfig } from '../config/app-config.js';
 import { ConfigModule } from '../config/config.module.js';
@@ -41,6 +42,8 @@ class CliModule {
       module: CliModule,
       imports: [
         ConfigModule.forRoot(config),
+        // Services emit domain events (UsersService does); a command has no listeners for them.
+        EventEmitterModule.forRoot(),
         // DatabaseModule's setup, minus TypeOrmModule's 9 retries 3 s apart: a command fails
         // at once (a data folder held by the running server, a database that is down).
         TypeOrmModule.forRootAsync({
