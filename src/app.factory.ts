@@ -5,6 +5,7 @@ import cookieParser from 'cookie-parser';
 import { Logger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import { MetricsRegistry } from './common/metrics/metrics-registry.js';
+import { answerMalformedRequests } from './common/http/malformed-requests.js';
 import { mountOpenApi } from './common/http/openapi.js';
 import { requestContext } from './common/http/request-context.js';
 import { requestId } from './common/http/request-id.js';
@@ -22,6 +23,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     logger: ['error', 'warn'] satisfies LogLevel[],
   });
   app.useLogger(app.get(Logger));
+  answerMalformedRequests(app.getHttpServer());
   app.disable('x-powered-by');
   app.set('trust proxy', config.http.trustProxy);
   app.use(requestId);

@@ -26,6 +26,22 @@ describe(loadConfig.name, () => {
     );
   });
 
+  it('should refuse a plain-http PUBLIC_URL in production, except on loopback, and set Secure cookies only on https', () => {
+    const production = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://db/app',
+      JWT_KEYS: '{"keys":[]}',
+      CSRF_SECRET: 'c'.repeat(32),
+      API_KEY_PEPPER: 'p'.repeat(32),
+      OAUTH_COOKIE_KEYS: 'k'.repeat(32),
+    };
+    expect(() => loadConfig({ ...production, PUBLIC_URL: 'http://api.example.com' })).toThrow(
+      /PUBLIC_URL: must be https/,
+    );
+    expect(loadConfig({ ...production, PUBLIC_URL: 'https://api.example.com' }).auth.secureCookies).toBe(true);
+    expect(loadConfig({ ...production, PUBLIC_URL: 'http://localhost:8080' }).auth.secureCookies).toBe(false);
+  });
+
   it('should allow the development conveniences in production only when told explicitly', () => {
     const config = loadConfig({ NODE_ENV: 'production', ALLOW_DEV_DEFAULTS: 'true' });
     expect(config.app.isProduction).toBe(true);

@@ -41,6 +41,10 @@ export class AppConfig {
     url: string | undefined;
     migrationsRun: boolean;
     poolSize: number;
+    /** Opening a connection, or waiting for one from the pool. */
+    connectTimeoutMs: number;
+    /** One statement; 0: no limit. */
+    queryTimeoutMs: number;
   };
   readonly redis: { url: string | undefined; keyPrefix: string };
   readonly http: {
@@ -111,6 +115,8 @@ export class AppConfig {
       url: env.DATABASE_URL,
       migrationsRun: env.DB_MIGRATIONS_RUN,
       poolSize: env.DB_POOL_SIZE,
+      connectTimeoutMs: env.DB_CONNECT_TIMEOUT * 1000,
+      queryTimeoutMs: env.DB_QUERY_TIMEOUT * 1000,
     };
     this.redis = { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX };
     this.http = {
@@ -130,7 +136,8 @@ export class AppConfig {
       sessionIdleSeconds: env.SESSION_IDLE_TTL,
       sessionAbsoluteSeconds: env.SESSION_ABSOLUTE_TTL,
       csrfSecret: env.CSRF_SECRET,
-      secureCookies: isProduction || this.app.publicUrl.startsWith('https://'),
+      // Only what arrives over TLS may set a Secure cookie; production outside loopback is https.
+      secureCookies: this.app.publicUrl.startsWith('https://'),
     };
     this.oauth = {
       issuer: `${this.app.publicUrl}/oauth`,
@@ -175,6 +182,12 @@ function parseTrustProxy(raw: string): TrustProxy {
     .filter(Boolean);
 }
 
+/** Cookies, tokens and passwords cross the network in the clear on plain http, except on loopback. */
+function isHttpsOrLoopback(publicUrl: string): boolean {
+  const { protocol, hostname } = new URL(publicUrl);
+  return protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(hostname);
+}
+
 /** Production refuses the conveniences that make development easy but are unsafe in the open. */
 function productionProblems(env: Env): string[] {
   if (env.NODE_ENV !== 'production' || env.ALLOW_DEV_DEFAULTS) return [];
@@ -191,6 +204,9 @@ function productionProblems(env: Env): string[] {
     problems.push('TRUST_PROXY: "true" trusts any client; name the proxies or a hop count');
   }
   if (!env.PUBLIC_URL) problems.push('PUBLIC_URL: required in production');
+  else if (!isHttpsOrLoopback(env.PUBLIC_URL)) {
+    problems.push('PUBLIC_URL: must be https in production (plain http only on localhost, for a local trial)');
+  }
   if (!env.JWT_KEYS && !env.JWT_KEYS_FILE) {
     problems.push('JWT_KEYS or JWT_KEYS_FILE: required in production (signing keys are generated only in development)');
   }

@@ -64,6 +64,10 @@ export const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('.data'),
   DB_MIGRATIONS_RUN: booleanFlag.default(true),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  /** How long a request waits to open a connection, or for a free one in a full pool, before a 503. */
+  DB_CONNECT_TIMEOUT: duration.refine((v) => v >= 1, 'must be at least 1s').default(5),
+  /** How long one statement may run before it is canceled (a 503); 0: no limit. Migrations included. */
+  DB_QUERY_TIMEOUT: duration.default(10),
 
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   /** Prepended to every Redis key and channel, so deployments (or test runs) can share one Redis. */

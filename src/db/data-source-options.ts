@@ -34,6 +34,21 @@ export function dataSourceOptions(db: AppConfig['db'], embedded: EmbeddedPostgre
     url: db.url,
     poolSize: db.poolSize,
     applicationName: 'nest-secure-api',
-    connectTimeoutMS: 5_000,
+    // pg-pool applies it to waiting for a free connection of a full pool as well.
+    connectTimeoutMS: db.connectTimeoutMs,
+    extra: statementTimeouts(db.queryTimeoutMs),
   };
+}
+
+/** How much longer than the server's own limit the client waits for an answer. */
+const SILENT_SERVER_MARGIN_MS = 1_000;
+
+/**
+ * Postgres cancels a statement that runs past the limit and the connection stays usable;
+ * the client gives up a moment later on its own, for when no answer can come at all (the
+ * server gone silent behind a broken network).
+ */
+function statementTimeouts(limitMs: number): { statement_timeout?: number; query_timeout?: number } {
+  if (limitMs === 0) return {};
+  return { statement_timeout: limitMs, query_timeout: limitMs + SILENT_SERVER_MARGIN_MS };
 }

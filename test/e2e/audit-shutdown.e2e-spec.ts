@@ -37,7 +37,7 @@ describe('audit trail at shutdown', () => {
       // Hold the timer's flushes, so the events are still buffered when close begins.
       let holding = true;
       const flush = writer.flush.bind(writer);
-      vi.spyOn(writer, 'flush').mockImplementation(() => (holding ? Promise.resolve() : flush()));
+      vi.spyOn(writer, 'flush').mockImplementation(() => (holding ? Promise.resolve(false) : flush()));
 
       const ids = new Set<string>();
       await Promise.all(

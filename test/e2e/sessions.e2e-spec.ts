@@ -33,7 +33,7 @@ describe('Cookie sessions: /api/v1/auth', () => {
       const sid = cookies.get('sid');
       expect(sid?.value).toMatch(/^[A-Za-z0-9_-]{32,}$/);
       expect(sid?.attributes).toEqual(expect.arrayContaining(['HttpOnly', 'SameSite=Lax', 'Path=/']));
-      // Plain http in the test environment; production and https PUBLIC_URLs add Secure.
+      // Plain http in the test environment; an https PUBLIC_URL adds Secure.
       expect(sid?.attributes.map((a) => a.toLowerCase())).not.toContain('secure');
       expect(cookies.get('csrf')?.value).toBeTruthy();
       expect(cookies.get('csrf')?.attributes).toEqual(expect.arrayContaining(['HttpOnly', 'SameSite=Lax', 'Path=/']));

@@ -6,7 +6,7 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AUDIT_RECORD, type AuditRecord } from '../audit/audit-record.js';
 import { MetricsRegistry } from '../metrics/metrics-registry.js';
 import { AppError, type FieldError } from './app-error.js';
-import { isForeignKeyViolation } from './db-errors.js';
+import { isDatabaseUnavailable, isForeignKeyViolation } from './db-errors.js';
 
 /** RFC 9457 problem details, as every error response of this API carries them. */
 export interface ProblemDetails {
@@ -28,7 +28,11 @@ interface Rendered {
   headers: Record<string, string>;
 }
 
-function codeFor(status: number): string {
+/** Long enough for a failover or a restart to be noticed, short enough not to idle once it is over. */
+const DATABASE_RETRY_AFTER_SECONDS = 2;
+
+/** The problem type code of a status without a more specific one: `bad-request`, `not-found`. */
+export function codeFor(status: number): string {
   return (STATUS_CODES[status] ?? 'error').toLowerCase().replace(/[^a-z0-9]+/g, '-');
 }
 
@@ -43,9 +47,67 @@ function exposedHttpError(error: unknown): { status: number; message: string } |
   return undefined;
 }
 
+/** How an error is answered: what the filter sends, and what the audit trail records. */
+export function renderError(error: unknown): Rendered {
+  if (error instanceof AppError) {
+    return {
+      status: error.status,
+      code: error.code,
+      title: error.title,
+      detail: error.detail,
+      errors: 'errors' in error ? (error.errors as FieldError[]) : undefined,
+      headers: error.headers,
+    };
+  }
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    return {
+      status,
+      code: codeFor(status),
+      title: STATUS_CODES[status] ?? 'Error',
+      // Nest's own messages (e.g. "Cannot GET /x") are safe; a 5xx says nothing.
+      detail: status < 500 ? error.message : undefined,
+      headers: {},
+    };
+  }
+  if (isForeignKeyViolation(error)) {
+    // A race with another request, not a fault of the server: the client may retry or reload.
+    return {
+      status: HttpStatus.CONFLICT,
+      code: codeFor(HttpStatus.CONFLICT),
+      title: 'Conflict',
+      detail: 'The change conflicts with related data: something it refers to was removed meanwhile.',
+      headers: {},
+    };
+  }
+  if (isDatabaseUnavailable(error)) {
+    // Not a bug and not the client's fault: the database is away (restart, failover, network)
+    // and the pool reconnects by itself. Where, and why, is for the log only.
+    return {
+      status: HttpStatus.SERVICE_UNAVAILABLE,
+      code: codeFor(HttpStatus.SERVICE_UNAVAILABLE),
+      title: 'Service Unavailable',
+      detail: 'The service is briefly unable to handle the request; try again shortly.',
+      headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
+    };
+  }
+  const exposed = exposedHttpError(error);
+  if (exposed) {
+    return {
+      status: exposed.status,
+      code: codeFor(exposed.status),
+      title: STATUS_CODES[exposed.status] ?? 'Error',
+      headers: {},
+    };
+  }
+  const status = HttpStatus.INTERNAL_SERVER_ERROR;
+  return { status, code: codeFor(status), title: 'Internal Server Error', headers: {} };
+}
+
 /**
- * Renders every error as problem+json. Client errors say what was wrong; anything
- * unexpected is a bare 500 with no detail, logged without stack, SQL or parameters.
+ * Renders every error as problem+json. Client errors say what was wrong; a database that is
+ * away is a 503 with Retry-After; anything unexpected is a bare 500 with no detail. Both
+ * are logged without stack, SQL or parameters.
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
@@ -59,7 +121,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
-    const rendered = this.render(error);
+    const rendered = renderError(error);
     if (rendered.status >= 500) this.logUnexpected(error, rendered.status);
     this.recordRefusal(rendered.status, request);
     if (response.headersSent) {
@@ -79,51 +141,6 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     response.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
     for (const [name, value] of Object.entries(rendered.headers)) response.setHeader(name, value);
     response.end(request.method === 'HEAD' ? undefined : JSON.stringify(body));
-  }
-
-  private render(error: unknown): Rendered {
-    if (error instanceof AppError) {
-      return {
-        status: error.status,
-        code: error.code,
-        title: error.title,
-        detail: error.detail,
-        errors: 'errors' in error ? (error.errors as FieldError[]) : undefined,
-        headers: error.headers,
-      };
-    }
-    if (error instanceof HttpException) {
-      const status = error.getStatus();
-      return {
-        status,
-        code: codeFor(status),
-        title: STATUS_CODES[status] ?? 'Error',
-        // Nest's own messages (e.g. "Cannot GET /x") are safe; a 5xx says nothing.
-        detail: status < 500 ? error.message : undefined,
-        headers: {},
-      };
-    }
-    if (isForeignKeyViolation(error)) {
-      // A race with another request, not a fault of the server: the client may retry or reload.
-      return {
-        status: HttpStatus.CONFLICT,
-        code: codeFor(HttpStatus.CONFLICT),
-        title: 'Conflict',
-        detail: 'The change conflicts with related data: something it refers to was removed meanwhile.',
-        headers: {},
-      };
-    }
-    const exposed = exposedHttpError(error);
-    if (exposed) {
-      return {
-        status: exposed.status,
-        code: codeFor(exposed.status),
-        title: STATUS_CODES[exposed.status] ?? 'Error',
-        headers: {},
-      };
-    }
-    const status = HttpStatus.INTERNAL_SERVER_ERROR;
-    return { status, code: codeFor(status), title: 'Internal Server Error', headers: {} };
   }
 
   /** Denials (403) and rate-limit hits (429) are security events, whichever code raised them. */

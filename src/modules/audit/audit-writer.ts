@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { isRefusedData } from '../../common/errors/db-errors.js';
+import { AppConfig } from '../../config/app-config.js';
 import type { ChainedContent } from './audit-chain.js';
 import { chainHash, GENESIS_HASH } from './audit-chain.js';
 import { AuditMetrics } from './audit-metrics.js';
@@ -10,6 +12,8 @@ import { AuditMetrics } from './audit-metrics.js';
 const FLUSH_INTERVAL_MS = 500;
 const FLUSH_BATCH = 200;
 const BUFFER_CAPACITY = 10_000;
+const DRAIN_RETRY_MIN_MS = 100;
+const DRAIN_RETRY_MAX_MS = 2_000;
 /** Each column with the type of the array it arrives in (jsonb as text, parsed by the cast). */
 const INSERT_COLUMNS = [
   ['id', 'uuid'],
@@ -50,12 +54,13 @@ export type PendingEvent = Omit<ChainedContent, 'id'> & { security: boolean };
  * routine events are dropped (and counted) while security events wait for room. An event
  * the database refuses for its content is dropped (logged and counted) rather than retried
  * forever in front of the others. On shutdown the buffer drains before the database
- * closes. A crash loses at most the events of the last flush interval.
+ * closes; if the database is away, for SHUTDOWN_GRACE at most. A crash loses at most the
+ * events of the last flush interval.
  */
 @Injectable()
 export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
   private buffer: PendingEvent[] = [];
-  private flushing: Promise<void> | undefined;
+  private flushing: Promise<boolean> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private waiters: (() => void)[] = [];
   /** Events still to write one at a time, after the database refused a batch for its content. */
@@ -63,6 +68,7 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
 
   constructor(
     private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
     private readonly metrics: AuditMetrics,
     @InjectPinoLogger(AuditWriter.name) private readonly logger: PinoLogger,
   ) {}
@@ -74,7 +80,7 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
 
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    await this.drain();
+    await this.drain(Date.now() + this.config.app.shutdownGraceSeconds * 1000);
   }
 
   async enqueue(event: PendingEvent): Promise<void> {
@@ -92,19 +98,39 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
     if (this.buffer.length >= FLUSH_BATCH) void this.flush();
   }
 
-  /** Writes everything buffered so far (tests and shutdown wait on it). */
-  async drain(): Promise<void> {
-    while (this.buffer.length > 0 || this.flushing) await this.flush();
+  /**
+   * Writes everything buffered so far (tests and shutdown wait on it). While the database
+   * refuses, tries again after a growing pause; past `giveUpAt` (shutdown cannot wait for
+   * ever for a database that is away) it logs what is lost and returns.
+   */
+  async drain(giveUpAt = Number.POSITIVE_INFINITY): Promise<void> {
+    let pause = DRAIN_RETRY_MIN_MS;
+    while (this.buffer.length > 0 || this.flushing) {
+      if (await this.flush()) {
+        pause = DRAIN_RETRY_MIN_MS;
+        continue;
+      }
+      if (Date.now() + pause > giveUpAt) {
+        this.logger.error(
+          { events: this.buffer.length },
+          'audit events not written: the database did not answer in time',
+        );
+        return;
+      }
+      await sleep(pause);
+      pause = Math.min(pause * 2, DRAIN_RETRY_MAX_MS);
+    }
   }
 
-  flush(): Promise<void> {
+  /** Writes what is buffered; false when the database failed and events are still waiting. */
+  flush(): Promise<boolean> {
     this.flushing ??= this.writeBatches().finally(() => {
       this.flushing = undefined;
     });
     return this.flushing;
   }
 
-  private async writeBatches(): Promise<void> {
+  private async writeBatches(): Promise<boolean> {
     while (this.buffer.length > 0) {
       const batch = this.buffer.slice(0, this.isolating > 0 ? 1 : FLUSH_BATCH);
       const started = performance.now();
@@ -115,7 +141,7 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
           // Kept in the buffer and tried again at the next flush: nothing acknowledged is lost.
           this.logger.error({ err: error, events: batch.length }, 'audit flush failed');
           this.metrics.flushFailures.inc();
-          return;
+          return false;
         }
         if (batch.length > 1) {
           // Some event of the batch can never be stored: write them one at a time to find it.
@@ -132,6 +158,7 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
       this.metrics.depth.set(this.buffer.length);
       for (const wake of this.waiters.splice(0)) wake();
     }
+    return true;
   }
 
   private async write(batch: PendingEvent[]): Promise<void> {

@@ -1,22 +1,10 @@
-import {
-  HttpException,
-  Injectable,
-  type CallHandler,
-  type ExecutionContext,
-  type NestInterceptor,
-} from '@nestjs/common';
+import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { tap, type Observable } from 'rxjs';
-import { AppError } from '../../common/errors/app-error.js';
+import { renderError } from '../../common/errors/problem-details.filter.js';
 import { AuditService } from './audit.service.js';
 import { AUDITED_ACTION } from '../../common/audit/audited.decorator.js';
-
-function statusOf(error: unknown): number {
-  if (error instanceof AppError) return error.status;
-  if (error instanceof HttpException) return error.getStatus();
-  return 500;
-}
 
 /**
  * Writes one audit event for every request to an @Audited route, success or failure,
@@ -58,7 +46,7 @@ export class AuditInterceptor implements NestInterceptor {
             String(request.params.id ?? (typeof createdId === 'string' ? createdId : '')) || null,
           );
         },
-        error: (error: unknown) => record(statusOf(error), (request.params.id as string | undefined) ?? null),
+        error: (error: unknown) => record(renderError(error).status, (request.params.id as string | undefined) ?? null),
       }),
     );
   }
