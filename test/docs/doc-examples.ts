@@ -87,7 +87,8 @@ export function exampleProblems(examples: Example[]): string[] {
       continue;
     }
     const inCi = kind === 'ci' ? commands : kind === 'quick-start' ? commands.slice(1) : [];
-    for (const command of inCi) if (!ci.includes(command)) problems.push(`${where}: .ci/run does not run \`${command}\``);
+    for (const command of inCi)
+      if (!ci.includes(command)) problems.push(`${where}: .ci/run does not run \`${command}\``);
     if (kind === 'test') {
       const source = example.argument ? readFileSync(join(ROOT, example.argument), 'utf8') : '';
       for (const command of commands) {

@@ -43,7 +43,7 @@ describe('docs/threat-model.md', () => {
       if (!path) return true;
       if (!title) return false;
       const source = readFileSync(path, 'utf8');
-      return !['\'', '"', '`'].some((quote) => source.includes(`${quote}${title}`));
+      return !["'", '"', '`'].some((quote) => source.includes(`${quote}${title}`));
     });
     expect(missing).toEqual([]);
   });
