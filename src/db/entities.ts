@@ -1,3 +1,4 @@
+import { ApiKeyAddress } from '../modules/api-keys/api-key-address.entity.js';
 import { ApiKey } from '../modules/api-keys/api-key.entity.js';
 import { AuditEvent } from '../modules/audit/audit-event.entity.js';
 import { RefreshToken } from '../modules/auth/refresh/refresh-token.entity.js';
@@ -20,6 +21,7 @@ export const entities = [
   PersonalToken,
   Resource,
   ApiKey,
+  ApiKeyAddress,
   AuditEvent,
   OAuthModel,
   OAuthClient,

@@ -164,3 +164,32 @@ describe('Lockout (django-axes): per address', () => {
     expectLockedOut(forged);
   });
 });
+
+describe('Lockout (django-axes): per IPv6 /64, behind a trusted proxy (TRUST_PROXY=loopback)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({
+      LOCKOUT_MAX_FAILURES: '3',
+      LOCKOUT_MAX_FAILURES_PER_ADDRESS: '4',
+      TRUST_PROXY: 'loopback',
+    });
+  });
+  afterAll(() => t.close());
+
+  const login = (from: string, body: { email: string; password: string }) =>
+    t.http.post('/api/v1/auth/login').set('X-Forwarded-For', from).send(body);
+
+  it('should lock a whole /64 whose addresses each failed once, and leave the next /64 alone', async () => {
+    const [a, b, fresh] = (await Promise.all(Array.from({ length: 3 }, () => signUp(t.http)))) as [
+      SignedUpUser,
+      SignedUpUser,
+      SignedUpUser,
+    ];
+    // A fresh address of the attacker's /64 for every guess.
+    for (const [i, user] of [a, a, b, b].entries()) {
+      expectProblem(await login(`2001:db8:9:1::${i + 1}`, { email: user.email, password: WRONG }), 401);
+    }
+    expectLockedOut(await login('2001:db8:9:1:abcd::1', { email: fresh.email, password: fresh.password }));
+    expect((await login('2001:db8:9:2::1', { email: fresh.email, password: fresh.password })).status).toBe(200);
+  });
+});

@@ -169,4 +169,14 @@ describe('rate limits behind a trusted proxy on loopback (TRUST_PROXY=loopback, 
     expectAllowed(await from('203.0.113.8'), { limit: 5, remaining: 4 });
     expectAllowed(await app().http.get(PUBLIC_LIST), { limit: 5, remaining: 4 });
   });
+
+  it('should count every address of one IPv6 /64 in one bucket, and the next /64 apart', async () => {
+    const from = (address: string) => app().http.get(PUBLIC_LIST).set('X-Forwarded-For', address);
+    // An attacker holding a /64 takes a fresh address for every request.
+    for (let remaining = 4; remaining >= 0; remaining--) {
+      expectAllowed(await from(`2001:db8:7:1::${remaining + 1}`), { limit: 5, remaining });
+    }
+    expectThrottled(await from('2001:db8:7:1:ffff:ffff:ffff:ffff'), { limit: 5, name: 'anonymous' });
+    expectAllowed(await from('2001:db8:7:2::1'), { limit: 5, remaining: 4 });
+  });
 });

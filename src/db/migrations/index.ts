@@ -5,6 +5,7 @@ import { ApiKeys1764400000000 } from './1764400000000-api-keys.js';
 import { Audit1764500000000 } from './1764500000000-audit.js';
 import { OAuth1764600000000 } from './1764600000000-oauth.js';
 import { OAuthOwnerColumns1764700000000 } from './1764700000000-oauth-owner-columns.js';
+import { ApiKeyAddresses1764800000000 } from './1764800000000-api-key-addresses.js';
 
 /**
  * Every migration, oldest first. `npm run migration:generate` writes a new file here: add
@@ -18,4 +19,5 @@ export const migrations = [
   Audit1764500000000,
   OAuth1764600000000,
   OAuthOwnerColumns1764700000000,
+  ApiKeyAddresses1764800000000,
 ];

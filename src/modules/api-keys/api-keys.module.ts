@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '../auth/auth.module.js';
 import { UsersModule } from '../users/users.module.js';
+import { ApiKeyAddress } from './api-key-address.entity.js';
+import { ApiKeyAddressMonitor } from './api-key-address-monitor.js';
 import { ApiKey } from './api-key.entity.js';
 import { ApiKeyStrategy } from './api-key.strategy.js';
 import { ApiKeysController } from './api-keys.controller.js';
@@ -9,8 +11,8 @@ import { ApiKeysRepository } from './api-keys.repository.js';
 import { ApiKeysService } from './api-keys.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([ApiKey]), AuthModule, UsersModule],
+  imports: [TypeOrmModule.forFeature([ApiKey, ApiKeyAddress]), AuthModule, UsersModule],
   controllers: [ApiKeysController],
-  providers: [ApiKeysRepository, ApiKeysService, ApiKeyStrategy],
+  providers: [ApiKeysRepository, ApiKeysService, ApiKeyAddressMonitor, ApiKeyStrategy],
 })
 export class ApiKeysModule {}

@@ -10,6 +10,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { developmentSecret } from '../../config/dev-secrets.js';
 import { RevocationService, type RevocationEvent } from '../auth/revocation/revocation.service.js';
 import { UsersService } from '../users/users.service.js';
+import { ApiKeyAddressMonitor } from './api-key-address-monitor.js';
 import type { ApiKey } from './api-key.entity.js';
 import { API_KEY_TAG, hashApiKeySecret, newApiKey, parseApiKey, secretMatches } from './api-key-format.js';
 import { ApiKeysRepository, type KeyOwnerScope } from './api-keys.repository.js';
@@ -36,6 +37,7 @@ export class ApiKeysService {
   constructor(
     private readonly config: AppConfig,
     private readonly keys: ApiKeysRepository,
+    private readonly addresses: ApiKeyAddressMonitor,
     private readonly users: UsersService,
     private readonly revocation: RevocationService,
     private readonly events: EventEmitter2,
@@ -113,6 +115,7 @@ export class ApiKeysService {
         this.logger.warn({ err: error }, 'could not record API key use');
       });
     }
+    this.addresses.noteUse(key, address);
     return makePrincipal({
       userId: key.userId,
       roles,

@@ -116,6 +116,49 @@ describe(AlertDetectors.name, () => {
     });
   });
 
+  describe('an API key used from a new address', () => {
+    const newAddress = (keyId: string, address: string): AuditRecord => ({
+      action: 'api-key.new-address',
+      outcome: 'success',
+      security: true,
+      actorId: 'owner-1',
+      credentialId: keyId,
+      target: keyId,
+      details: { address },
+    });
+
+    it('should alert at once, naming the key and the address', () => {
+      const detectors = new AlertDetectors(config);
+      expect(detectors.observe(newAddress('key-1', '10.0.0.7'), from('10.0.0.7'), 0)).toEqual([
+        { detector: 'api-key-new-address', subject: 'key-1@10.0.0.7', count: 1 },
+      ]);
+    });
+
+    it('should alert once per key and address per window', () => {
+      const detectors = new AlertDetectors(config);
+      const subjects = (records: AuditRecord[], at: number) =>
+        records.flatMap((record) => detectors.observe(record, from('10.0.0.7'), at)).map((d) => d.subject);
+      expect(subjects([newAddress('key-1', '10.0.0.7'), newAddress('key-1', '10.0.0.7')], 0)).toEqual([
+        'key-1@10.0.0.7',
+      ]);
+      expect(subjects([newAddress('key-1', '10.0.0.8'), newAddress('key-2', '10.0.0.7')], 1)).toEqual([
+        'key-1@10.0.0.8',
+        'key-2@10.0.0.7',
+      ]);
+      expect(subjects([newAddress('key-1', '10.0.0.7')], 300_000)).toEqual(['key-1@10.0.0.7']);
+    });
+
+    it('should ignore other API key records and a record without an address', () => {
+      const detectors = new AlertDetectors(config);
+      const use: AuditRecord = { action: 'api-key.use', outcome: 'success', target: 'key-1', details: {} };
+      const noAddress: AuditRecord = { ...newAddress('key-1', '10.0.0.7'), details: {} };
+      expect([
+        ...detectors.observe(use, from('10.0.0.7'), 0),
+        ...detectors.observe(noAddress, from('10.0.0.7'), 0),
+      ]).toEqual([]);
+    });
+  });
+
   it('should never count its own alerts', () => {
     const detectors = new AlertDetectors({ ...config, deniedPerAddress: 1 });
     const alert: AuditRecord = { action: 'security.alert', outcome: 'denied', security: true, status: 403 };

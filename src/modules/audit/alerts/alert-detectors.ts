@@ -3,7 +3,11 @@ import type { AppConfig } from '../../../config/app-config.js';
 import { SlidingWindowCounter } from './sliding-window.js';
 
 export type DetectorName =
-  'login-failures-per-address' | 'login-failures-per-account' | 'denied-per-address' | 'refresh-token-reuse';
+  | 'login-failures-per-address'
+  | 'login-failures-per-account'
+  | 'denied-per-address'
+  | 'refresh-token-reuse'
+  | 'api-key-new-address';
 
 /** What a detector saw: `count` hits of `subject` within the window. */
 export interface Detection {
@@ -33,6 +37,12 @@ function isDeniedResponse(record: AuditRecord): boolean {
   return record.outcome === 'denied' && record.status != null && DENIED_STATUSES.has(record.status);
 }
 
+/** `<key id>@<address>`: the API-keys module audits a key's use from an address it never came from. */
+function keyAndAddress(record: AuditRecord): string | undefined {
+  const address = record.details?.address;
+  return record.target && typeof address === 'string' ? `${record.target}@${address}` : undefined;
+}
+
 /**
  * The suspicious-activity detectors, fed every audit record. State lives in this process's
  * memory: with several instances each counts what it serves (a burst spread over N
@@ -43,6 +53,7 @@ export class AlertDetectors {
   private readonly failuresPerAccount: SlidingWindowCounter;
   private readonly deniedPerAddress: SlidingWindowCounter;
   private readonly refreshReuse: SlidingWindowCounter;
+  private readonly keyNewAddress: SlidingWindowCounter;
   private readonly countedDenials = new WeakSet<object>();
 
   constructor(config: AppConfig['alerts']) {
@@ -52,6 +63,8 @@ export class AlertDetectors {
     this.deniedPerAddress = new SlidingWindowCounter(config.deniedPerAddress, windowMs);
     // Any reuse of a rotated refresh token is an alert at once (a stolen token, most likely).
     this.refreshReuse = new SlidingWindowCounter(1, windowMs);
+    // So is a key used from an address it never came from (a leaked key, perhaps).
+    this.keyNewAddress = new SlidingWindowCounter(1, windowMs);
   }
 
   /** The alerts this record raises (usually none). */
@@ -73,6 +86,9 @@ export class AlertDetectors {
     if (record.action === 'auth.refresh.reuse') {
       count('refresh-token-reuse', this.refreshReuse, record.actorId ?? record.target);
     }
+    if (record.action === 'api-key.new-address') {
+      count('api-key-new-address', this.keyNewAddress, keyAndAddress(record));
+    }
     return detections;
   }
 
@@ -82,6 +98,7 @@ export class AlertDetectors {
       this.failuresPerAccount,
       this.deniedPerAddress,
       this.refreshReuse,
+      this.keyNewAddress,
     ]) {
       counter.prune(now);
     }

@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { Counter } from 'prom-client';
 import { AUDIT_RECORD, type AuditRecord } from '../../../common/audit/audit-record.js';
-import { clientAddress } from '../../../common/http/client-address.js';
+import { addressBucket, clientAddress } from '../../../common/http/client-address.js';
 import { currentRequest } from '../../../common/http/request-context.js';
 import { MetricsRegistry } from '../../../common/metrics/metrics-registry.js';
 import { AppConfig } from '../../../config/app-config.js';
@@ -16,10 +16,11 @@ const MIN_PRUNE_INTERVAL_MS = 30_000;
 
 /**
  * Watches every audit record for suspicious activity (bursts of failed sign-ins per address
- * and per account, bursts of denied responses per address, refresh-token reuse) and raises
- * one alert per detector and subject per window: a `security.alert` audit event, a warning
- * in the log, and a webhook call when ALERT_WEBHOOK_URL is set. Counting is in this
- * instance's memory (see AlertDetectors); nothing here waits on the network.
+ * and per account, bursts of denied responses per address, refresh-token reuse, an API key
+ * used from a new address) and raises one alert per detector and subject per window: a
+ * `security.alert` audit event, a warning in the log, and a webhook call when
+ * ALERT_WEBHOOK_URL is set. Counting is in this instance's memory (see AlertDetectors);
+ * nothing here waits on the network.
  */
 @Injectable()
 export class SecurityAlertsListener implements OnModuleInit, OnApplicationShutdown {
@@ -59,7 +60,7 @@ export class SecurityAlertsListener implements OnModuleInit, OnApplicationShutdo
     let detections: Detection[];
     try {
       detections = this.detectors.observe(record, {
-        address: request ? clientAddress(request) : undefined,
+        address: request ? addressBucket(clientAddress(request)) : undefined,
         request,
       });
     } catch (error) {

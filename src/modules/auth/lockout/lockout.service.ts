@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CounterStore } from '../../../common/redis/counter-store.js';
 import { TooManyRequestsError } from '../../../common/errors/app-error.js';
+import { addressBucket } from '../../../common/http/client-address.js';
 import { MetricsRegistry } from '../../../common/metrics/metrics-registry.js';
 import { AppConfig } from '../../../config/app-config.js';
 
@@ -44,4 +45,4 @@ export class LockoutService {
 }
 
 const accountKey = (email: string) => `lockout:account:${email}`;
-const addressKey = (address: string) => `lockout:address:${address}`;
+const addressKey = (address: string) => `lockout:address:${addressBucket(address)}`;

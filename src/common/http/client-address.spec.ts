@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { addressBucket, canonicalAddress } from './client-address.js';
+
+describe(addressBucket.name, () => {
+  it('should keep an IPv4 address as it is, also when mapped into IPv6', () => {
+    expect(addressBucket('203.0.113.7')).toBe('203.0.113.7');
+    expect(addressBucket('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(addressBucket('::FFFF:cb00:7107')).toBe('203.0.113.7');
+  });
+
+  it('should put every address of one IPv6 /64 in one bucket, however it is written', () => {
+    const bucket = '2001:db8:a:b::/64';
+    for (const address of [
+      '2001:db8:a:b::1',
+      '2001:0db8:000a:000b:ffff:1:2:3',
+      '2001:DB8:A:B:0:0:0:9',
+      '2001:db8:a:b::1.2.3.4',
+    ]) {
+      expect(addressBucket(address)).toBe(bucket);
+    }
+    expect(addressBucket('2001:db8:a:c::1')).not.toBe(bucket);
+    expect(addressBucket('::1')).toBe('0:0:0:0::/64');
+    expect(addressBucket('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+  });
+
+  it('should leave what is not an address alone', () => {
+    expect(addressBucket('unknown')).toBe('unknown');
+  });
+});
+
+describe(canonicalAddress.name, () => {
+  it('should write an IPv4-mapped IPv6 address as the IPv4 address', () => {
+    expect(canonicalAddress('::ffff:10.0.0.1')).toBe('10.0.0.1');
+    expect(canonicalAddress('::FFFF:10.0.0.1')).toBe('10.0.0.1');
+  });
+
+  it('should keep other addresses as they are, in lower case', () => {
+    expect(canonicalAddress('10.0.0.1')).toBe('10.0.0.1');
+    expect(canonicalAddress('2001:DB8::1')).toBe('2001:db8::1');
+    expect(canonicalAddress('::ffff:999.0.0.1')).toBe('::ffff:999.0.0.1');
+  });
+});

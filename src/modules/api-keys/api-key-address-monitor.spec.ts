@@ -1,0 +1,96 @@
+import type { EventEmitter2 } from '@nestjs/event-emitter';
+import type { PinoLogger } from 'nestjs-pino';
+import { describe, expect, it, vi } from 'vitest';
+import { AUDIT_RECORD } from '../../common/audit/audit-record.js';
+import { ApiKeyAddressMonitor } from './api-key-address-monitor.js';
+import type { ApiKey } from './api-key.entity.js';
+import type { AddressStored, ApiKeysRepository } from './api-keys.repository.js';
+
+const key = { id: 'key-1', userId: 'owner-1' } as ApiKey;
+
+/** A monitor whose every write of an address finds `stored` (or fails with that error). */
+function monitorWith(stored: AddressStored | Error = { isNew: true, hadOthers: true }) {
+  const rememberAddress = vi.fn<(keyId: string, address: string) => Promise<AddressStored>>(() =>
+    stored instanceof Error ? Promise.reject(stored) : Promise.resolve(stored),
+  );
+  const emitAsync = vi.fn(() => Promise.resolve([]));
+  const logger = { warn: vi.fn(), error: vi.fn() };
+  const monitor = new ApiKeyAddressMonitor(
+    { rememberAddress } as unknown as ApiKeysRepository,
+    { emitAsync } as unknown as EventEmitter2,
+    logger as unknown as PinoLogger,
+  );
+  return { monitor, rememberAddress, emitAsync, logger };
+}
+
+describe(ApiKeyAddressMonitor.name, () => {
+  it('should audit an address new to a key used elsewhere before', async () => {
+    const { monitor, rememberAddress, emitAsync } = monitorWith({ isNew: true, hadOthers: true });
+    monitor.noteUse(key, '::ffff:10.0.0.7');
+    await monitor.settled();
+    expect(rememberAddress).toHaveBeenCalledWith('key-1', '10.0.0.7');
+    expect(emitAsync).toHaveBeenCalledWith(AUDIT_RECORD, {
+      action: 'api-key.new-address',
+      outcome: 'success',
+      security: true,
+      actorId: 'owner-1',
+      authMethod: 'api-key',
+      credentialId: 'key-1',
+      target: 'key-1',
+      details: { address: '10.0.0.7' },
+    });
+  });
+
+  it("should not audit a key's first address, nor one stored before", async () => {
+    for (const stored of [
+      { isNew: true, hadOthers: false },
+      { isNew: false, hadOthers: true },
+    ]) {
+      const { monitor, emitAsync } = monitorWith(stored);
+      monitor.noteUse(key, '10.0.0.7');
+      await monitor.settled();
+      expect(emitAsync).not.toHaveBeenCalled();
+    }
+  });
+
+  it('should store a pair once, however many uses follow, even before the first write ends', async () => {
+    const { monitor, rememberAddress } = monitorWith();
+    for (let i = 0; i < 5; i++) monitor.noteUse(key, '10.0.0.7');
+    monitor.noteUse(key, '::ffff:10.0.0.7');
+    await monitor.settled();
+    monitor.noteUse(key, '10.0.0.7');
+    expect(rememberAddress).toHaveBeenCalledTimes(1);
+    monitor.noteUse(key, '10.0.0.8');
+    monitor.noteUse({ ...key, id: 'key-2' }, '10.0.0.7');
+    expect(rememberAddress).toHaveBeenCalledTimes(3);
+  });
+
+  it('should log a failed write and try again at the next use', async () => {
+    const { monitor, rememberAddress, logger } = monitorWith(new Error('connection terminated'));
+    monitor.noteUse(key, '10.0.0.7');
+    await monitor.settled();
+    expect(logger.warn).toHaveBeenCalledWith(expect.anything(), 'could not record API key address');
+    monitor.noteUse(key, '10.0.0.7');
+    await monitor.settled();
+    expect(rememberAddress).toHaveBeenCalledTimes(2);
+  });
+
+  it('should log an alert record the audit trail refused, and not throw', async () => {
+    const { monitor, emitAsync, logger } = monitorWith();
+    emitAsync.mockRejectedValueOnce(new Error('audit down'));
+    monitor.noteUse(key, '10.0.0.7');
+    await monitor.settled();
+    expect(logger.error).toHaveBeenCalledWith(expect.anything(), 'new API key address not audited');
+  });
+
+  it('should remember a bounded number of pairs, forgetting the oldest first', async () => {
+    const { monitor, rememberAddress } = monitorWith({ isNew: false, hadOthers: true });
+    for (let i = 0; i <= 10_000; i++) monitor.noteUse({ ...key, id: `key-${i}` }, '10.0.0.7');
+    await monitor.settled();
+    expect(rememberAddress).toHaveBeenCalledTimes(10_001);
+    monitor.noteUse({ ...key, id: 'key-10000' }, '10.0.0.7');
+    monitor.noteUse({ ...key, id: 'key-0' }, '10.0.0.7');
+    expect(rememberAddress).toHaveBeenCalledTimes(10_002);
+    expect(rememberAddress).toHaveBeenLastCalledWith('key-0', '10.0.0.7');
+  });
+});

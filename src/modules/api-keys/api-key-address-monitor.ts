@@ -1,0 +1,87 @@
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { AUDIT_RECORD, type AuditRecord } from '../../common/audit/audit-record.js';
+import { canonicalAddress } from '../../common/http/client-address.js';
+import type { ApiKey } from './api-key.entity.js';
+import { ApiKeysRepository, type AddressStored } from './api-keys.repository.js';
+
+const NEW_ADDRESS_ACTION = 'api-key.new-address';
+
+/** Pairs of key and address one instance remembers; past that the oldest are forgotten (and looked up again). */
+const MAX_KNOWN_PAIRS = 10_000;
+/** The length of `api_key_addresses.address`. */
+const MAX_ADDRESS_LENGTH = 64;
+/**
+ * Notices a key used from an address it was never used from before. The pairs this instance
+ * has seen stay in memory, so a known pair costs one lookup; an unknown one is stored once,
+ * off the request path, and when the address is new to a key already used from another
+ * one it is audited as `api-key.new-address` (the alert detectors raise that at once).
+ */
+@Injectable()
+export class ApiKeyAddressMonitor implements OnModuleDestroy {
+  private readonly known = new Set<string>();
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly keys: ApiKeysRepository,
+    private readonly events: EventEmitter2,
+    @InjectPinoLogger(ApiKeyAddressMonitor.name) private readonly logger: PinoLogger,
+  ) {}
+
+  /** For every successful authentication; never waits, never throws. */
+  noteUse(key: ApiKey, address: string): void {
+    const canonical = canonicalAddress(address).slice(0, MAX_ADDRESS_LENGTH);
+    const pair = `${key.id} ${canonical}`;
+    if (this.known.has(pair)) return;
+    // Remembered before the write, so the requests that follow at once do not write it too.
+    this.known.add(pair);
+    if (this.known.size > MAX_KNOWN_PAIRS) this.forgetOldest();
+    const check = this.store(key, canonical, pair).finally(() => this.pending.delete(check));
+    this.pending.add(check);
+  }
+
+  /** Resolves once every address noticed so far is stored and, when new, audited. */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all(this.pending);
+  }
+
+  /** Before the audit writer's last flush and the pool's close: the records are not lost. */
+  onModuleDestroy(): Promise<void> {
+    return this.settled();
+  }
+
+  private async store(key: ApiKey, address: string, pair: string): Promise<void> {
+    let stored: AddressStored;
+    try {
+      stored = await this.keys.rememberAddress(key.id, address);
+    } catch (error) {
+      // Forgotten, so a later use tries again.
+      this.known.delete(pair);
+      this.logger.warn({ err: error }, 'could not record API key address');
+      return;
+    }
+    // The first address a key is ever used from is where its owner put it to work.
+    if (!stored.isNew || !stored.hadOthers) return;
+    const record: AuditRecord = {
+      action: NEW_ADDRESS_ACTION,
+      outcome: 'success',
+      security: true,
+      actorId: key.userId,
+      authMethod: 'api-key',
+      credentialId: key.id,
+      target: key.id,
+      details: { address },
+    };
+    try {
+      await this.events.emitAsync(AUDIT_RECORD, record);
+    } catch (error) {
+      this.logger.error({ err: error, keyId: key.id }, 'new API key address not audited');
+    }
+  }
+
+  private forgetOldest(): void {
+    const oldest = this.known.values().next();
+    if (!oldest.done) this.known.delete(oldest.value);
+  }
+}
