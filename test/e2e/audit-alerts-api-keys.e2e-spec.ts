@@ -167,9 +167,8 @@ describeWithSharedServices('security alerts: API key addresses across a restart'
   let cluster: TestCluster;
   beforeAll(async () => {
     receiver = await Receiver.start();
-    // The same pepper after the restart, as a deployment keeps it, or the key would not verify.
-    const pepper = randomBytes(32).toString('base64url');
-    cluster = await startTestCluster(1, { ALERT_WEBHOOK_URL: receiver.url, API_KEY_PEPPER: pepper });
+    // A cluster keeps its secrets across restarts (the API-key pepper too), as a deployment does.
+    cluster = await startTestCluster(1, { ALERT_WEBHOOK_URL: receiver.url });
   });
   afterAll(async () => {
     await cluster?.close();

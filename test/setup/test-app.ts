@@ -144,7 +144,7 @@ export interface TestCluster {
   /** The instances started with the cluster, in order. */
   apps: TestApp[];
   database: TestDatabase;
-  /** What every instance was started with: database, Redis, signing keys, CSRF secret. */
+  /** What every instance was started with: database, Redis, signing keys and secrets. */
   env: Record<string, string>;
   /** One more instance of the same deployment; also after every other one closed (a restart). */
   start: () => Promise<TestApp>;
@@ -154,8 +154,8 @@ export interface TestCluster {
 
 /**
  * `count` instances of one deployment, as behind a load balancer: one Postgres database,
- * one Redis (under this file's key prefix), one JWT key set and CSRF secret, so any
- * instance accepts what another issued. The embedded database lives in one app's memory,
+ * one Redis (under this file's key prefix), one JWT key set, CSRF secret, API-key pepper and
+ * OAuth cookie keys, so any instance accepts what another issued. The embedded database lives in one app's memory,
  * so a cluster needs a real Postgres: DATABASE_URL, else LOCAL_POSTGRES. The cluster holds
  * the database too: it outlives its instances until `close`.
  */
@@ -165,6 +165,8 @@ export async function startTestCluster(count: number, env: Record<string, string
     REDIS_URL: TEST_REDIS_URL,
     JWT_KEYS: JSON.stringify({ keys: [await generateStoredKey()] }),
     CSRF_SECRET: randomBytes(32).toString('base64url'),
+    API_KEY_PEPPER: randomBytes(32).toString('base64url'),
+    OAUTH_COOKIE_KEYS: randomBytes(32).toString('base64url'),
     ...env,
   };
   await assertRedisAnswers(shared.REDIS_URL as string);
