@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROLE_PERMISSIONS } from '../../src/common/auth/roles.js';
 import { logIn, signedIn, signUp } from '../factories/auth.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
 import { expectProblem } from './problem-details.js';
@@ -47,7 +48,7 @@ describe('JWT pair: /api/v1/auth', () => {
         email: user.email,
         displayName: user.displayName,
         roles: ['user'],
-        permissions: ['resources:read', 'resources:write'],
+        permissions: [...ROLE_PERMISSIONS.user].sort(),
         authMethod: 'jwt',
       });
     });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROLE_PERMISSIONS } from '../../src/common/auth/roles.js';
 import { logIn, signedIn, signedInAdmin, signUp, type SignedUpUser, type TokenPair } from '../factories/auth.js';
 import { startSession } from '../factories/session.js';
 import { newRegistration } from '../factories/users.js';
@@ -309,7 +310,7 @@ describe('Users: /api/v1/users', () => {
       const fresh = await logIn(t.http, demoted.user);
       const me = await api.me(bearer(fresh)).expect(200);
       expect(me.body.roles).toEqual(['user']);
-      expect([...me.body.permissions].sort()).toEqual(['resources:read', 'resources:write']);
+      expect([...me.body.permissions].sort()).toEqual([...ROLE_PERMISSIONS.user].sort());
       expectProblem(await t.http.get(BASE).set(bearer(fresh)), 403);
     });
   });
