@@ -1,5 +1,5 @@
 import { Inject, Injectable, type ExecutionContext } from '@nestjs/common';
-import { ThrottlerGuard, type ThrottlerRequest } from '@nestjs/throttler';
+import { ThrottlerGuard, type ThrottlerOptions } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { TooManyRequestsError } from '../../common/errors/app-error.js';
 import { AppConfig } from '../../config/app-config.js';
@@ -20,24 +20,50 @@ declare module 'express-serve-static-core' {
   }
 }
 
+type Throttler = ThrottlerOptions & { name: string };
+
+/** A limit or window: a number, or a function of the request (each API key's own limit). */
+function resolved(value: ThrottlerOptions['limit'], context: ExecutionContext): number | Promise<number> {
+  return typeof value === 'function' ? value(context) : value;
+}
+
 /**
- * @nestjs/throttler with the named limits of RateLimitModule, answering with the IETF
- * RateLimit headers and a problem+json 429. It runs inside the credential guard, after
- * authentication, so buckets key on the principal (user, API key) or else the address.
+ * @nestjs/throttler's named limits (RateLimitModule), storage and trackers, answering with
+ * the IETF RateLimit headers and a problem+json 429. It runs inside the credential guard,
+ * after authentication, so buckets key on the principal (user, API key) or else the address.
+ *
+ * `canActivate` is ours rather than ThrottlerGuard's: which limits a route has is decided
+ * once per route (our @SkipRateLimit and @ScopedRateLimit) instead of with a dozen metadata
+ * lookups and awaits on every request, which cost more than counting itself. So
+ * @nestjs/throttler's own @Throttle and @SkipThrottle decorators are not read here.
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
   // A property, so ThrottlerGuard's constructor (and its injection tokens) stays as it is.
   @Inject(AppConfig) private readonly config!: AppConfig;
+  /** Per route handler: whether it is limited at all. */
+  private readonly limitedRoutes = new WeakMap<object, boolean>();
 
-  protected override async handleRequest(request: ThrottlerRequest): Promise<boolean> {
-    const { context, limit, ttl, throttler, getTracker, generateKey } = request;
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (!this.isLimited(context)) return true;
     const { req, res } = this.getRequestResponse(context) as { req: Request; res: Response };
-    const name = throttler.name ?? 'default';
-    const key = generateKey(context, await getTracker(req, context), name);
-    const record = await this.storageService.increment(key, ttl, limit, ttl, name);
+    for (const throttler of this.throttlers as Throttler[]) {
+      if (throttler.skipIf?.(context)) continue;
+      await this.count(context, req, res, throttler);
+    }
+    if (req.appliedRateLimit) setRateLimitHeaders(res, req.appliedRateLimit);
+    return true;
+  }
+
+  /** Counts the request against one named limit; throws the 429 past it. */
+  private async count(context: ExecutionContext, req: Request, res: Response, throttler: Throttler): Promise<void> {
+    const limit = await resolved(throttler.limit, context);
+    const ttl = await resolved(throttler.ttl, context);
+    const tracker = await (throttler.getTracker as NonNullable<ThrottlerOptions['getTracker']>)(req, context);
+    const key = this.generateKey(context, tracker, throttler.name);
+    const record = await this.storageService.increment(key, ttl, limit, ttl, throttler.name);
     const applied: AppliedLimit = {
-      name,
+      name: throttler.name,
       limit,
       remaining: Math.max(0, limit - record.totalHits),
       resetSeconds: record.timeToExpire,
@@ -46,27 +72,21 @@ export class RateLimitGuard extends ThrottlerGuard {
     if (!req.appliedRateLimit || applied.remaining < req.appliedRateLimit.remaining) req.appliedRateLimit = applied;
     if (record.isBlocked) {
       setRateLimitHeaders(res, applied);
-      throw new TooManyRequestsError(`Rate limit "${name}" exceeded; slow down.`, record.timeToBlockExpire);
+      throw new TooManyRequestsError(`Rate limit "${throttler.name}" exceeded; slow down.`, record.timeToBlockExpire);
     }
-    return true;
-  }
-
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
-    const allowed = await super.canActivate(context);
-    const { req, res } = this.getRequestResponse(context) as { req: Request; res: Response };
-    if (req.appliedRateLimit) setRateLimitHeaders(res, req.appliedRateLimit);
-    return allowed;
   }
 
   /** Everything is skipped with RATE_LIMITS_ENABLED=false (benchmarks); else @SkipRateLimit() routes. */
-  protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
-    return Promise.resolve(
-      !this.config.rateLimits.enabled ||
-        this.reflector.getAllAndOverride<boolean | undefined>(RATE_LIMIT_SKIP, [
-          context.getHandler(),
-          context.getClass(),
-        ]) === true,
-    );
+  private isLimited(context: ExecutionContext): boolean {
+    if (!this.config.rateLimits.enabled) return false;
+    const handler = context.getHandler();
+    let limited = this.limitedRoutes.get(handler);
+    if (limited === undefined) {
+      limited =
+        this.reflector.getAllAndOverride<boolean | undefined>(RATE_LIMIT_SKIP, [handler, context.getClass()]) !== true;
+      this.limitedRoutes.set(handler, limited);
+    }
+    return limited;
   }
 
   /** Buckets are per principal or address, not per route: one budget across the API. */
