@@ -14,26 +14,32 @@
  * postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default
  * redis://127.0.0.1:6379, for the server with Redis counters).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
-import pg from 'pg';
-import type { BenchServer, Scenario, ScenarioContext } from './scenarios.ts';
+import type { Scenario, ScenarioContext } from './scenarios.ts';
 // @ts-expect-error TS5097: Node runs bench/ as TypeScript source, so the import must name the
 // .ts file, and tsconfig.json does not allow .ts extensions. Types still flow through.
 import { requirements, scenarios, serverEnv, servers } from './scenarios.ts';
+import type { Server } from './server.ts';
+import {
+  cpuMs,
+  gitRevision,
+  hasExited,
+  median,
+  openHarness,
+  positiveNumber,
+  printColumns,
+  ROOT,
+  rssMb,
+  serverLog,
+  // @ts-expect-error TS5097, as above (reported on the line naming the file).
+} from './server.ts';
 
-const ROOT = join(import.meta.dirname, '..');
 const CONNECTIONS = 10;
 const WARMUP_SECONDS = 1;
-const READY_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 5_000;
-const SERVER_LOG_LINES = 50;
 const SETTLE_WINDOW_MS = 200;
 const SETTLE_TIMEOUT_MS = 30_000;
 const DEFAULT_SERVER = 'main';
@@ -102,187 +108,6 @@ interface RequirementResult {
   pass: boolean | undefined;
 }
 
-interface Server {
-  name: string;
-  description: string;
-  child: ChildProcess;
-  pid: number;
-  baseUrl: string;
-  /** The last lines the server wrote, shown when something goes wrong. */
-  log: string[];
-  exited: Promise<void>;
-}
-
-function positiveNumber(name: string, fallback: number, integer = false): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-    throw new Error(`${name} must be a positive ${integer ? 'integer' : 'number'}, got "${raw}"`);
-  }
-  return value;
-}
-
-// --- database ---
-
-const adminUrl = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-
-async function withAdmin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-function databaseUrl(name: string): string {
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.href;
-}
-
-// --- server ---
-
-/**
- * The compiled entry point. A build outside the project (BENCH_DIST=/tmp/...) would find
- * neither node_modules nor `"type": "module"` from where it lies, so both are provided.
- */
-function serverEntry(): string {
-  const dir = resolve(ROOT, process.env.BENCH_DIST || 'dist');
-  const main = join(dir, 'main.js');
-  if (!existsSync(main)) {
-    throw new Error(
-      `${main} is missing: build first (npm run build, or npx tsc -p tsconfig.build.json --outDir ${dir})`,
-    );
-  }
-  const fromRoot = relative(ROOT, dir);
-  if (fromRoot.startsWith('..') || isAbsolute(fromRoot)) {
-    const packageJson = join(dir, 'package.json');
-    if (!existsSync(packageJson)) writeFileSync(packageJson, '{ "type": "module" }\n');
-    const modules = join(dir, 'node_modules');
-    if (!lstatSync(modules, { throwIfNoEntry: false })) symlinkSync(join(ROOT, 'node_modules'), modules, 'dir');
-  }
-  return main;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function startServer(config: BenchServer, entry: string, dbUrl: string): Promise<Server> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [entry], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      ...serverEnv,
-      ...config.env,
-      // Development, because production refuses the bench routes; DATABASE_URL keeps it on
-      // real Postgres rather than the embedded database.
-      NODE_ENV: 'development',
-      DATABASE_URL: dbUrl,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-      ENABLE_BENCH_ROUTES: 'true',
-      // Keeps generated development state out of the developer's .data folder.
-      DATA_DIR: ':memory:',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  if (child.pid === undefined) {
-    throw new Error(`could not start node ${entry}`);
-  }
-  const log: string[] = [];
-  const keep = (chunk: Buffer): void => {
-    log.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    log.splice(0, Math.max(0, log.length - SERVER_LOG_LINES));
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const server: Server = {
-    name: config.name,
-    description: config.description,
-    child,
-    pid: child.pid,
-    baseUrl: `http://127.0.0.1:${port}`,
-    log,
-    exited,
-  };
-  await waitUntilReady(server);
-  return server;
-}
-
-function hasExited(server: Server): boolean {
-  return server.child.exitCode !== null || server.child.signalCode !== null;
-}
-
-async function waitUntilReady(server: Server): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (hasExited(server)) {
-      throw new Error(`the server "${server.name}" exited during startup\n${serverLog(server)}`);
-    }
-    try {
-      const response = await fetch(`${server.baseUrl}/health/ready`);
-      if (response.ok) return;
-    } catch {
-      // Not listening yet.
-    }
-    await sleep(100);
-  }
-  throw new Error(`the server "${server.name}" was not ready within ${READY_TIMEOUT_MS} ms\n${serverLog(server)}`);
-}
-
-async function stopServer(server: Server): Promise<void> {
-  if (hasExited(server)) return;
-  server.child.kill('SIGTERM');
-  const stopped = await Promise.race([server.exited.then(() => true), sleep(STOP_TIMEOUT_MS, false)]);
-  if (!stopped) {
-    server.child.kill('SIGKILL');
-    await server.exited;
-  }
-}
-
-function serverLog(server: Server): string {
-  return server.log.length > 0
-    ? `last output of server "${server.name}":\n  ${server.log.join('\n  ')}`
-    : `(no output from server "${server.name}")`;
-}
-
-function rssMb(pid: number): number | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
-    return kb === undefined ? undefined : Number(kb) / 1024;
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU time the process has used so far; undefined where /proc is missing. */
-function cpuMs(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name may hold spaces; the numeric fields start after its closing paren.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Waits until the server's CPU goes quiet. Autocannon stops at the deadline and abandons the
  * requests in flight, which the server still finishes; with slow routes (password hashing)
@@ -303,12 +128,6 @@ async function settle(server: Server, after: string): Promise<void> {
 }
 
 // --- scenarios ---
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
 
 /** The median of the defined values; undefined when there are none. */
 function medianOf(values: (number | undefined)[]): number | undefined {
@@ -464,18 +283,6 @@ function formatRatio(ratio: number): string {
   return ratio >= 0.1 || ratio === 0 ? ratio.toFixed(2) : ratio.toPrecision(2);
 }
 
-function printColumns(header: string[], rows: string[][], leftAligned: number[]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((cell, i) => (leftAligned.includes(i) ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const row of rows) console.log(line(row));
-}
-
 function printTable(results: ScenarioResult[], floorName: string): void {
   printColumns(
     [
@@ -531,57 +338,24 @@ function printRequirements(results: RequirementResult[], rounds: number): void {
   }
 }
 
-function gitRevision(): string | undefined {
-  try {
-    return execFileSync('git', ['describe', '--always', '--dirty'], { cwd: ROOT, encoding: 'utf8' }).trim();
-  } catch {
-    return undefined;
-  }
-}
-
 // --- main ---
 
 async function main(): Promise<number> {
   const duration = positiveNumber('BENCH_DURATION', 5);
   const rounds = positiveNumber('BENCH_ROUNDS', 3, true);
   const floor = validate();
-  const entry = serverEntry();
   const byName = new Map(scenarios.map((s) => [s.name, s]));
   const used = servers.filter((config) => scenarios.some((s) => serverOf(s) === config.name));
 
-  const dbName = `bench_${randomBytes(6).toString('hex')}`;
-  const running: Server[] = [];
-  let dbCreated = false;
-  let cleaning: Promise<void> | undefined;
-  const cleanup = (): Promise<void> =>
-    (cleaning ??= (async () => {
-      await Promise.all(running.map(stopServer));
-      // FORCE: a connection a server left behind must not keep the database alive.
-      if (dbCreated) await withAdmin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    })());
-  // Ctrl-C mid-run still removes the database and the servers.
-  const onSignal = (): void => {
-    console.error('\nbench: interrupted; stopping the servers and dropping the database');
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const harness = await openHarness('bench');
+  const { dbName, entry, running } = harness;
 
   try {
-    await withAdmin(`CREATE DATABASE ${dbName}`).catch((error: unknown) => {
-      const { host } = new URL(adminUrl);
-      throw new Error(
-        `cannot create a database on Postgres at ${host} (BENCH_DATABASE_URL): ${(error as Error).message}`,
-      );
-    });
-    dbCreated = true;
-    const dbUrl = databaseUrl(dbName);
     const contexts = new Map<string, { server: Server; ctx: ScenarioContext }>();
     // One after another: the first applies the migrations, the others find them done.
     for (const config of used) {
-      const server = await startServer(config, entry, dbUrl);
-      running.push(server);
-      contexts.set(config.name, { server, ctx: makeContext(server, dbUrl) });
+      const server = await harness.start({ ...config, env: { ...serverEnv, ...config.env } });
+      contexts.set(config.name, { server, ctx: makeContext(server, harness.dbUrl) });
     }
 
     const compared = new Set(requirements.flatMap((r) => [r.subject, r.baseline]));
@@ -686,7 +460,7 @@ async function main(): Promise<number> {
     for (const server of running) console.error(serverLog(server));
     return 1;
   } finally {
-    await cleanup();
+    await harness.close();
   }
 }
 

@@ -70,7 +70,7 @@ export interface Requirement {
  * 160 ms for `Tidal-Orbit-<8 random hex>-Quartz!`), so a random one would make runs
  * incomparable. Strong enough to pass the policy, unrelated to the emails below.
  */
-const PASSWORD = 'Tidal-Orbit-ab12cd34-Quartz!';
+export const PASSWORD = 'Tidal-Orbit-ab12cd34-Quartz!';
 
 const RUN_ID = randomBytes(4).toString('hex');
 

@@ -23,11 +23,19 @@ function freePort() {
   });
 }
 
-function start(port) {
-  const child = spawn(process.execPath, ['dist/main.js'], {
+/**
+ * The built server, as the Dockerfile runs it (node, whose exit code the test reads) or, with
+ * `viaNpm`, as README says (`npm run start:prod`). Each in a process group of its own, so a
+ * signal reaches npm, its shell and the server together, as from a terminal.
+ */
+function start(port, { viaNpm = false } = {}) {
+  const [command, args] = viaNpm ? ['npm', ['run', '--silent', 'start:prod']] : [process.execPath, ['dist/main.js']];
+  const child = spawn(command, args, {
     env: { ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
+  child.terminate = () => process.kill(-child.pid, 'SIGTERM');
   child.output = '';
   child.stdout.on('data', (d) => (child.output += d));
   child.stderr.on('data', (d) => (child.output += d));
@@ -92,7 +100,7 @@ try {
   assert.equal(again.status, 409, 'the first server still has the user');
   step('first server keeps its data');
 
-  first.kill('SIGTERM');
+  first.terminate();
   await new Promise((r) => setTimeout(r, 300));
   const draining = await fetch(`${base}/health/ready`);
   assert.equal(draining.status, 503, 'readiness turns 503 during the grace period');
@@ -101,14 +109,14 @@ try {
   assert.equal(await first.exited, 0, `graceful exit code:\n${first.output}`);
   step('SIGTERM exits 0 and releases the folder');
 
-  first = start(port);
+  first = start(port, { viaNpm: true });
   await waitReady(base, first);
   const afterRestart = await api(base, 'POST', '/api/v1/auth/register', user);
   assert.equal(afterRestart.status, 409, 'data persisted across restart');
-  step('restart on the same folder keeps the data');
+  step('restart with npm run start:prod on the same folder keeps the data');
   process.stdout.write(`${steps.length} passed, 0 failed\n`);
 } finally {
-  if (first.exitCode === null) first.kill('SIGTERM');
+  if (first.exitCode === null) first.terminate();
   await first.exited;
   rmSync(dataDir, { recursive: true, force: true });
 }

@@ -105,5 +105,42 @@ export function exampleProblems(examples: Example[]): string[] {
   if (examples.filter((example) => example.kind === 'quick-start').length !== 1) {
     problems.push('exactly one block must be the quick start');
   }
+  return [...problems, ...inlineCommandProblems(examples, ci)];
+}
+
+/** A command in running text: `npm run build`, `source scripts/ensure-node.sh`. */
+const INLINE_COMMAND = /`((?:npm|npx|node|bash|curl|docker|apt-get|source) [^`]+)`/g;
+/** CI runs this file; it is the one command nothing else has to run. */
+const THE_CI_SCRIPT = 'bash .ci/run';
+
+/** Every test and script file, whose text may run a command a document names. */
+function runnerSources(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((name) => /\.(ts|mjs)$/.test(name))
+    .map((name) => readFileSync(join(dir, name), 'utf8'));
+}
+
+/**
+ * Commands named in running text must be run somewhere too: by .ci/run, by smoke.mjs, by a
+ * test, or as part of an example that runs. A `<placeholder>` matches whatever CI puts there.
+ */
+function inlineCommandProblems(examples: Example[], ci: string): string[] {
+  const ran = examples
+    .filter(({ kind }) => kind === 'cli' || kind === 'with-server' || kind === 'quick-start' || kind === 'compose')
+    .flatMap(({ commands }) => commands);
+  const sources = [
+    ci,
+    ...ran,
+    readFileSync(join(ROOT, 'scripts', 'smoke.mjs'), 'utf8'),
+    ...runnerSources(join(ROOT, 'test')),
+  ];
+  const problems: string[] = [];
+  for (const file of documentationFiles()) {
+    for (const [, command = ''] of readFileSync(file, 'utf8').matchAll(INLINE_COMMAND)) {
+      const runnable = command.split('<')[0]?.trim() ?? '';
+      if (command === THE_CI_SCRIPT || sources.some((source) => source.includes(runnable))) continue;
+      problems.push(`${relative(ROOT, file)}: nothing runs \`${command}\``);
+    }
+  }
   return problems;
 }
