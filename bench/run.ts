@@ -2,13 +2,13 @@
  * `npm run bench`: starts the built server (one process per configuration in
  * bench/scenarios.ts `servers`, all on one throwaway Postgres database) and drives each
  * scenario with autocannon. Scenarios named by a requirement are measured back to back
- * with their counterpart, alternating (subject, baseline, subject, baseline, ...), and the
+ * with their counterpart, alternating (subject, baseline, baseline, subject, ...), and the
  * median of each side is compared. Prints a table and the requirements, writes
  * .bench/last.json, exits non-zero when any response was an error or an unexpected status
  * (a requirement that fails is reported, not an error).
  *
  * Env: BENCH_DURATION (seconds per run, default 5), BENCH_ROUNDS (runs per side of each
- * requirement, default 3), BENCH_DIST (the compiled server, default dist; a folder outside
+ * requirement, default 4: an even count balances the ABBA order), BENCH_DIST (the compiled server, default dist; a folder outside
  * the project gets a node_modules link and a package.json so Node resolves it as ESM),
  * BENCH_DATABASE_URL (the Postgres server to create the database on, default
  * postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default
@@ -342,7 +342,7 @@ function printRequirements(results: RequirementResult[], rounds: number): void {
 
 async function main(): Promise<number> {
   const duration = positiveNumber('BENCH_DURATION', 5);
-  const rounds = positiveNumber('BENCH_ROUNDS', 3, true);
+  const rounds = positiveNumber('BENCH_ROUNDS', 4, true);
   const floor = validate();
   const byName = new Map(scenarios.map((s) => [s.name, s]));
   const used = servers.filter((config) => scenarios.some((s) => serverOf(s) === config.name));
@@ -385,9 +385,16 @@ async function main(): Promise<number> {
       const baseline = byName.get(requirement.baseline)!;
       const subjectSamples: Sample[] = [];
       const baselineSamples: Sample[] = [];
+      // Subject first in one round, baseline first in the next (ABBA): a server still getting
+      // faster (JIT, caches) or slower over the rounds then favours neither side.
       for (let round = 0; round < rounds; round += 1) {
-        subjectSamples.push(await runner.sample(subject));
-        baselineSamples.push(await runner.sample(baseline));
+        if (round % 2 === 0) {
+          subjectSamples.push(await runner.sample(subject));
+          baselineSamples.push(await runner.sample(baseline));
+        } else {
+          baselineSamples.push(await runner.sample(baseline));
+          subjectSamples.push(await runner.sample(subject));
+        }
       }
       const subjectRuns = subjectSamples.map((s) => s.requestsPerSecond);
       const baselineRuns = baselineSamples.map((s) => s.requestsPerSecond);
