@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
@@ -24,6 +25,8 @@ interface CachedKey {
   ownerActive: boolean;
   /** Who the key acts as; made once per lookup, as a verified JWT's is (the hot path stays cheap). */
   principal: Principal;
+  /** The secret that last passed the keyed-hash check (see secretChecksOut). */
+  verifiedSecret?: Buffer;
   cachedAt: number;
 }
 
@@ -108,7 +111,7 @@ export class ApiKeysService {
     if (entry.key.revokedAt) return this.reject(entry.key, 'revoked');
     if (!entry.ownerActive) return this.reject(entry.key, 'owner inactive');
     const { key } = entry;
-    if (!secretMatches(parts.secret, key.secretHash, this.pepper)) return this.reject(key, 'wrong secret');
+    if (!this.secretChecksOut(entry, parts.secret)) return this.reject(key, 'wrong secret');
     const now = Date.now();
     if (key.expiresAt && key.expiresAt.getTime() <= now) return this.reject(key, 'expired');
     if (this.usage.isDue(key.id, now)) {
@@ -118,6 +121,21 @@ export class ApiKeysService {
     }
     this.addresses.noteUse(key, address);
     return entry.principal;
+  }
+
+  /**
+   * The keyed hash costs more than the rest of a cached key's check, so the secret it last
+   * verified stays with the cached entry (as a verified JWT stays in its cache) and is
+   * compared in constant time; anything else is hashed and compared with the stored hash.
+   * The entry, and the secret with it, goes at the cache TTL, on rotation and on revocation.
+   */
+  private secretChecksOut(entry: CachedKey, secret: string): boolean {
+    const presented = Buffer.from(secret, 'utf8');
+    const { verifiedSecret } = entry;
+    if (verifiedSecret?.length === presented.length && timingSafeEqual(verifiedSecret, presented)) return true;
+    if (!secretMatches(secret, entry.key.secretHash, this.pepper)) return false;
+    entry.verifiedSecret = presented;
+    return true;
   }
 
   private async lookup(prefix: string): Promise<CachedKey | null> {
