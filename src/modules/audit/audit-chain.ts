@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** The first event of a chain links to this. */
 export const GENESIS_HASH = Buffer.alloc(32);
@@ -33,12 +33,41 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-/** Canonical JSON: sorted keys at every depth, so Postgres's jsonb key order does not matter. */
+/** The fields of ChainedContent in sorted order: the canonical form lists them so. */
+const SORTED_FIELDS = [
+  'action',
+  'actorId',
+  'at',
+  'authMethod',
+  'credentialId',
+  'details',
+  'id',
+  'ip',
+  'latencyMs',
+  'outcome',
+  'requestId',
+  'status',
+  'target',
+  'userAgent',
+] as const satisfies readonly (keyof ChainedContent)[];
+
+/**
+ * Canonical JSON: sorted keys at every depth, so Postgres's jsonb key order does not matter.
+ * The top level is written field by field in sorted order (sorting it on every event cost
+ * more than hashing it); `details` is sorted recursively.
+ */
 export function canonicalContent(event: ChainedContent): string {
-  return JSON.stringify(sortKeys({ ...event, at: event.at.toISOString() }));
+  let json = '';
+  for (const field of SORTED_FIELDS) {
+    const value =
+      field === 'at' ? event.at.toISOString() : field === 'details' ? sortKeys(event.details) : event[field];
+    if (value === undefined) continue;
+    json += `${json ? ',' : '{'}"${field}":${JSON.stringify(value)}`;
+  }
+  return json ? `${json}}` : '{}';
 }
 
 /** SHA-256 over the previous event's hash and this event's canonical content. */
 export function chainHash(prevHash: Buffer, event: ChainedContent): Buffer {
-  return createHash('sha256').update(prevHash).update(canonicalContent(event), 'utf8').digest();
+  return hash('sha256', Buffer.concat([prevHash, Buffer.from(canonicalContent(event), 'utf8')]), 'buffer');
 }

@@ -13,7 +13,8 @@ import { AuditWriter } from './audit-writer.js';
  * often an id from the path, and an event the database refuses would fail its whole batch.
  */
 function storable(value: string | null | undefined, max: number): string | null {
-  return value == null ? null : value.replace(/\0/g, '\uFFFD').slice(0, max);
+  if (value == null) return null;
+  return (value.includes('\0') ? value.replace(/\0/g, '\uFFFD') : value).slice(0, max);
 }
 
 /**
