@@ -10,10 +10,20 @@ export class AuditMetrics {
   readonly flushFailures: Counter;
   readonly refused: Counter;
   readonly flushSeconds: Histogram;
+  private readDepth: () => number = () => 0;
 
   constructor(metrics: MetricsRegistry) {
     const registers: Registry[] = [metrics.registry];
-    this.depth = new Gauge({ name: 'audit_buffer_depth', help: 'Audit events waiting to be written', registers });
+    const readDepth = () => this.readDepth();
+    this.depth = new Gauge({
+      name: 'audit_buffer_depth',
+      help: 'Audit events waiting to be written',
+      registers,
+      // Read when scraped, rather than set on every event.
+      collect() {
+        this.set(readDepth());
+      },
+    });
     this.dropped = new Counter({
       name: 'audit_events_dropped_total',
       help: 'Routine audit events dropped because the buffer was full',
@@ -40,5 +50,10 @@ export class AuditMetrics {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     });
+  }
+
+  /** Where the buffer depth is read from when the metrics are scraped. */
+  measureDepth(read: () => number): void {
+    this.readDepth = read;
   }
 }

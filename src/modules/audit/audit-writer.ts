@@ -71,7 +71,9 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
     private readonly config: AppConfig,
     private readonly metrics: AuditMetrics,
     @InjectPinoLogger(AuditWriter.name) private readonly logger: PinoLogger,
-  ) {}
+  ) {
+    metrics.measureDepth(() => this.buffer.length);
+  }
 
   onModuleInit(): void {
     this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
@@ -94,7 +96,6 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
     this.buffer.push(event);
-    this.metrics.depth.set(this.buffer.length);
     if (this.buffer.length >= FLUSH_BATCH) void this.flush();
   }
 
@@ -162,7 +163,6 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
       this.isolating = Math.max(0, this.isolating - batch.length);
       due = Math.max(due - batch.length, this.isolating, this.buffer.length >= FLUSH_BATCH ? FLUSH_BATCH : 0);
       this.metrics.flushSeconds.observe((performance.now() - started) / 1000);
-      this.metrics.depth.set(this.buffer.length);
       for (const wake of this.waiters.splice(0)) wake();
     }
     return true;
