@@ -34,6 +34,7 @@ import {
   printColumns,
   ROOT,
   rssMb,
+  runTool,
   serverLog,
   // @ts-expect-error TS5097, as above (reported on the line naming the file).
 } from './server.ts';
@@ -471,12 +472,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  },
-);
+runTool('bench', main);

@@ -295,3 +295,16 @@ export async function openHarness(tool: string): Promise<Harness> {
     close,
   };
 }
+
+/** Runs a tool's `main`: its result is the exit code; a thrown error is one line on stderr and exit 1. */
+export function runTool(tool: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(`${tool}: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    },
+  );
+}

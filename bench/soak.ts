@@ -36,7 +36,7 @@ import type { Send, SoakRequest, Workload } from './soak-workload.ts';
 import { refreshIntervalSeconds } from './soak-workload.ts';
 import type { Server } from './server.ts';
 // @ts-expect-error TS5097, as above.
-import { hasExited, openHarness, positiveNumber, rssMb, serverLog } from './server.ts';
+import { hasExited, openHarness, positiveNumber, rssMb, runTool, serverLog } from './server.ts';
 
 const REQUEST_TIMEOUT_MS = 10_000;
 /** Past this many operations under way the server is not keeping up: more arrivals are errors. */
@@ -289,12 +289,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(`soak: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  },
-);
+runTool('soak', main);
