@@ -1,21 +1,10 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalContent, chainHash, GENESIS_HASH, type ChainedContent } from './audit-chain.js';
+import { canonicalContent, chainHash, GENESIS_HASH, sortKeys, type ChainedContent } from './audit-chain.js';
 
-/** The canonical form as first written (every key sorted generically): stored chains were hashed so. */
+/** The canonical form as first written (the whole event sorted generically): stored chains were hashed so. */
 function referenceCanonical(event: ChainedContent): string {
-  const sortKeys = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(sortKeys);
-    if (value && typeof value === 'object' && !(value instanceof Date)) {
-      return Object.fromEntries(
-        Object.keys(value)
-          .sort()
-          .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
-      );
-    }
-    return value;
-  };
   return JSON.stringify(sortKeys({ ...event, at: event.at.toISOString() }));
 }
 

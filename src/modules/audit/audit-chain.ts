@@ -21,7 +21,8 @@ export interface ChainedContent {
   details: Record<string, unknown>;
 }
 
-function sortKeys(value: unknown): unknown {
+/** Every object's keys sorted, at every depth (arrays keep their order). */
+export function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value && typeof value === 'object' && !(value instanceof Date)) {
     return Object.fromEntries(
