@@ -3,12 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditVerify } from '../../src/cli/audit-verify.command.js';
 import { tokensPurge } from '../../src/cli/tokens-purge.command.js';
 import type { CliCommand } from '../../src/cli/cli-command.js';
 import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
 import { signedIn } from '../factories/auth.js';
+import { runCli, type CliStorage } from '../setup/cli.js';
 import { startTestApp, TestDatabase, type TestApp } from '../setup/test-app.js';
 
 /** Characters an array literal must quote or escape; the verify below re-hashes what was stored. */
@@ -20,13 +21,11 @@ const AWKWARD_USER_AGENT = 'curl/8 "q" \\b\\ {a,b} NULL (x; y)';
  */
 describe('CLI: tokens:purge and audit:verify', () => {
   const adminUrl = process.env.DATABASE_URL;
-  const savedEnv = { ...process.env };
   let database: TestDatabase | undefined;
   let dataDir: string | undefined;
 
   /** What every app and command of this file runs on: one Postgres database, or one data folder. */
-  const storage = (): Record<string, string> =>
-    database ? { DATABASE_URL: database.url } : { DATA_DIR: dataDir as string };
+  const storage = (): CliStorage => (database ? { DATABASE_URL: database.url } : { DATA_DIR: dataDir as string });
 
   async function withApp(work: (t: TestApp) => Promise<void>): Promise<void> {
     const t = await startTestApp(database ? {} : storage(), database ? { database } : {});
@@ -38,28 +37,13 @@ describe('CLI: tokens:purge and audit:verify', () => {
     }
   }
 
-  async function runCli(command: CliCommand, args: string[] = []): Promise<{ code: number; stdout: string }> {
-    process.env = { ...savedEnv, NODE_ENV: 'test', LOG_LEVEL: 'warn', ...storage() };
-    if (!database) delete process.env.DATABASE_URL;
-    let stdout = '';
-    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      stdout += chunk.toString();
-      return true;
-    });
-    try {
-      return { code: await command.run(args), stdout };
-    } finally {
-      write.mockRestore();
-      process.env = { ...savedEnv };
-    }
-  }
+  const run = (command: CliCommand, args: string[] = []) => runCli(command, args, storage());
 
   beforeAll(async () => {
     if (adminUrl) database = (await TestDatabase.create(adminUrl)).retain();
     else dataDir = await mkdtemp(join(tmpdir(), 'audit-cli-'));
   });
   afterAll(async () => {
-    process.env = { ...savedEnv };
     await database?.release();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
@@ -92,14 +76,14 @@ describe('CLI: tokens:purge and audit:verify', () => {
       events = row?.n ?? 0;
     });
     expect(events).toBeGreaterThan(0);
-    const { code, stdout } = await runCli(tokensPurge);
+    const { code, stdout } = await run(tokensPurge);
     expect(code).toBe(0);
     expect(stdout).toContain('sessions: 1\n');
     expect(stdout).toContain('audit events: kept (AUDIT_RETENTION unset)');
   });
 
   it('should say the chain is intact, with the number of events, and exit 0', async () => {
-    const { code, stdout } = await runCli(auditVerify);
+    const { code, stdout } = await run(auditVerify);
     expect(stdout).toBe(`Audit chain intact: ${events} events\n`);
     expect(code).toBe(0);
   });
@@ -117,13 +101,13 @@ describe('CLI: tokens:purge and audit:verify', () => {
         await m.query(`UPDATE audit_events SET target = 'tampered' WHERE seq = $1`, [victim?.seq]);
       });
     });
-    const { code, stdout } = await runCli(auditVerify);
+    const { code, stdout } = await run(auditVerify);
     expect(stdout).toBe(`Audit chain broken at event ${victim?.id} (seq ${victim?.seq}): content altered\n`);
     expect(code).toBe(1);
   });
 
   it('should refuse arguments it does not know', async () => {
-    await expect(runCli(auditVerify, ['--fast'])).rejects.toThrow(/unexpected arguments/);
-    await expect(runCli(tokensPurge, ['now'])).rejects.toThrow(/unexpected arguments/);
+    await expect(run(auditVerify, ['--fast'])).rejects.toThrow(/unexpected arguments/);
+    await expect(run(tokensPurge, ['now'])).rejects.toThrow(/unexpected arguments/);
   });
 });
