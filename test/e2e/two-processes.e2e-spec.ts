@@ -224,16 +224,10 @@ describeWithSharedServices('two server processes behind one load balancer', () =
       const callback = await authorize(user, await oauth.calculatePKCECodeChallenge(verifier));
       const params = oauth.validateAuthResponse(as, client, callback, 'st4te');
 
+      const redeem = () =>
+        oauth.authorizationCodeGrantRequest(as, client, clientAuth, params, REDIRECT_URI, verifier, insecure);
       balancer.pin(b.origin);
-      const redeemed = await oauth.authorizationCodeGrantRequest(
-        as,
-        client,
-        clientAuth,
-        params,
-        REDIRECT_URI,
-        verifier,
-        insecure,
-      );
+      const redeemed = await redeem();
       expect(redeemed.headers.get(UPSTREAM_HEADER)).toBe(b.origin);
       const tokens = await oauth.processAuthorizationCodeResponse(as, client, redeemed);
       await api(onA, tokens.access_token).expect(200);
@@ -253,15 +247,7 @@ describeWithSharedServices('two server processes behind one load balancer', () =
       await api(onB, rotated.access_token).expect(200);
 
       // A replayed code (B redeemed it, A sees it now) is refused and kills its grant everywhere.
-      const replay = await oauth.authorizationCodeGrantRequest(
-        as,
-        client,
-        clientAuth,
-        params,
-        REDIRECT_URI,
-        verifier,
-        insecure,
-      );
+      const replay = await redeem();
       expect(replay.headers.get(UPSTREAM_HEADER)).toBe(a.origin);
       expect(replay.status).toBe(400);
       expect(await replay.json()).toMatchObject({ error: 'invalid_grant' });
