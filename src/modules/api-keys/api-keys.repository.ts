@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, type FindOptionsWhere, type Repository } from 'typeorm';
-import type { Keyset } from '../../common/http/pagination.js';
+import { newestFirst, type Keyset } from '../../common/http/pagination.js';
 import { ApiKeyAddress } from './api-key-address.entity.js';
 import { ApiKey } from './api-key.entity.js';
 
@@ -47,12 +47,7 @@ export class ApiKeysRepository {
   list(scope: KeyOwnerScope, limit: number, after?: Keyset): Promise<ApiKey[]> {
     const query = this.keys.createQueryBuilder('k').where('k.revoked_at IS NULL');
     if (scope.ownerId) query.andWhere('k.user_id = :ownerId', { ownerId: scope.ownerId });
-    if (after)
-      query.andWhere('(k.created_at, k.id) < (:createdAt, :afterId)', {
-        createdAt: after.createdAt,
-        afterId: after.id,
-      });
-    return query.orderBy('k.created_at', 'DESC').addOrderBy('k.id', 'DESC').limit(limit).getMany();
+    return newestFirst(query, ['k.created_at', 'k.id'], limit, after).getMany();
   }
 
   async revoke(scope: KeyOwnerScope, id: string): Promise<ApiKey | null> {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
-import type { Keyset } from '../../common/http/pagination.js';
+import { newestFirst, type Keyset } from '../../common/http/pagination.js';
 import { chainHash } from './audit-chain.js';
 import { AuditEvent } from './audit-event.entity.js';
 import type { ListAuditEventsQuery } from './dto/audit.dto.js';
@@ -24,9 +24,7 @@ export class AuditEventsRepository {
     if (filters.outcome) query.andWhere('e.outcome = :outcome', { outcome: filters.outcome });
     if (filters.from) query.andWhere('e.at >= :from', { from: filters.from });
     if (filters.to) query.andWhere('e.at < :to', { to: filters.to });
-    if (after)
-      query.andWhere('(e.at, e.id) < (:createdAt, :afterId)', { createdAt: after.createdAt, afterId: after.id });
-    return query.orderBy('e.at', 'DESC').addOrderBy('e.id', 'DESC').limit(limit).getMany();
+    return newestFirst(query, ['e.at', 'e.id'], limit, after).getMany();
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository, SelectQueryBuilder, WhereExpressionBuilder } from 'typeorm';
-import type { Keyset } from '../../common/http/pagination.js';
+import { newestFirst, type Keyset } from '../../common/http/pagination.js';
 import type { ResourceScope } from './resource-policy.js';
 import { Resource, type Visibility } from './resource.entity.js';
 
@@ -36,12 +36,7 @@ export class ResourcesRepository {
     const query = this.scoped(scope);
     if (filters.visibility) query.andWhere('r.visibility = :visibility', { visibility: filters.visibility });
     if (filters.q) query.andWhere(`r.name ILIKE :pattern ESCAPE '\\'`, { pattern: `%${escapeLike(filters.q)}%` });
-    if (after)
-      query.andWhere('(r.created_at, r.id) < (:createdAt, :afterId)', {
-        createdAt: after.createdAt,
-        afterId: after.id,
-      });
-    return query.orderBy('r.created_at', 'DESC').addOrderBy('r.id', 'DESC').limit(limit).getMany();
+    return newestFirst(query, ['r.created_at', 'r.id'], limit, after).getMany();
   }
 
   insert(resource: Pick<Resource, 'ownerId' | 'name' | 'description' | 'visibility'>): Promise<Resource> {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, type Repository } from 'typeorm';
-import type { Keyset } from '../../common/http/pagination.js';
+import { newestFirst, type Keyset } from '../../common/http/pagination.js';
 import type { Role } from '../../common/auth/roles.js';
 import { isUniqueViolation } from '../../common/errors/db-errors.js';
 import { EmailTakenError, LastAdminError } from './users.errors.js';
@@ -50,9 +50,7 @@ export class UsersRepository {
   /** Up to `limit` users after `after`, newest first. */
   list(limit: number, after?: Keyset): Promise<User[]> {
     const query = this.users.createQueryBuilder('u');
-    if (after)
-      query.where('(u.created_at, u.id) < (:createdAt, :afterId)', { createdAt: after.createdAt, afterId: after.id });
-    return query.orderBy('u.created_at', 'DESC').addOrderBy('u.id', 'DESC').limit(limit).getMany();
+    return newestFirst(query, ['u.created_at', 'u.id'], limit, after).getMany();
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
-import type { Keyset } from '../../../common/http/pagination.js';
+import { newestFirst, type Keyset } from '../../../common/http/pagination.js';
 import { OAuthClient } from './oauth-client.entity.js';
 
 @Injectable()
@@ -18,13 +18,7 @@ export class OAuthClientsRepository {
 
   list(limit: number, after?: Keyset): Promise<OAuthClient[]> {
     const query = this.clients.createQueryBuilder('c');
-    if (after) {
-      query.where('(c.created_at, c.client_id) < (:createdAt, :afterId)', {
-        createdAt: after.createdAt,
-        afterId: after.id,
-      });
-    }
-    return query.orderBy('c.created_at', 'DESC').addOrderBy('c.client_id', 'DESC').limit(limit).getMany();
+    return newestFirst(query, ['c.created_at', 'c.client_id'], limit, after).getMany();
   }
 
   async delete(clientId: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository, SelectQueryBuilder, WhereExpressionBuilder } from 'typeorm';
-import type { Keyset } from '../../common/http/pagination.js';
+import { newestFirst, type Keyset } from '../../common/http/pagination.js';
 import type { FieldNoteScope } from './field-note-scope.js';
 import { FieldNote } from './field-note.entity.js';
 
@@ -22,12 +22,7 @@ export class FieldNotesRepository {
   /** Up to `limit` field notes after `after`, newest first. */
   list(scope: FieldNoteScope, limit: number, after?: Keyset): Promise<FieldNote[]> {
     const query = this.scoped(scope);
-    if (after)
-      query.andWhere('(item.created_at, item.id) < (:createdAt, :afterId)', {
-        createdAt: after.createdAt,
-        afterId: after.id,
-      });
-    return query.orderBy('item.created_at', 'DESC').addOrderBy('item.id', 'DESC').limit(limit).getMany();
+    return newestFirst(query, ['item.created_at', 'item.id'], limit, after).getMany();
   }
 
   insert(fieldNote: Pick<FieldNote, 'ownerId' | 'title' | 'body'>): Promise<FieldNote> {
