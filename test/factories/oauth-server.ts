@@ -13,6 +13,8 @@ export interface OAuthServer {
   as: oauth.AuthorizationServer;
   /** An admin's access token: registers clients, manages users. */
   adminToken: string;
+  /** That admin's account (email and password sign in on the OAuth pages). */
+  admin: SignedUpUser;
 }
 
 /**
@@ -30,7 +32,7 @@ export async function startOAuthServer(env: Record<string, string> = {}): Promis
     const discovery = await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure });
     const as = await oauth.processDiscoveryResponse(issuer, discovery);
     const admin = await signedInAdmin(t);
-    return { t, origin, as, adminToken: admin.tokens.access_token };
+    return { t, origin, as, adminToken: admin.tokens.access_token, admin: admin.user };
   } catch (error) {
     await t.close();
     throw error;

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import type { Permission } from './permission.js';
 import type { Principal } from './principal.js';
-import type { Role } from './roles.js';
+import { ROLE_PERMISSIONS, type Role } from './roles.js';
 
 /**
  * A rule about a signed-in principal, as DRF's permission classes are, with `allOf`,
@@ -24,8 +24,28 @@ export function can(permission: Permission): AccessPolicy {
   return policy(permission, (principal) => principal.permissions.has(permission));
 }
 
+/**
+ * A credential from signing in: a JWT from login, refresh or MFA verification, or a
+ * session. Only such a credential may create, rotate or delete credentials, register OAuth
+ * clients, or change the password or email: API keys, personal tokens and OAuth tokens are
+ * derived credentials, and a derived credential never mints a broader or longer-lived one.
+ */
+export const firstPartySignIn: AccessPolicy = policy(
+  'first-party sign-in',
+  (principal) => principal.scopes === null && (principal.authMethod === 'jwt' || principal.authMethod === 'session'),
+);
+
+/**
+ * The caller holds `role`. A scoped credential passes only when its scopes cover every
+ * permission of the role: a read-only key of an admin is not "an admin".
+ */
 export function hasRole(role: Role): AccessPolicy {
-  return policy(`role ${role}`, (principal) => principal.roles.includes(role));
+  return policy(
+    `role ${role}`,
+    (principal) =>
+      principal.roles.includes(role) &&
+      (principal.scopes === null || [...ROLE_PERMISSIONS[role]].every((p) => principal.permissions.has(p))),
+  );
 }
 
 export function allOf(...policies: AccessPolicy[]): AccessPolicy {
@@ -44,6 +64,15 @@ export function not(inner: AccessPolicy): AccessPolicy {
   return policy(`~${inner.description}`, (principal, request) => !inner.allows(principal, request));
 }
 
-/** The route's own id is the caller's: `GET /users/:id` for oneself. */
-export const isSelf = (param = 'id'): AccessPolicy =>
-  policy(`self(:${param})`, (principal, request) => request.params[param] === principal.userId);
+/**
+ * The route's own id is the caller's (`GET /users/:id` for oneself). A scoped credential
+ * must still carry `permission`, the route's own, in its scopes: a `resources:read` key does
+ * not read or edit its owner's account because the account is its owner's.
+ */
+export const isSelf = (permission: Permission, param = 'id'): AccessPolicy =>
+  policy(
+    `self(:${param}) with ${permission}`,
+    (principal, request) =>
+      request.params[param] === principal.userId &&
+      (principal.scopes === null || principal.scopes.includes(permission)),
+  );

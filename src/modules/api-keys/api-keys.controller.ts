@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { firstPartySignIn } from '../../common/auth/access-policy.js';
 import { Authenticated } from '../../common/auth/authenticated.decorator.js';
 import { Principal } from '../../common/auth/principal.js';
 import { PageQuery } from '../../common/http/pagination.js';
@@ -9,7 +10,10 @@ import { Audited } from '../../common/audit/audited.decorator.js';
 
 const uuid = new ParseUUIDPipe({ version: '4' });
 
-/** Every signed-in user manages their own keys; api-keys:manage reaches everyone's. */
+/**
+ * Every signed-in user manages their own keys; api-keys:manage reaches everyone's. Creating,
+ * rotating and revoking need a first-party sign-in: a key never mints or ends its siblings.
+ */
 @ApiTags('api-keys')
 @Controller('api/v1/api-keys')
 export class ApiKeysController {
@@ -17,7 +21,7 @@ export class ApiKeysController {
 
   @Post()
   @HttpCode(HttpStatus.CREATED)
-  @Authenticated()
+  @Authenticated({ policy: firstPartySignIn })
   @Audited('api-key.create')
   @ApiCreatedResponse({ type: CreatedApiKeyResponse })
   create(@Principal() me: Principal, @Body() body: CreateApiKeyDto): Promise<CreatedApiKeyResponse> {
@@ -41,7 +45,7 @@ export class ApiKeysController {
 
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @Authenticated()
+  @Authenticated({ policy: firstPartySignIn })
   @Audited('api-key.revoke')
   @ApiNoContentResponse({ description: 'Revoked, on every instance at once' })
   revoke(@Principal() me: Principal, @Param('id', uuid) id: string): Promise<void> {
@@ -50,7 +54,7 @@ export class ApiKeysController {
 
   @Post(':id/rotate')
   @HttpCode(HttpStatus.CREATED)
-  @Authenticated()
+  @Authenticated({ policy: firstPartySignIn })
   @Audited('api-key.rotate')
   @ApiCreatedResponse({ type: CreatedApiKeyResponse, description: 'A new secret; the old one is dead' })
   rotate(@Principal() me: Principal, @Param('id', uuid) id: string): Promise<CreatedApiKeyResponse> {

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
+import { firstPartySignIn } from '../../common/auth/access-policy.js';
 import { Authenticated } from '../../common/auth/authenticated.decorator.js';
 import { Principal } from '../../common/auth/principal.js';
 import { Public } from '../../common/auth/public.decorator.js';
@@ -96,7 +97,7 @@ export class AuthController {
   @Post('password')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ScopedRateLimit('auth')
-  @Authenticated()
+  @Authenticated({ policy: firstPartySignIn })
   @ApiNoContentResponse()
   changePassword(@Principal() me: Principal, @Body() body: ChangePasswordDto, @Req() req: Request): Promise<void> {
     return this.auth.changePassword(me, body.currentPassword, body.newPassword, clientAddress(req));

@@ -130,7 +130,7 @@ type Tree =
   | { kind: 'const'; value: boolean }
   | { kind: 'can'; permission: Permission }
   | { kind: 'role'; role: Role }
-  | { kind: 'self' }
+  | { kind: 'self'; permission: Permission }
   | { kind: 'all' | 'any'; children: Tree[] }
   | { kind: 'not'; child: Tree };
 
@@ -140,7 +140,7 @@ const { tree: treeArb } = fc.letrec<{ tree: Tree; leaf: Tree; node: Tree }>((tie
     fc.record({ kind: fc.constant('const' as const), value: fc.boolean() }),
     fc.record({ kind: fc.constant('can' as const), permission: fc.constantFrom(...PERMISSIONS) }),
     fc.record({ kind: fc.constant('role' as const), role: fc.constantFrom(...ROLES) }),
-    fc.constant({ kind: 'self' as const }),
+    fc.record({ kind: fc.constant('self' as const), permission: fc.constantFrom(...PERMISSIONS) }),
   ),
   node: fc.oneof(
     fc.record({
@@ -160,7 +160,7 @@ function build(tree: Tree): AccessPolicy {
     case 'role':
       return hasRole(tree.role);
     case 'self':
-      return isSelf();
+      return isSelf(tree.permission);
     case 'all':
       return allOf(...tree.children.map(build));
     case 'any':
@@ -177,9 +177,14 @@ function evaluate(tree: Tree, caller: Caller, paramId: string): boolean {
     case 'can':
       return has(caller, tree.permission);
     case 'role':
-      return caller.roles.includes(tree.role);
+      // A scoped credential is "of a role" only when its scopes cover all the role grants.
+      return (
+        caller.roles.includes(tree.role) &&
+        (caller.scopes === null || (GRANTS[tree.role] ?? []).every((p) => caller.scopes?.includes(p as Permission)))
+      );
     case 'self':
-      return paramId === caller.userId;
+      // Oneself, and a scoped credential must carry the route's permission.
+      return paramId === caller.userId && (caller.scopes === null || caller.scopes.includes(tree.permission));
     case 'all': {
       let result = true;
       for (const child of tree.children) result = result && evaluate(child, caller, paramId);

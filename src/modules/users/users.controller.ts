@@ -41,7 +41,7 @@ export class UsersController {
   }
 
   @Get(':id')
-  @Authenticated({ policy: anyOf(can('users:read'), isSelf()) })
+  @Authenticated({ policy: anyOf(can('users:read'), isSelf('users:read')) })
   @ApiOkResponse({ type: UserResponse })
   @ApiNotFoundResponse()
   get(@Param('id', uuid) id: string): Promise<UserResponse> {
@@ -49,7 +49,7 @@ export class UsersController {
   }
 
   @Patch(':id')
-  @Authenticated({ policy: anyOf(can('users:manage'), isSelf()) })
+  @Authenticated({ policy: anyOf(can('users:manage'), isSelf('users:manage')) })
   @Audited('user.update')
   @ApiOkResponse({ type: UserResponse })
   @ApiConflictResponse({ description: 'The change would leave no active admin' })

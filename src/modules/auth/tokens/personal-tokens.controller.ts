@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { firstPartySignIn } from '../../../common/auth/access-policy.js';
 import { Authenticated } from '../../../common/auth/authenticated.decorator.js';
 import { Principal } from '../../../common/auth/principal.js';
 import { CreatePersonalTokenDto } from './dto/create-personal-token.dto.js';
@@ -13,7 +14,7 @@ export class PersonalTokensController {
   constructor(private readonly tokens: PersonalTokensService) {}
 
   @Post()
-  @Authenticated()
+  @Authenticated({ policy: firstPartySignIn })
   @Audited('personal-token.create')
   @ApiCreatedResponse({ type: CreatedPersonalTokenResponse })
   create(@Principal() me: Principal, @Body() body: CreatePersonalTokenDto): Promise<CreatedPersonalTokenResponse> {
@@ -29,7 +30,7 @@ export class PersonalTokensController {
 
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @Authenticated()
+  @Authenticated({ policy: firstPartySignIn })
   @Audited('personal-token.delete')
   @ApiNoContentResponse()
   delete(@Principal() me: Principal, @Param('id', new ParseUUIDPipe({ version: '4' })) id: string): Promise<void> {

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Audited } from '../../../common/audit/audited.decorator.js';
+import { allOf, can, firstPartySignIn } from '../../../common/auth/access-policy.js';
 import { Authenticated } from '../../../common/auth/authenticated.decorator.js';
 import { Principal } from '../../../common/auth/principal.js';
 import { PageQuery } from '../../../common/http/pagination.js';
@@ -13,6 +14,8 @@ import {
 import { OAuthClientsService } from './oauth-clients.service.js';
 
 const uuid = new ParseUUIDPipe({ version: '4' });
+/** Registering or deleting a client makes or ends credentials: it needs a first-party sign-in. */
+const manageWithSignIn = allOf(firstPartySignIn, can('oauth-clients:manage'));
 
 @ApiTags('oauth-clients')
 @Controller('api/v1/oauth-clients')
@@ -22,6 +25,7 @@ export class OAuthClientsController {
 
   @Post()
   @HttpCode(HttpStatus.CREATED)
+  @Authenticated({ policy: manageWithSignIn })
   @Audited('oauth-client.create')
   @ApiCreatedResponse({ type: CreatedOAuthClientResponse })
   create(@Principal() me: Principal, @Body() body: CreateOAuthClientDto): Promise<CreatedOAuthClientResponse> {
@@ -43,6 +47,7 @@ export class OAuthClientsController {
 
   @Delete(':clientId')
   @HttpCode(HttpStatus.NO_CONTENT)
+  @Authenticated({ policy: manageWithSignIn })
   @Audited('oauth-client.delete')
   @ApiNoContentResponse({ description: 'Deleted; its tokens stop working at once' })
   delete(@Param('clientId', uuid) clientId: string): Promise<void> {
