@@ -23,7 +23,7 @@ export class ApiKeyLifecycleListener {
   @OnEvent(USER_EVENTS.signedOutEverywhere, inTransaction)
   async revokeKeys(event: UserChangedEvent): Promise<void> {
     if (event.keepApiKeys) return;
-    const revoked = await this.keys.revokeAllOfUser(event.manager, event.userId);
+    const revoked = await event.inTransaction((manager) => this.keys.revokeAllOfUser(manager, event.userId));
     event.afterCommit.push(() => this.revocation.publish(revoked));
   }
 }

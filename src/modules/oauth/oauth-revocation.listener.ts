@@ -20,14 +20,18 @@ export class OAuthRevocationListener {
   @OnEvent(USER_EVENTS.deactivated, inTransaction)
   @OnEvent(USER_EVENTS.signedOutEverywhere, inTransaction)
   async onCredentialsEnded(event: UserChangedEvent): Promise<void> {
-    await this.models.deleteAllOfAccount(event.manager, event.userId);
-    await this.models.deleteServiceTokensOfOwner(event.manager, event.userId);
+    await event.inTransaction(async (manager) => {
+      await this.models.deleteAllOfAccount(manager, event.userId);
+      await this.models.deleteServiceTokensOfOwner(manager, event.userId);
+    });
   }
 
   /** A deleted user's clients are gone too (cascade): so are the tokens they issued, to anyone. */
   @OnEvent(USER_EVENTS.deleted, inTransaction)
   async onDeleted(event: UserChangedEvent): Promise<void> {
-    await this.models.deleteAllOfAccount(event.manager, event.userId);
-    await this.models.deleteAllOfRemovedClients(event.manager);
+    await event.inTransaction(async (manager) => {
+      await this.models.deleteAllOfAccount(manager, event.userId);
+      await this.models.deleteAllOfRemovedClients(manager);
+    });
   }
 }

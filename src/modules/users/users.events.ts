@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 /**
  * What the users module announces when an account changes in a way that ends credentials.
  * Emitted with emitAsync and awaited *inside the transaction of the change*: each listener
- * (auth, API keys, the OAuth server) ends its credentials through `manager`, so the change
+ * (auth, API keys, the OAuth server) ends its credentials through `inTransaction`, so the change
  * and every revocation commit together or not at all, and pushes what must happen after the
  * commit (broadcasts to other instances, cache evictions) onto `afterCommit`.
  */
@@ -27,8 +27,11 @@ export interface SurvivingCredential {
 export interface UserChangedEvent {
   userId: string;
   actorId: string;
-  /** The transaction of the change. */
-  manager: EntityManager;
+  /**
+   * Runs `work` in the transaction of the change. Listeners run concurrently but share the
+   * transaction's one connection, so their statements are queued here, one unit at a time.
+   */
+  inTransaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T>;
   /** Run, in order, once the transaction has committed. */
   afterCommit: (() => Promise<void>)[];
   /** The caller's own session or refresh family, which stays (password change, sign-out everywhere). */

@@ -152,7 +152,7 @@ export class UsersService {
     }
     const afterCommit: UserChangedEvent['afterCommit'] = [];
     const after = await this.users.changeKeepingAnAdmin(id, changes, async (manager, before, changed) => {
-      const event: UserChangedEvent = { userId: id, actorId: me.userId, manager, afterCommit };
+      const event: UserChangedEvent = { userId: id, actorId: me.userId, inTransaction: serially(manager), afterCommit };
       if (before.isActive && changed && !changed.isActive) await this.events.emitAsync(USER_EVENTS.deactivated, event);
       else if (changed && before.roles.join() !== changed.roles.join()) {
         await this.events.emitAsync(USER_EVENTS.rolesChanged, event);
@@ -166,7 +166,7 @@ export class UsersService {
   async delete(me: Principal, id: string): Promise<void> {
     const afterCommit: UserChangedEvent['afterCommit'] = [];
     const deleted = await this.users.changeKeepingAnAdmin(id, null, async (manager) => {
-      const event: UserChangedEvent = { userId: id, actorId: me.userId, manager, afterCommit };
+      const event: UserChangedEvent = { userId: id, actorId: me.userId, inTransaction: serially(manager), afterCommit };
       await this.events.emitAsync(USER_EVENTS.deleted, event);
     });
     if (!deleted) throw new NotFoundError('No such user.');
@@ -191,7 +191,7 @@ export class UsersService {
         const outcome = await change(manager, user);
         // A change that did not happen (a stale password) ends nothing: roll the epoch back too.
         if (outcome === false) throw new ChangeNotMade();
-        const event: UserChangedEvent = { userId, actorId, manager, afterCommit, ...keep };
+        const event: UserChangedEvent = { userId, actorId, inTransaction: serially(manager), afterCommit, ...keep };
         await this.events.emitAsync(eventName, event);
         return outcome;
       })
@@ -210,4 +210,14 @@ class ChangeNotMade extends Error {}
 
 async function runAll(work: readonly (() => Promise<void>)[]): Promise<void> {
   for (const step of work) await step();
+}
+
+/** One transaction's connection, handed out to one unit of work at a time. */
+function serially(manager: EntityManager): UserChangedEvent['inTransaction'] {
+  let queue: Promise<unknown> = Promise.resolve();
+  return <T>(work: (m: EntityManager) => Promise<T>): Promise<T> => {
+    const next = queue.then(() => work(manager));
+    queue = next.catch(() => undefined);
+    return next;
+  };
 }

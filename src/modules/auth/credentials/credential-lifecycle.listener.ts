@@ -54,15 +54,17 @@ export class CredentialLifecycleListener {
     await this.revoke(event, [this.revocation.userTokens(event.userId)]);
   }
 
-  private async endStored(event: UserChangedEvent) {
-    const { manager, userId, keep } = event;
-    await this.sessions.endAllOfUser(manager, userId, keep?.kind === 'session' ? keep.id : undefined);
-    await this.personalTokens.deleteAllOfUser(manager, userId);
-    return this.families.revokeAllOfUser(manager, userId, keep?.kind === 'refresh-family' ? keep.id : undefined);
+  private endStored(event: UserChangedEvent) {
+    const { userId, keep } = event;
+    return event.inTransaction(async (manager) => {
+      await this.sessions.endAllOfUser(manager, userId, keep?.kind === 'session' ? keep.id : undefined);
+      await this.personalTokens.deleteAllOfUser(manager, userId);
+      return this.families.revokeAllOfUser(manager, userId, keep?.kind === 'refresh-family' ? keep.id : undefined);
+    });
   }
 
   private async revoke(event: UserChangedEvent, revoked: RevocationEvent[]): Promise<void> {
-    const recorded = await this.revocation.record(event.manager, revoked);
+    const recorded = await event.inTransaction((manager) => this.revocation.record(manager, revoked));
     event.afterCommit.push(() => this.revocation.publish(recorded));
   }
 }

@@ -13,6 +13,7 @@ import { originOf } from '../credentials/credential-origin.js';
 import { SESSION_COOKIE } from '../credentials.js';
 import { CsrfTokenResponse, LoginDto } from '../dto/auth.dto.js';
 import { CSRF_HEADER, CsrfService } from './csrf.service.js';
+import { ReplacesStaleSession } from './replaces-stale-session.decorator.js';
 import { SessionsService } from './sessions.service.js';
 import { Audited } from '../../../common/audit/audited.decorator.js';
 
@@ -30,6 +31,7 @@ export class SessionsController {
   @Post('session')
   @HttpCode(HttpStatus.NO_CONTENT)
   @Public()
+  @ReplacesStaleSession()
   @ScopedRateLimit('auth')
   @ApiNoContentResponse({ description: `Sets the sid cookie; the ${CSRF_HEADER} response header carries a CSRF token` })
   async signIn(@Body() body: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
@@ -73,6 +75,7 @@ export class SessionsController {
 
   @Get('csrf')
   @Public()
+  @ReplacesStaleSession()
   @ApiOkResponse({ type: CsrfTokenResponse })
   issueCsrfToken(@Req() req: Request, @Res({ passthrough: true }) res: Response): CsrfTokenResponse {
     return { csrfToken: this.csrf.issue(req, res) };
