@@ -68,6 +68,13 @@ export class AppConfig {
     sessionAbsoluteSeconds: number;
     csrfSecret: string | undefined;
     secureCookies: boolean;
+    /** How often each instance replays the revocation log (a lost broadcast is caught up by then). */
+    revocationSyncSeconds: number;
+    /** How long a user's cut-off must be kept: the longest life of any token or grant it can kill. */
+    revocationHorizonSeconds: number;
+    /** Live credentials one user may hold of each kind; past that, 409 credential-limit. */
+    maxApiKeysPerUser: number;
+    maxPersonalTokensPerUser: number;
   };
   readonly oauth: {
     /** `${PUBLIC_URL}/oauth`: pinned, never derived from a request's Host. */
@@ -138,6 +145,10 @@ export class AppConfig {
       csrfSecret: env.CSRF_SECRET,
       // Only what arrives over TLS may set a Secure cookie; production outside loopback is https.
       secureCookies: this.app.publicUrl.startsWith('https://'),
+      revocationSyncSeconds: env.REVOCATION_SYNC_INTERVAL,
+      revocationHorizonSeconds: Math.max(env.JWT_ACCESS_TTL, env.OAUTH_ACCESS_TTL, env.OAUTH_REFRESH_TTL),
+      maxApiKeysPerUser: env.MAX_API_KEYS_PER_USER,
+      maxPersonalTokensPerUser: env.MAX_PERSONAL_TOKENS_PER_USER,
     };
     this.oauth = {
       issuer: `${this.app.publicUrl}/oauth`,

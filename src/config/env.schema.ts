@@ -94,6 +94,9 @@ export const envSchema = z.object({
   OAUTH_ACCESS_TTL: duration.default(300),
   OAUTH_REFRESH_TTL: duration.default(14 * 86_400),
   OAUTH_CODE_TTL: duration.default(60),
+  REVOCATION_SYNC_INTERVAL: duration.refine((v) => v >= 1, 'must be at least 1s').default(5),
+  MAX_API_KEYS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(100),
+  MAX_PERSONAL_TOKENS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(100),
   /** Keys that sign the authorization server's cookies, newest first (older ones still verify). */
   OAUTH_COOKIE_KEYS: commaList
     .refine((keys) => keys.every((key) => key.length >= 32), 'each key must be at least 32 characters')

@@ -2,6 +2,7 @@ import { ApiKeyAddress } from '../modules/api-keys/api-key-address.entity.js';
 import { ApiKey } from '../modules/api-keys/api-key.entity.js';
 import { AuditEvent } from '../modules/audit/audit-event.entity.js';
 import { RefreshToken } from '../modules/auth/refresh/refresh-token.entity.js';
+import { RevocationLogEntry } from '../modules/auth/revocation/revocation-log-entry.entity.js';
 import { RevokedAccessToken } from '../modules/auth/revocation/revoked-access-token.entity.js';
 import { TokenCutoff } from '../modules/auth/revocation/token-cutoff.entity.js';
 import { Session } from '../modules/auth/sessions/session.entity.js';
@@ -15,6 +16,7 @@ import { User } from '../modules/users/user.entity.js';
 export const entities = [
   User,
   RevokedAccessToken,
+  RevocationLogEntry,
   TokenCutoff,
   RefreshToken,
   Session,

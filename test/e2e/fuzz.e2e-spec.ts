@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import type { Response, Test } from 'supertest';
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makePrincipal } from '../../src/common/auth/principal.js';
 import { ApiKeysService } from '../../src/modules/api-keys/api-keys.service.js';
 import { CreateApiKeyDto } from '../../src/modules/api-keys/dto/api-key.dto.js';
 import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
 import { AccessTokensService } from '../../src/modules/auth/jwt/access-tokens.service.js';
+import { NO_ORIGIN } from '../../src/modules/auth/credentials/credential-origin.js';
+import { RevocationService } from '../../src/modules/auth/revocation/revocation.service.js';
 import { SessionsService } from '../../src/modules/auth/sessions/sessions.service.js';
 import { PersonalTokensService } from '../../src/modules/auth/tokens/personal-tokens.service.js';
 import { UsersService } from '../../src/modules/users/users.service.js';
@@ -1039,39 +1042,48 @@ class World {
   private async rebuild(principal: PrincipalName): Promise<void> {
     const admin = principal === 'admin' || principal === 'adminSession';
     const account = await this.liveAccount(admin);
-    const jwt = await this.t.app.get(AccessTokensService).issue({ id: account.id, roles: [admin ? 'admin' : 'user'] });
+    // Issued as a sign-in would be: in the user's current cut-off generation.
+    const generation = await this.t.app
+      .get(RevocationService)
+      .generationOf(this.t.app.get(DataSource).manager, account.id);
+    const jwt = await this.t.app
+      .get(AccessTokensService)
+      .issue({ id: account.id, roles: [admin ? 'admin' : 'user'] }, generation);
+    const owner = makePrincipal({
+      userId: account.id,
+      roles: [admin ? 'admin' : 'user'],
+      scopes: null,
+      authMethod: 'jwt',
+      credentialId: jwt.jti,
+    });
     switch (principal) {
       case 'user':
       case 'admin':
         this.credentials.set(principal, { Authorization: `Bearer ${jwt.token}` });
         return;
       case 'userToken': {
-        const created = await this.t.app.get(PersonalTokensService).create(account.id, 'fuzz');
+        const created = await this.t.app.get(PersonalTokensService).create(owner, { name: 'fuzz' }, NO_ORIGIN);
         this.fixtures.tokenId = created.id;
         this.credentials.set(principal, { Authorization: `Token ${created.token}` });
         return;
       }
       case 'userApiKey': {
-        const owner = makePrincipal({
-          userId: account.id,
-          roles: ['user'],
-          scopes: null,
-          authMethod: 'jwt',
-          credentialId: jwt.jti,
-        });
         const body = Object.assign(new CreateApiKeyDto(), {
           name: 'fuzz',
           scopes: ['resources:read', 'resources:write'],
           rateLimitPerMinute: 100_000,
         });
-        const created = await this.t.app.get(ApiKeysService).create(owner, body);
+        const created = await this.t.app.get(ApiKeysService).create(owner, body, NO_ORIGIN);
         this.fixtures.apiKeyId = created.id;
         this.credentials.set(principal, { 'X-API-Key': created.key });
         return;
       }
       case 'adminSession': {
         // The CSRF token is bound to the session: the app issues it to a request of that session.
-        const { sid } = await this.t.app.get(SessionsService).start(account.id, undefined);
+        const signedIn = await this.t.app.get(UsersService).findById(account.id);
+        const started = signedIn && (await this.t.app.get(SessionsService).start(signedIn, undefined, NO_ORIGIN));
+        if (!started) throw new Error('the fuzzer could not start a session');
+        const { sid } = started;
         const res = await this.t.http.get('/api/v1/auth/csrf').set('Cookie', cookieHeader({ sid }));
         const csrf = sessionCookies(res).get('csrf')?.value ?? '';
         this.credentials.set(principal, {

@@ -56,7 +56,10 @@ describe('HTTP platform', () => {
   });
 
   it('should answer an unknown route with 404 problem+json', async () => {
-    expectProblem(await t.http.get('/no/such/route'), 404);
+    const missing = await t.http.get('/no/such/route');
+    expectProblem(missing, 404);
+    // In the project's own words, not Express's ("Cannot GET /no/such/route").
+    expect(missing.body.detail).toBe('Nothing is served at this path with this method.');
     expectProblem(await t.http.post('/api/v1/nothing').send({}), 404);
   });
 

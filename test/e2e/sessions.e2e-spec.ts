@@ -64,14 +64,28 @@ describe('Cookie sessions: /api/v1/auth', () => {
     it('should never adopt a session id that the browser brought (fixation)', async () => {
       const user = await signUp(t.http);
       const planted = 'attacker-chosen-session-id-0123456789abcdef';
-      const res = await t.http
-        .post('/api/v1/auth/session')
-        .set('Cookie', cookieHeader({ sid: planted }))
-        .send({ email: user.email, password: user.password });
-      expectProblem(res, 401);
-      const session = await startSession(t.http, user);
+      // The planted id is ignored and replaced: the sign-in succeeds with an id of the server's.
+      const session = await startSession(t.http, user, { Cookie: cookieHeader({ sid: planted }) });
       expect(session.sid).not.toBe(planted);
+      await me(session.cookie).expect(200);
       expectProblem(await me(cookieHeader({ sid: planted })), 401);
+    });
+
+    it('should sign in on the first try from a browser holding an expired session', async () => {
+      const user = await signUp(t.http);
+      const stale = await startSession(t.http, user);
+      await t.http
+        .delete('/api/v1/auth/session')
+        .set({ Cookie: stale.cookie, 'X-CSRF-Token': stale.csrfToken })
+        .expect(204);
+      const csrf = await t.http.get('/api/v1/auth/csrf').set('Cookie', cookieHeader({ sid: stale.sid }));
+      expect(csrf.status).toBe(200);
+      expectSidCleared(csrf);
+      const fresh = await startSession(t.http, user, { Cookie: cookieHeader({ sid: stale.sid }) });
+      expect(fresh.sid).not.toBe(stale.sid);
+      await me(fresh.cookie).expect(200);
+      // Anywhere else the stale cookie is still a refused credential, never anonymous.
+      expectProblem(await me(cookieHeader({ sid: stale.sid })), 401);
     });
   });
 

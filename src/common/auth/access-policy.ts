@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { FIRST_PARTY_METHODS } from './credential-kind.js';
 import type { Permission } from './permission.js';
 import type { Principal } from './principal.js';
 import { ROLE_PERMISSIONS, type Role } from './roles.js';
@@ -30,10 +31,10 @@ export function can(permission: Permission): AccessPolicy {
  * clients, or change the password or email: API keys, personal tokens and OAuth tokens are
  * derived credentials, and a derived credential never mints a broader or longer-lived one.
  */
-export const firstPartySignIn: AccessPolicy = policy(
-  'first-party sign-in',
-  (principal) => principal.scopes === null && (principal.authMethod === 'jwt' || principal.authMethod === 'session'),
-);
+export const isFirstPartySignIn = (principal: Principal): boolean =>
+  principal.scopes === null && FIRST_PARTY_METHODS.has(principal.authMethod);
+
+export const firstPartySignIn: AccessPolicy = policy('first-party sign-in', isFirstPartySignIn);
 
 /**
  * The caller holds `role`. A scoped credential passes only when its scopes cover every

@@ -1,9 +1,10 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
+import type { AuthMethod } from './credential-kind.js';
 import type { Permission } from './permission.js';
 import { permissionsOfRoles, type Role } from './roles.js';
 
-export type AuthMethod = 'jwt' | 'oauth' | 'token' | 'session' | 'api-key';
+export type { AuthMethod } from './credential-kind.js';
 
 /** Who is calling and what they may do, whatever credential they used. */
 export interface Principal {

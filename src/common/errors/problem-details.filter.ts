@@ -31,6 +31,9 @@ interface Rendered {
 /** Long enough for a failover or a restart to be noticed, short enough not to idle once it is over. */
 const DATABASE_RETRY_AFTER_SECONDS = 2;
 
+/** The 404 of a path that no route serves. */
+const NO_ROUTE = 'Nothing is served at this path with this method.';
+
 /** The problem type code of a status without a more specific one: `bad-request`, `not-found`. */
 export function codeFor(status: number): string {
   return (STATUS_CODES[status] ?? 'error').toLowerCase().replace(/[^a-z0-9]+/g, '-');
@@ -65,8 +68,9 @@ export function renderError(error: unknown): Rendered {
       status,
       code: codeFor(status),
       title: STATUS_CODES[status] ?? 'Error',
-      // Nest's own messages (e.g. "Cannot GET /x") are safe; a 5xx says nothing.
-      detail: status < 500 ? error.message : undefined,
+      // The router's 404 ("Cannot GET /x") is said in our words; other Nest messages are
+      // safe to show; a 5xx says nothing.
+      detail: status === 404 ? NO_ROUTE : status < 500 ? error.message : undefined,
       headers: {},
     };
   }

@@ -6,6 +6,7 @@ import { Audit1764500000000 } from './1764500000000-audit.js';
 import { OAuth1764600000000 } from './1764600000000-oauth.js';
 import { OAuthOwnerColumns1764700000000 } from './1764700000000-oauth-owner-columns.js';
 import { ApiKeyAddresses1764800000000 } from './1764800000000-api-key-addresses.js';
+import { CredentialLifecycle1764900000000 } from './1764900000000-credential-lifecycle.js';
 
 /**
  * Every migration, oldest first. `npm run migration:generate` writes a new file here: add
@@ -20,4 +21,5 @@ export const migrations = [
   OAuth1764600000000,
   OAuthOwnerColumns1764700000000,
   ApiKeyAddresses1764800000000,
+  CredentialLifecycle1764900000000,
 ];

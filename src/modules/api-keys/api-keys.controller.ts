@@ -1,5 +1,26 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Req,
+} from '@nestjs/common';
+import type { Request } from 'express';
+import { originOf } from '../auth/credentials/credential-origin.js';
+import {
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { firstPartySignIn } from '../../common/auth/access-policy.js';
 import { Authenticated } from '../../common/auth/authenticated.decorator.js';
 import { Principal } from '../../common/auth/principal.js';
@@ -24,8 +45,13 @@ export class ApiKeysController {
   @Authenticated({ policy: firstPartySignIn })
   @Audited('api-key.create')
   @ApiCreatedResponse({ type: CreatedApiKeyResponse })
-  create(@Principal() me: Principal, @Body() body: CreateApiKeyDto): Promise<CreatedApiKeyResponse> {
-    return this.keys.create(me, body);
+  @ApiConflictResponse({ description: 'MAX_API_KEYS_PER_USER reached (urn:problem:credential-limit)' })
+  create(
+    @Principal() me: Principal,
+    @Body() body: CreateApiKeyDto,
+    @Req() req: Request,
+  ): Promise<CreatedApiKeyResponse> {
+    return this.keys.create(me, body, originOf(req));
   }
 
   @Get()

@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { ApiKeyCredentialSource } from './api-key-credential-source.js';
+import { ApiKeyLifecycleListener } from './api-key-lifecycle.listener.js';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '../auth/auth.module.js';
 import { UsersModule } from '../users/users.module.js';
@@ -13,6 +15,14 @@ import { ApiKeysService } from './api-keys.service.js';
 @Module({
   imports: [TypeOrmModule.forFeature([ApiKey, ApiKeyAddress]), AuthModule, UsersModule],
   controllers: [ApiKeysController],
-  providers: [ApiKeysRepository, ApiKeysService, ApiKeyAddressMonitor, ApiKeyStrategy],
+  providers: [
+    ApiKeysRepository,
+    ApiKeysService,
+    ApiKeyAddressMonitor,
+    ApiKeyStrategy,
+    ApiKeyLifecycleListener,
+    ApiKeyCredentialSource,
+  ],
+  exports: [ApiKeysService],
 })
 export class ApiKeysModule {}

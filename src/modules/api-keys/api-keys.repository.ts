@@ -1,9 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, type FindOptionsWhere, type Repository } from 'typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, IsNull, type EntityManager, type FindOptionsWhere, type Repository } from 'typeorm';
+import { CredentialLimitError } from '../auth/credentials/attenuation.js';
 import { newestFirst, type Keyset } from '../../common/http/pagination.js';
 import { ApiKeyAddress } from './api-key-address.entity.js';
 import { ApiKey } from './api-key.entity.js';
+
+export type NewApiKey = Omit<ApiKey, 'id' | 'createdAt' | 'revokedAt' | 'lastUsedAt' | 'lastUsedIp'>;
 
 /** `ownerId` undefined: every user's keys (api-keys:manage); otherwise only that owner's. */
 export type KeyOwnerScope = { ownerId: string } | { ownerId: undefined };
@@ -29,10 +32,42 @@ export class ApiKeysRepository {
   constructor(
     @InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>,
     @InjectRepository(ApiKeyAddress) private readonly addresses: Repository<ApiKeyAddress>,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
-  insert(key: Omit<ApiKey, 'id' | 'createdAt' | 'revokedAt' | 'lastUsedAt' | 'lastUsedIp'>): Promise<ApiKey> {
-    return this.keys.save(this.keys.create(key));
+  /**
+   * Inserts the key unless its owner already holds `limit` live ones. The owner's live keys
+   * are counted under a per-user advisory lock, so parallel requests cannot all pass the count.
+   */
+  insertWithinLimit(key: NewApiKey, limit: number): Promise<ApiKey> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended('api_keys:' || $1, 0))`, [key.userId]);
+      const [{ live }] = (await manager.query(
+        `SELECT count(*)::int AS live FROM api_keys
+         WHERE user_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
+        [key.userId],
+      )) as [{ live: number }];
+      if (live >= limit) throw new CredentialLimitError(`You hold ${live} live API keys, the most allowed.`);
+      return manager.save(manager.create(ApiKey, key));
+    });
+  }
+
+  /** Revokes every live key of the user in the caller's transaction; returns their ids. */
+  async revokeAllOfUser(manager: EntityManager, userId: string): Promise<string[]> {
+    const [rows] = (await manager.query(
+      `UPDATE api_keys SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id`,
+      [userId],
+    )) as [{ id: string }[], number];
+    return rows.map((row) => row.id);
+  }
+
+  liveOfUser(userId: string): Promise<ApiKey[]> {
+    return this.keys
+      .createQueryBuilder('k')
+      .where('k.user_id = :userId AND k.revoked_at IS NULL', { userId })
+      .andWhere('(k.expires_at IS NULL OR k.expires_at > now())')
+      .orderBy('k.created_at', 'DESC')
+      .getMany();
   }
 
   /** Revoked keys too: a refused use should still name the key that was tried. */
@@ -50,16 +85,14 @@ export class ApiKeysRepository {
     return newestFirst(query, ['k.created_at', 'k.id'], limit, after).getMany();
   }
 
-  async revoke(scope: KeyOwnerScope, id: string): Promise<ApiKey | null> {
-    const key = await this.findInScope(scope, id);
-    if (!key) return null;
-    await this.keys.update({ id, revokedAt: IsNull() }, { revokedAt: new Date() });
-    return key;
+  /** Revokes the key in the caller's transaction; false when it was not live. */
+  async revoke(manager: EntityManager, id: string): Promise<boolean> {
+    return (await manager.update(ApiKey, { id, revokedAt: IsNull() }, { revokedAt: new Date() })).affected === 1;
   }
 
-  /** Swaps the secret in place: id, name, scopes and limits stay. */
-  async replaceSecret(id: string, secretHash: Buffer): Promise<void> {
-    await this.keys.update({ id }, { secretHash });
+  /** Swaps the secret in place (id, name, scopes and limits stay), in the caller's transaction. */
+  async replaceSecret(manager: EntityManager, id: string, secretHash: Buffer): Promise<boolean> {
+    return (await manager.update(ApiKey, { id, revokedAt: IsNull() }, { secretHash })).affected === 1;
   }
 
   async recordUse(id: string, at: Date, address: string): Promise<void> {

@@ -1,14 +1,18 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { DataSource, type EntityManager } from 'typeorm';
 import { AUDIT_RECORD, type AuditRecord } from '../../common/audit/audit-record.js';
 import { makePrincipal, type Principal } from '../../common/auth/principal.js';
 import { UsageRecorder } from '../../common/auth/usage-recorder.js';
-import { BadRequestError, ForbiddenError, NotFoundError } from '../../common/errors/app-error.js';
+import { BadRequestError, NotFoundError } from '../../common/errors/app-error.js';
 import { decodeCursor, toPage, type Page, type PageQuery } from '../../common/http/pagination.js';
 import { AppConfig } from '../../config/app-config.js';
 import { developmentSecret } from '../../config/dev-secrets.js';
+import { assertMayCreate } from '../auth/credentials/attenuation.js';
+import type { CredentialOrigin } from '../auth/credentials/credential-origin.js';
 import { RevocationService, type RevocationEvent } from '../auth/revocation/revocation.service.js';
 import { UsersService } from '../users/users.service.js';
 import { ApiKeyAddressMonitor } from './api-key-address-monitor.js';
@@ -45,28 +49,34 @@ export class ApiKeysService {
     private readonly users: UsersService,
     private readonly revocation: RevocationService,
     private readonly events: EventEmitter2,
+    @InjectDataSource() private readonly dataSource: DataSource,
     @InjectPinoLogger(ApiKeysService.name) private readonly logger: PinoLogger,
   ) {
     this.pepper = config.apiKeys.pepper ?? developmentSecret(config.app.dataDir, 'api-key-pepper');
     revocation.onRevocation((event) => this.evict(event));
   }
 
-  async create(me: Principal, body: CreateApiKeyDto): Promise<CreatedApiKeyResponse> {
-    const beyond = body.scopes.filter((scope) => !me.permissions.has(scope));
-    if (beyond.length > 0) throw new ForbiddenError(`You cannot grant scopes you do not have: ${beyond.join(', ')}.`);
+  async create(me: Principal, body: CreateApiKeyDto, origin: CredentialOrigin): Promise<CreatedApiKeyResponse> {
+    assertMayCreate(me, { kind: 'api-key', scopes: body.scopes });
     if (body.expiresAt && body.expiresAt.getTime() <= Date.now()) {
       throw new BadRequestError('expiresAt must be in the future.');
     }
     const { prefix, secret, key } = newApiKey();
-    const row = await this.keys.insert({
-      userId: me.userId,
-      name: body.name,
-      prefix,
-      secretHash: hashApiKeySecret(secret, this.pepper),
-      scopes: body.scopes,
-      rateLimitPerMinute: body.rateLimitPerMinute ?? this.config.apiKeys.defaultRateLimitPerMinute,
-      expiresAt: body.expiresAt ?? null,
-    });
+    const row = await this.keys.insertWithinLimit(
+      {
+        userId: me.userId,
+        name: body.name,
+        prefix,
+        secretHash: hashApiKeySecret(secret, this.pepper),
+        scopes: body.scopes,
+        rateLimitPerMinute: body.rateLimitPerMinute ?? this.config.apiKeys.defaultRateLimitPerMinute,
+        expiresAt: body.expiresAt ?? null,
+        createdIp: origin.ip,
+        createdUserAgent: origin.userAgent,
+        createdBy: me.credentialId,
+      },
+      this.config.auth.maxApiKeysPerUser,
+    );
     return { ...ApiKeyResponse.from(row), key };
   }
 
@@ -82,10 +92,16 @@ export class ApiKeysService {
   }
 
   async revoke(me: Principal, id: string): Promise<void> {
-    await this.manageable(me, id);
-    const key = await this.keys.revoke(this.ownerScope(me), id);
-    if (!key) throw new NotFoundError('No such API key.');
-    await this.revocation.revokeCredential('api-key', key.prefix);
+    const key = await this.manageable(me, id);
+    if (!(await this.ending(key, (manager) => this.keys.revoke(manager, key.id)))) {
+      throw new NotFoundError('No such API key.');
+    }
+  }
+
+  /** Revokes one of the user's own keys (the credential inventory); false when it is not theirs or not live. */
+  async revokeOwn(userId: string, id: string): Promise<boolean> {
+    const key = await this.keys.findInScope({ ownerId: userId }, id);
+    return key !== null && this.ending(key, (manager) => this.keys.revoke(manager, key.id));
   }
 
   /** A new secret for the same key: the old one dies at once, everywhere. */
@@ -93,10 +109,35 @@ export class ApiKeysService {
     const key = await this.manageable(me, id);
     const fresh = newApiKey();
     const secretHash = hashApiKeySecret(fresh.secret, this.pepper);
-    await this.keys.replaceSecret(key.id, secretHash);
-    await this.revocation.revokeCredential('api-key', key.prefix);
+    if (!(await this.ending(key, (manager) => this.keys.replaceSecret(manager, key.id, secretHash)))) {
+      throw new NotFoundError('No such API key.');
+    }
     // The prefix stays (it identifies the key); only the secret changes.
     return { ...ApiKeyResponse.from(key), key: `${API_KEY_TAG}${key.prefix}.${fresh.secret}` };
+  }
+
+  /** Revokes every live key of the user inside an account change's transaction (see USER_EVENTS). */
+  async revokeAllOfUser(manager: EntityManager, userId: string): Promise<RevocationEvent[]> {
+    const ids = await this.keys.revokeAllOfUser(manager, userId);
+    return this.revocation.record(
+      manager,
+      ids.map((keyId) => this.revocation.credential('api-key', keyId, userId)),
+    );
+  }
+
+  /**
+   * Applies `change` to the key and records its revocation in one transaction, then tells every
+   * instance to drop the cached key. False when the key was no longer live.
+   */
+  private async ending(key: ApiKey, change: (manager: EntityManager) => Promise<boolean>): Promise<boolean> {
+    const event = this.revocation.credential('api-key', key.id, key.userId);
+    const changed = await this.dataSource.transaction(async (manager) => {
+      if (!(await change(manager))) return false;
+      await this.revocation.record(manager, [event]);
+      return true;
+    });
+    if (changed) await this.revocation.publish([event]);
+    return changed;
   }
 
   /**
@@ -163,10 +204,12 @@ export class ApiKeysService {
   }
 
   private evict(event: RevocationEvent): void {
+    if (event.type === 'access-token') return;
     this.generation += 1;
-    if (event.type === 'credential' && event.kind === 'api-key') this.cache.delete(event.id);
-    if (event.type === 'user') {
-      for (const [prefix, entry] of this.cache) if (entry.key.userId === event.userId) this.cache.delete(prefix);
+    const ofKey = event.type === 'credential' && event.kind === 'api-key';
+    if (!ofKey && event.type !== 'user') return;
+    for (const [prefix, entry] of this.cache) {
+      if (ofKey ? entry.key.id === event.id : entry.key.userId === event.userId) this.cache.delete(prefix);
     }
   }
 
@@ -189,13 +232,12 @@ export class ApiKeysService {
 
   /**
    * A key the caller may rotate or revoke: theirs (or anyone's with api-keys:manage), and
-   * with no scope beyond the caller's own, so a narrow key cannot mint a wider sibling.
+   * with no scope beyond the caller's own, so nobody mints a wider key than they hold.
    */
   private async manageable(me: Principal, id: string): Promise<ApiKey> {
     const key = await this.keys.findInScope(this.ownerScope(me), id);
     if (!key) throw new NotFoundError('No such API key.');
-    const beyond = key.scopes.filter((scope) => !me.permissions.has(scope));
-    if (beyond.length > 0) throw new ForbiddenError(`This key has scopes you do not have: ${beyond.join(', ')}.`);
+    assertMayCreate(me, { kind: 'api-key', scopes: key.scopes });
     return key;
   }
 

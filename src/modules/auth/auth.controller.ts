@@ -11,6 +11,7 @@ import { UserResponse } from '../users/dto/user.response.js';
 import { ScopedRateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { UsersService } from '../users/users.service.js';
 import { AuthService } from './auth.service.js';
+import { originOf } from './credentials/credential-origin.js';
 import { ChangePasswordDto, LoginDto, MeResponse, RefreshDto, TokenPairResponse, VerifyDto } from './dto/auth.dto.js';
 import { RegisterDto } from './dto/register.dto.js';
 import { AccessTokensService, InvalidAccessTokenError } from './jwt/access-tokens.service.js';
@@ -39,7 +40,7 @@ export class AuthController {
   @ScopedRateLimit('auth')
   @ApiOkResponse({ type: TokenPairResponse })
   login(@Body() body: LoginDto, @Req() req: Request): Promise<TokenPairResponse> {
-    return this.auth.login(body.email, body.password, clientAddress(req));
+    return this.auth.login(body.email, body.password, { ...originOf(req), ip: clientAddress(req) });
   }
 
   @Post('refresh')
@@ -100,6 +101,6 @@ export class AuthController {
   @Authenticated({ policy: firstPartySignIn })
   @ApiNoContentResponse()
   changePassword(@Principal() me: Principal, @Body() body: ChangePasswordDto, @Req() req: Request): Promise<void> {
-    return this.auth.changePassword(me, body.currentPassword, body.newPassword, clientAddress(req));
+    return this.auth.changePassword(me, body, clientAddress(req));
   }
 }

@@ -5,7 +5,13 @@ import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
-import { CredentialRevocationListener } from './credential-revocation.listener.js';
+import { AuthCredentialSources } from './credentials/auth-credential-sources.js';
+import { CredentialInventory } from './credentials/credential-inventory.js';
+import { CredentialLifecycleListener } from './credentials/credential-lifecycle.listener.js';
+import { CredentialsController, UserCredentialsController } from './credentials/credentials.controller.js';
+import { RefreshTokensRepository } from './refresh/refresh-tokens.repository.js';
+import { SessionsRepository } from './sessions/sessions.repository.js';
+import { PersonalTokensRepository } from './tokens/personal-tokens.repository.js';
 import { CredentialStrategies } from './credential-strategies.js';
 import { CredentialGuard } from './credential.guard.js';
 import { AccessTokensService } from './jwt/access-tokens.service.js';
@@ -34,10 +40,22 @@ import { PersonalTokensService } from './tokens/personal-tokens.service.js';
     RateLimitModule,
     TypeOrmModule.forFeature([RevokedAccessToken, TokenCutoff, RefreshToken, Session, PersonalToken]),
   ],
-  controllers: [AuthController, SessionsController, PersonalTokensController, JwksController],
+  controllers: [
+    AuthController,
+    SessionsController,
+    PersonalTokensController,
+    CredentialsController,
+    UserCredentialsController,
+    JwksController,
+  ],
   providers: [
     AuthService,
-    CredentialRevocationListener,
+    CredentialLifecycleListener,
+    CredentialInventory,
+    AuthCredentialSources,
+    RefreshTokensRepository,
+    SessionsRepository,
+    PersonalTokensRepository,
     CredentialStrategies,
     SigningKeysService,
     AccessTokensService,
@@ -52,6 +70,6 @@ import { PersonalTokensService } from './tokens/personal-tokens.service.js';
     SessionStrategy,
     { provide: APP_GUARD, useClass: CredentialGuard },
   ],
-  exports: [AuthService, RevocationService, SigningKeysService, CredentialStrategies],
+  exports: [AuthService, RevocationService, SigningKeysService, CredentialStrategies, CredentialInventory],
 })
 export class AuthModule {}

@@ -1,36 +1,33 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { AUDIT_RECORD, type AuditRecord } from '../../common/audit/audit-record.js';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { AUDIT_RECORD, type AuditRecord } from '../../common/audit/audit-record.js';
 import type { Principal } from '../../common/auth/principal.js';
 import { UnauthenticatedError } from '../../common/errors/app-error.js';
-import type { User } from '../users/user.entity.js';
-import { UsersService } from '../users/users.service.js';
+import type { SurvivingCredential } from '../users/users.events.js';
+import { UsersService, type Account } from '../users/users.service.js';
 import { InvalidCredentialsError, InvalidRefreshTokenError } from './auth.errors.js';
+import type { CredentialOrigin } from './credentials/credential-origin.js';
 import type { TokenPairResponse } from './dto/auth.dto.js';
-import { AccessTokensService } from './jwt/access-tokens.service.js';
 import { LockoutService } from './lockout/lockout.service.js';
-import { RefreshTokensService } from './refresh/refresh-tokens.service.js';
+import { RefreshTokensRepository } from './refresh/refresh-tokens.repository.js';
+import { RefreshTokensService, type IssuedPair } from './refresh/refresh-tokens.service.js';
 import { RevocationService } from './revocation/revocation.service.js';
-import { SessionsService } from './sessions/sessions.service.js';
-import { PersonalTokensService } from './tokens/personal-tokens.service.js';
 
 @Injectable()
 export class AuthService {
   constructor(
     private readonly users: UsersService,
     private readonly lockout: LockoutService,
-    private readonly accessTokens: AccessTokensService,
     private readonly refreshTokens: RefreshTokensService,
+    private readonly families: RefreshTokensRepository,
     private readonly revocation: RevocationService,
-    private readonly sessions: SessionsService,
-    private readonly personalTokens: PersonalTokensService,
     private readonly events: EventEmitter2,
     @InjectPinoLogger(AuthService.name) private readonly logger: PinoLogger,
   ) {}
 
   /** Every password sign-in goes through here: lockout first, then one constant-cost check. */
-  async checkPassword(email: string, password: string, address: string): Promise<User> {
+  async checkPassword(email: string, password: string, address: string): Promise<Account> {
     try {
       await this.lockout.reserveAttempt(email, address);
     } catch (error) {
@@ -48,9 +45,13 @@ export class AuthService {
     return user;
   }
 
-  async login(email: string, password: string, address: string): Promise<TokenPairResponse> {
-    const user = await this.checkPassword(email, password, address);
-    return this.issuePair(user, await this.refreshTokens.issue(user.id));
+  async login(email: string, password: string, origin: CredentialOrigin & { ip: string }): Promise<TokenPairResponse> {
+    const account = await this.checkPassword(email, password, origin.ip);
+    const pair = await this.refreshTokens.signIn(account, origin);
+    // The account changed between the password check and the issue (a password change, a
+    // deactivation): what the sign-in proved no longer holds.
+    if (!pair) throw new InvalidCredentialsError();
+    return toResponse(pair);
   }
 
   async refresh(presented: string): Promise<TokenPairResponse> {
@@ -67,30 +68,39 @@ export class AuthService {
       });
     }
     if (result.outcome !== 'rotated') throw new InvalidRefreshTokenError();
-    const user = await this.users.findById(result.userId);
-    if (!user?.isActive) throw new InvalidRefreshTokenError();
-    return this.issuePair(user, result);
+    return toResponse(result.pair);
   }
 
   /** Ends the refresh family and, when the caller signed in with a JWT, that access token. */
   async logout(presentedRefreshToken: string, caller: Principal | undefined): Promise<void> {
     await this.refreshTokens.revokeFamilyOf(presentedRefreshToken);
     if (caller?.authMethod === 'jwt' && caller.credentialExpiresAt !== undefined) {
-      await this.revocation.revokeAccessToken(caller.credentialId, caller.userId, caller.credentialExpiresAt);
+      await this.revocation.revoke(
+        this.revocation.accessToken(caller.credentialId, caller.userId, caller.credentialExpiresAt),
+      );
     }
     await this.audit({ action: 'auth.logout', outcome: 'success', status: 204 });
   }
 
+  /**
+   * Changes the password; with it, atomically, every other session, refresh family and access
+   * token, personal token, OAuth grant and token, and (unless kept) API key of the user ends.
+   */
   async changePassword(
     caller: Principal,
-    currentPassword: string,
-    newPassword: string,
+    body: { currentPassword: string; newPassword: string; keepApiKeys?: boolean },
     address: string,
   ): Promise<void> {
     const user = await this.users.findById(caller.userId);
     if (!user) throw new UnauthenticatedError();
     await this.lockout.reserveAttempt(user.email, address);
-    if (!(await this.users.changePassword(user, currentPassword, newPassword))) {
+    const keep: SurvivingCredential | undefined =
+      caller.authMethod === 'session' ? { kind: 'session', id: caller.credentialId } : undefined;
+    const changed = await this.users.changePassword(user.id, body.currentPassword, body.newPassword, {
+      keep,
+      keepApiKeys: body.keepApiKeys === true,
+    });
+    if (!changed) {
       await this.audit({
         action: 'auth.password.change',
         outcome: 'failure',
@@ -101,38 +111,27 @@ export class AuthService {
       throw new InvalidCredentialsError();
     }
     await this.lockout.recordSuccess(user.email, address);
-    await this.revokeAllCredentials(user.id, caller.authMethod === 'session' ? caller.credentialId : undefined);
     await this.audit({ action: 'auth.password.change', outcome: 'success', target: user.id, status: 204 });
   }
 
-  /**
-   * Kills every credential of the user at once, on every instance: access tokens (cutoff),
-   * refresh families, personal tokens and sessions (but `keepSessionId`).
-   */
-  async revokeAllCredentials(userId: string, keepSessionId?: string): Promise<void> {
-    await Promise.all([
-      this.revocation.revokeUserTokens(userId),
-      this.refreshTokens.revokeAllOfUser(userId),
-      this.personalTokens.deleteAllOfUser(userId),
-      this.sessions.endAllOfUser(userId, keepSessionId),
-    ]);
+  /** The credential making a request, as what a lifecycle change must leave alive. */
+  async survivingCredential(caller: Principal): Promise<SurvivingCredential | undefined> {
+    if (caller.authMethod === 'session') return { kind: 'session', id: caller.credentialId };
+    if (caller.authMethod !== 'jwt') return undefined;
+    const familyId = await this.families.familyOfAccessToken(caller.credentialId);
+    return familyId ? { kind: 'refresh-family', id: familyId } : undefined;
   }
 
   private async audit(record: AuditRecord): Promise<void> {
     await this.events.emitAsync(AUDIT_RECORD, record);
   }
+}
 
-  private async issuePair(user: User, refresh: { token: string; tokenId: string }): Promise<TokenPairResponse> {
-    const access = await this.accessTokens.issue(user);
-    await this.refreshTokens.pairWithAccessToken(refresh.tokenId, {
-      jti: access.jti,
-      expiresAtSeconds: access.expiresAt,
-    });
-    return {
-      access_token: access.token,
-      refresh_token: refresh.token,
-      token_type: 'Bearer',
-      expires_in: access.expiresIn,
-    };
-  }
+function toResponse(pair: IssuedPair): TokenPairResponse {
+  return {
+    access_token: pair.access.token,
+    refresh_token: pair.refreshToken,
+    token_type: 'Bearer',
+    expires_in: pair.access.expiresIn,
+  };
 }

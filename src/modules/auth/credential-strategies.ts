@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Strategy } from 'passport';
-import type { CredentialKind } from './credentials.js';
+import type { PresentedCredentialKind } from './credentials.js';
 
 /**
  * Which passport strategy checks which kind of credential. Auth registers its own; feature
@@ -9,13 +9,13 @@ import type { CredentialKind } from './credentials.js';
  */
 @Injectable()
 export class CredentialStrategies {
-  private readonly strategies = new Map<CredentialKind, Strategy>();
+  private readonly strategies = new Map<PresentedCredentialKind, Strategy>();
 
-  register(kind: CredentialKind, strategy: Strategy): void {
+  register(kind: PresentedCredentialKind, strategy: Strategy): void {
     this.strategies.set(kind, strategy);
   }
 
-  for(kind: CredentialKind): Strategy | undefined {
+  for(kind: PresentedCredentialKind): Strategy | undefined {
     return this.strategies.get(kind);
   }
 }

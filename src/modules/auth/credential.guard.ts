@@ -14,6 +14,7 @@ import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { CredentialStrategies } from './credential-strategies.js';
 import { presentedCredential, SESSION_COOKIE, type PresentedCredential } from './credentials.js';
 import { CsrfService } from './sessions/csrf.service.js';
+import { REPLACES_STALE_SESSION } from './sessions/replaces-stale-session.decorator.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -41,9 +42,16 @@ export class CredentialGuard implements CanActivate {
     const credential = presentedCredential(request);
     // A refused credential is counted against its address before the 401, so guessing
     // tokens is rate limited like any anonymous traffic.
-    const refusal = credential
+    let refusal = credential
       ? await this.authenticate(credential, request, response).catch((error: unknown) => error)
       : undefined;
+    // Signing in (and fetching a CSRF token to sign in with) must work for a browser whose
+    // session expired: its stale cookie is dropped (already cleared in the answer) and the
+    // request goes on as anonymous. The new session's id is always a fresh one.
+    if (refusal && credential?.kind === 'session' && this.reflector.get(REPLACES_STALE_SESSION, context.getHandler())) {
+      delete (request.cookies as Record<string, unknown>)[SESSION_COOKIE];
+      refusal = undefined;
+    }
     await this.rateLimits.canActivate(context);
     if (refusal) throw refusal;
     if (

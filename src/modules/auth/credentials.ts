@@ -1,12 +1,14 @@
 import type { Request } from 'express';
+import type { AuthMethod } from '../../common/auth/credential-kind.js';
 import { BadRequestError } from '../../common/errors/app-error.js';
 
-export type CredentialKind = 'jwt' | 'oauth' | 'token' | 'session' | 'api-key' | 'unsupported';
+/** The credential a request carries, as its headers show it ('unsupported': a scheme we do not know). */
+export type PresentedCredentialKind = AuthMethod | 'unsupported';
 
 export const SESSION_COOKIE = 'sid';
 
 export interface PresentedCredential {
-  kind: CredentialKind;
+  kind: PresentedCredentialKind;
   /** The scheme named in WWW-Authenticate when this credential is refused. */
   challengeScheme: string;
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { LessThan, type Repository } from 'typeorm';
+import { type EntityManager, LessThan, type Repository } from 'typeorm';
 import { OAuthModel } from './oauth-model.entity.js';
 
 export type ModelPayload = Record<string, unknown>;
@@ -61,21 +61,54 @@ export class OAuthModelsRepository {
    * Every grant, token, code and sign-in session of a user: refresh tokens die with the
    * grants, and an unfinished consent with the sign-in session it started from.
    */
-  async deleteAllOfAccount(accountId: string): Promise<void> {
-    await this.rows.delete({ accountId });
+  async deleteAllOfAccount(manager: EntityManager, accountId: string): Promise<void> {
+    await manager.delete(OAuthModel, { accountId });
+  }
+
+  /**
+   * The client-credentials tokens of every client the user registered: they act as the user,
+   * so they end with the user's other credentials.
+   */
+  async deleteServiceTokensOfOwner(manager: EntityManager, userId: string): Promise<void> {
+    await manager.query(
+      `DELETE FROM oauth_models WHERE model = 'ClientCredentials'
+       AND client_id IN (SELECT c.client_id FROM oauth_clients c WHERE c.user_id = $1)`,
+      [userId],
+    );
   }
 
   /**
    * Every row of a client that no longer exists: the clients a user registered go with the
    * user (a foreign-key cascade), and their tokens must not outlive them.
    */
-  async deleteAllOfRemovedClients(): Promise<void> {
-    await this.rows
+  async deleteAllOfRemovedClients(manager: EntityManager): Promise<void> {
+    await manager
       .createQueryBuilder()
       .delete()
+      .from(OAuthModel)
       .where('client_id IS NOT NULL')
       .andWhere('NOT EXISTS (SELECT 1 FROM oauth_clients c WHERE c.client_id = oauth_models.client_id)')
       .execute();
+  }
+
+  /** The user's live grants (one per client they allowed), for the credential inventory. */
+  async grantsOfAccount(accountId: string): Promise<OAuthModel[]> {
+    return this.rows
+      .createQueryBuilder('m')
+      .where(`m.model = 'Grant' AND m.account_id = :accountId`, { accountId })
+      .andWhere('(m.expires_at IS NULL OR m.expires_at > now())')
+      .orderBy('m.id')
+      .getMany();
+  }
+
+  /** Ends one grant of the user with every token and code issued under it; false if none. */
+  async deleteGrantOfAccount(accountId: string, grantId: string): Promise<boolean> {
+    return this.rows.manager.transaction(async (manager) => {
+      const grant = await manager.delete(OAuthModel, { model: 'Grant', id: grantId, accountId });
+      if (grant.affected !== 1) return false;
+      await manager.delete(OAuthModel, { grantId });
+      return true;
+    });
   }
 
   /** Rows expired a day ago: kept that long so a late replay of a refresh token still reads as reuse. */

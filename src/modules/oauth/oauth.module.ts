@@ -11,6 +11,7 @@ import { OAuthPages } from './interactions/oauth-pages.js';
 import { OAuthModel } from './oauth-model.entity.js';
 import { OAuthModelsRepository } from './oauth-models.repository.js';
 import { OAuthProviderService } from './oauth-provider.service.js';
+import { OAuthGrantCredentialSource } from './oauth-grant-credential-source.js';
 import { OAuthRevocationListener } from './oauth-revocation.listener.js';
 import { OAuthStrategy } from './oauth.strategy.js';
 
@@ -30,6 +31,7 @@ import { OAuthStrategy } from './oauth.strategy.js';
     OAuthInteractions,
     OAuthStrategy,
     OAuthRevocationListener,
+    OAuthGrantCredentialSource,
   ],
   exports: [OAuthModelsRepository],
 })

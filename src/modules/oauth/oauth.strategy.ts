@@ -79,7 +79,7 @@ export class OAuthStrategy extends PassportStrategy(Strategy, 'oauth') {
     const user = await this.users.findById(userId);
     if (!user?.isActive) return undefined;
     // Password change, deactivation and role changes cut off every token issued before them.
-    if (this.revocation.isAccessTokenRevoked(token.jti, user.id, token.iat ?? 0)) return undefined;
+    if (this.revocation.isIssuedBeforeCutoff(user.id, token.iat ?? 0)) return undefined;
     const scopes = (token.scope ?? '').split(' ').filter(isPermission).filter(allowed);
     return makePrincipal({
       userId: user.id,

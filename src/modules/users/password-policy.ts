@@ -9,13 +9,30 @@ const MIN_STRENGTH_SCORE = 3;
 /** Django's UserAttributeSimilarityValidator default. */
 const MAX_SIMILARITY = 0.7;
 
-// Same extension as this module: .ts when running from src/ (tests), .js from dist/.
-const strengthWorker = new Piscina<{ password: string; userInputs: string[] }, { score: number; hint: string | null }>({
-  filename: fileURLToPath(new URL(`./password-strength.worker${extname(import.meta.url)}`, import.meta.url)),
-  minThreads: 1,
-  maxThreads: 2,
-  idleTimeout: 60_000,
-});
+type StrengthWorkers = Piscina<{ password: string; userInputs: string[] }, { score: number; hint: string | null }>;
+
+/**
+ * The zxcvbn workers start on the first password checked, not when this module is imported
+ * (a DTO importing the length limits must not start threads), and stop with the app.
+ */
+let strengthWorkers: StrengthWorkers | undefined;
+
+function workers(): StrengthWorkers {
+  strengthWorkers ??= new Piscina({
+    // Same extension as this module: .ts when running from src/ (tests), .js from dist/.
+    filename: fileURLToPath(new URL(`./password-strength.worker${extname(import.meta.url)}`, import.meta.url)),
+    minThreads: 1,
+    maxThreads: 2,
+    idleTimeout: 60_000,
+  });
+  return strengthWorkers;
+}
+
+export async function stopPasswordStrengthWorkers(): Promise<void> {
+  const running = strengthWorkers;
+  strengthWorkers = undefined;
+  await running?.destroy();
+}
 
 /** Ratcliff/Obershelp similarity, the measure Python's difflib (and so Django) uses. */
 export function similarity(a: string, b: string): number {
@@ -66,7 +83,7 @@ export async function passwordProblems(
     problems.push('is too similar to the email or display name');
   }
 
-  const { score, hint } = await strengthWorker.run({ password, userInputs: attributes });
+  const { score, hint } = await workers().run({ password, userInputs: attributes });
   if (score < MIN_STRENGTH_SCORE) {
     problems.push(`is too easy to guess${hint ? ` (${hint.replace(/\.$/, '').toLowerCase()})` : ''}`);
   }

@@ -35,4 +35,12 @@ export class User {
 
   @Column({ name: 'last_login_at', type: 'timestamptz', nullable: true })
   lastLoginAt: Date | null;
+
+  /**
+   * Bumped by every change that ends credentials (password, deactivation, sign-out
+   * everywhere). A sign-in reads it with the password and issues only if it is unchanged
+   * under a row lock, so a sign-in that straddles such a change gets nothing.
+   */
+  @Column({ name: 'credentials_epoch', type: 'integer', default: 0 })
+  credentialsEpoch: number;
 }

@@ -1,4 +1,5 @@
-import { Module } from '@nestjs/common';
+import { Module, type OnApplicationShutdown } from '@nestjs/common';
+import { stopPasswordStrengthWorkers } from './password-policy.js';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { PasswordHasher } from './password-hasher.js';
 import { User } from './user.entity.js';
@@ -12,4 +13,8 @@ import { UsersService } from './users.service.js';
   providers: [UsersRepository, UsersService, PasswordHasher],
   exports: [UsersService],
 })
-export class UsersModule {}
+export class UsersModule implements OnApplicationShutdown {
+  onApplicationShutdown(): Promise<void> {
+    return stopPasswordStrengthWorkers();
+  }
+}

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { DataSource, type Repository } from 'typeorm';
+import { DataSource, type EntityManager, type Repository } from 'typeorm';
 import { newestFirst, type Keyset } from '../../common/http/pagination.js';
 import type { Role } from '../../common/auth/roles.js';
 import { isUniqueViolation } from '../../common/errors/db-errors.js';
@@ -43,8 +43,30 @@ export class UsersRepository {
     await this.users.update({ id }, { lastLoginAt: at });
   }
 
-  async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
-    await this.users.update({ id }, { passwordHash });
+  /**
+   * Runs `work` in one transaction with the user's row locked against every other change and
+   * sign-in (FOR UPDATE), and bumps the credentials epoch: what ends credentials goes through
+   * here. Null when there is no such user.
+   */
+  async changeEndingCredentials<T>(
+    id: string,
+    work: (manager: EntityManager, user: User) => Promise<T>,
+  ): Promise<T | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const user = await manager.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!user) return null;
+      await manager.increment(User, { id }, 'credentialsEpoch', 1);
+      return work(manager, user);
+    });
+  }
+
+  /**
+   * The user as a sign-in may issue for it, read in the issuing transaction with the row
+   * share-locked: a change that ends credentials waits for the issue to commit (and then ends
+   * what it issued), or the issue waits for the change (and then sees its new epoch).
+   */
+  findForIssuance(manager: EntityManager, id: string): Promise<User | null> {
+    return manager.findOne(User, { where: { id }, lock: { mode: 'pessimistic_read' } });
   }
 
   /** Up to `limit` users after `after`, newest first. */
@@ -61,6 +83,7 @@ export class UsersRepository {
   async changeKeepingAnAdmin(
     id: string,
     changes: Partial<Pick<User, 'displayName' | 'roles' | 'isActive'>> | null,
+    within: (manager: EntityManager, before: User, after: User | null) => Promise<void> = async () => undefined,
   ): Promise<User | null> {
     return this.dataSource.transaction(async (manager) => {
       const admins = await manager
@@ -77,11 +100,19 @@ export class UsersRepository {
       if (admins.length === 1 && admins[0]?.id === id && !stillAdmin) throw new LastAdminError();
       if (given === null) {
         await manager.delete(User, { id });
+        await within(manager, user, null);
         return user;
       }
       if (Object.keys(given).length === 0) return user;
-      await manager.update(User, { id }, given as Partial<User>);
-      return manager.findOneBy(User, { id });
+      const endsCredentials = given.isActive === false && user.isActive;
+      await manager.update(
+        User,
+        { id },
+        { ...(given as Partial<User>), ...(endsCredentials ? { credentialsEpoch: user.credentialsEpoch + 1 } : {}) },
+      );
+      const changed = await manager.findOneBy(User, { id });
+      await within(manager, user, changed);
+      return changed;
     });
   }
 }

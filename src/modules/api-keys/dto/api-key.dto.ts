@@ -1,3 +1,4 @@
+import { API_KEY_TAG } from '../api-key-format.js';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -45,7 +46,8 @@ export class CreateApiKeyDto {
 
 export class ApiKeyResponse {
   @ApiProperty({ format: 'uuid' }) id: string;
-  @ApiProperty({ description: 'Public part of the key, for recognising it in listings' }) prefix: string;
+  @ApiProperty({ description: 'The text before the `.` of the key: public, for recognising it in listings' })
+  prefix: string;
   @ApiProperty() name: string;
   @ApiProperty({ enum: PERMISSIONS, isArray: true }) scopes: Permission[];
   @ApiProperty() rateLimitPerMinute: number;
@@ -57,7 +59,7 @@ export class ApiKeyResponse {
   static from(key: ApiKey): ApiKeyResponse {
     return {
       id: key.id,
-      prefix: key.prefix,
+      prefix: `${API_KEY_TAG}${key.prefix}`,
       name: key.name,
       scopes: key.scopes,
       rateLimitPerMinute: key.rateLimitPerMinute,

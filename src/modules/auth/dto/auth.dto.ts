@@ -1,6 +1,6 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsString, Length, MaxLength } from 'class-validator';
+import { IsBoolean, IsEmail, IsOptional, IsString, Length, MaxLength } from 'class-validator';
 import { normalizeEmail } from '../../../common/auth/normalize-email.js';
 import { PASSWORD_MAX_LENGTH } from '../../users/password-policy.js';
 
@@ -43,6 +43,11 @@ export class ChangePasswordDto {
   @ApiProperty({ format: 'password', minLength: 12, maxLength: PASSWORD_MAX_LENGTH })
   @IsString()
   newPassword: string;
+
+  @ApiPropertyOptional({ default: false, description: 'Keep your API keys (every other credential ends)' })
+  @IsOptional()
+  @IsBoolean()
+  keepApiKeys?: boolean;
 }
 
 export class TokenPairResponse {

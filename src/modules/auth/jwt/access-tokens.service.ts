@@ -20,6 +20,8 @@ export interface AccessTokenClaims {
   jti: string;
   scope: string;
   roles: Role[];
+  /** The user's cut-off generation when issued: a cut-off since (a newer generation) ends the token. */
+  gen: number;
 }
 
 export interface IssuedAccessToken {
@@ -61,15 +63,20 @@ export class AccessTokensService {
     private readonly revocation: RevocationService,
   ) {}
 
-  async issue(user: { id: string; roles: Role[] }): Promise<IssuedAccessToken> {
+  /**
+   * `generation`: the user's cut-off generation as the issuing transaction read it from the
+   * database, under the user's row lock (this instance may not have heard of it yet).
+   */
+  async issue(user: { id: string; roles: Role[] }, generation: number): Promise<IssuedAccessToken> {
     const key = this.keys.current;
     const jti = randomUUID();
-    const iat = this.revocation.earliestIssuedAt(user.id);
+    const iat = Math.floor(Date.now() / 1000);
     const expiresIn = this.config.auth.accessTtlSeconds;
     const claims: Omit<AccessTokenClaims, 'iss' | 'aud' | 'sub' | 'exp' | 'iat' | 'jti'> = {
       client_id: FIRST_PARTY_CLIENT,
       scope: [...permissionsOfRoles(user.roles)].join(' '),
       roles: user.roles,
+      gen: generation,
     };
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: JWT_ALGORITHM, kid: key.kid, typ: 'at+jwt' })
@@ -112,8 +119,8 @@ export class AccessTokensService {
       this.verified.delete(token);
       return { verified: undefined, revoked: false };
     }
-    const { jti, sub, iat } = verified.claims;
-    return { verified, revoked: this.revocation.isAccessTokenRevoked(jti, sub, iat) };
+    const { jti, sub, gen } = verified.claims;
+    return { verified, revoked: this.revocation.isAccessTokenRevoked(jti, sub, gen) };
   }
 
   /** Remembers a token that passed verification (signature, claims, not revoked). */
@@ -139,11 +146,12 @@ export class AccessTokensService {
       typeof claims.iat === 'number' &&
       typeof claims.exp === 'number' &&
       typeof claims.scope === 'string' &&
+      typeof claims.gen === 'number' &&
       Array.isArray(claims.roles) &&
       claims.roles.every((role) => typeof role === 'string' && isRole(role));
     if (!wellFormed) throw new InvalidAccessTokenError('malformed claims');
     const verified = claims as AccessTokenClaims;
-    if (this.revocation.isAccessTokenRevoked(verified.jti, verified.sub, verified.iat)) {
+    if (this.revocation.isAccessTokenRevoked(verified.jti, verified.sub, verified.gen)) {
       throw new InvalidAccessTokenError('revoked');
     }
     return verified;

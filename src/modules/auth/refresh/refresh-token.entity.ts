@@ -39,4 +39,11 @@ export class RefreshToken {
 
   @Column({ name: 'access_expires_at', type: 'timestamptz', nullable: true })
   accessExpiresAt: Date | null;
+
+  /** Where the credential was created from (address, user agent), for the credential inventory. */
+  @Column({ name: 'created_ip', type: 'varchar', length: 64, nullable: true })
+  createdIp: string | null;
+
+  @Column({ name: 'created_user_agent', type: 'varchar', length: 256, nullable: true })
+  createdUserAgent: string | null;
 }

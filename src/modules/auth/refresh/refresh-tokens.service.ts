@@ -1,96 +1,117 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, MoreThan, type Repository } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { hashOpaqueToken, newOpaqueToken } from '../../../common/auth/opaque-token.js';
 import { AppConfig } from '../../../config/app-config.js';
+import { UsersService, type Account } from '../../users/users.service.js';
+import type { CredentialOrigin } from '../credentials/credential-origin.js';
+import { AccessTokensService, type IssuedAccessToken } from '../jwt/access-tokens.service.js';
 import { RevocationService } from '../revocation/revocation.service.js';
-import { RefreshToken } from './refresh-token.entity.js';
+import { RefreshTokensRepository } from './refresh-tokens.repository.js';
 
 const REFRESH_TOKEN_TAG = 'nsa_rt';
 
-/** The access token handed out with a refresh token, so that it can die with the family. */
-export interface PairedAccessToken {
-  jti: string;
-  expiresAtSeconds: number;
+/** A first-party sign-in's credentials: an access token and the refresh token of its family. */
+export interface IssuedPair {
+  access: IssuedAccessToken;
+  refreshToken: string;
+  familyId: string;
+  userId: string;
 }
 
 export type RotationResult =
-  | { outcome: 'rotated'; userId: string; familyId: string; token: string; tokenId: string }
+  | { outcome: 'rotated'; pair: IssuedPair }
   | { outcome: 'reused'; userId: string; familyId: string }
   | { outcome: 'invalid' };
 
 /**
- * Opaque refresh tokens, stored hashed, one family per login. Every refresh rotates; a
+ * Opaque refresh tokens, stored hashed, one family per sign-in. Every refresh rotates; a
  * token that was already rotated, presented again, means it leaked: the family dies, and
- * with it every access token it handed out.
+ * with it every access token it handed out. Each token is stored with the access token
+ * issued beside it, in the transaction that issues both, so a revocation finds them together.
  */
 @Injectable()
 export class RefreshTokensService {
   constructor(
     private readonly config: AppConfig,
     private readonly revocation: RevocationService,
-    @InjectRepository(RefreshToken) private readonly tokens: Repository<RefreshToken>,
+    private readonly accessTokens: AccessTokensService,
+    private readonly users: UsersService,
+    private readonly tokens: RefreshTokensRepository,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
-  /** A new token in the family (a new family, i.e. a login, when none is given). */
-  async issue(userId: string, familyId: string = randomUUID()): Promise<{ token: string; tokenId: string }> {
-    const token = newOpaqueToken(REFRESH_TOKEN_TAG);
-    const row = await this.tokens.save(
-      this.tokens.create({
-        familyId,
-        userId,
-        tokenHash: hashOpaqueToken(token),
-        expiresAt: new Date(Date.now() + this.config.auth.refreshTtlSeconds * 1000),
-      }),
-    );
-    return { token, tokenId: row.id };
-  }
-
-  async pairWithAccessToken(tokenId: string, access: PairedAccessToken): Promise<void> {
-    await this.tokens.update(
-      { id: tokenId },
-      { accessJti: access.jti, accessExpiresAt: new Date(access.expiresAtSeconds * 1000) },
-    );
+  /**
+   * A new family for a sign-in whose password (or factor) checked out. Null when the account
+   * changed in between (deactivated, password changed, signed out everywhere): a sign-in that
+   * straddles such a change gets nothing.
+   */
+  signIn(account: Account, origin: CredentialOrigin): Promise<IssuedPair | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const current = await this.users.lockForIssuance(manager, account.id, account.credentialsEpoch);
+      return current && this.issueInto(manager, current, randomUUID(), origin);
+    });
   }
 
   async rotate(presented: string): Promise<RotationResult> {
-    const row = await this.tokens.findOneBy({ tokenHash: hashOpaqueToken(presented) });
+    const row = await this.tokens.findByHash(hashOpaqueToken(presented));
     if (!row || row.revokedAt || row.expiresAt.getTime() <= Date.now()) return { outcome: 'invalid' };
-    // Atomic claim: of two concurrent refreshes with one token, exactly one wins.
-    const claimed = await this.tokens.update(
-      { id: row.id, rotatedAt: IsNull(), revokedAt: IsNull() },
-      { rotatedAt: new Date() },
-    );
-    if (claimed.affected !== 1) {
-      await this.revokeFamily(row.familyId);
-      return { outcome: 'reused', userId: row.userId, familyId: row.familyId };
-    }
-    const { token, tokenId } = await this.issue(row.userId, row.familyId);
-    return { outcome: 'rotated', userId: row.userId, familyId: row.familyId, token, tokenId };
+    const rotated = await this.dataSource.transaction(async (manager) => {
+      const account = await this.users.lockForIssuance(manager, row.userId);
+      if (!account) return null;
+      // Atomic claim: of two concurrent refreshes with one token, exactly one wins.
+      if (!(await this.tokens.claim(manager, row.id))) return 'lost' as const;
+      return this.issueInto(manager, account, row.familyId, {
+        ip: row.createdIp,
+        userAgent: row.createdUserAgent,
+      });
+    });
+    if (rotated === null) return { outcome: 'invalid' };
+    if (rotated !== 'lost') return { outcome: 'rotated', pair: rotated };
+    // Lost the claim: either the token was rotated before (a replay: the family dies), or a
+    // revocation got there first (nothing more to do).
+    const now = await this.tokens.findByHash(row.tokenHash);
+    if (!now || now.revokedAt) return { outcome: 'invalid' };
+    await this.revokeFamily(row.familyId);
+    return { outcome: 'reused', userId: row.userId, familyId: row.familyId };
   }
 
   /** Revokes the family of a presented token (logout); unknown tokens change nothing. */
   async revokeFamilyOf(presented: string): Promise<void> {
-    const row = await this.tokens.findOneBy({ tokenHash: hashOpaqueToken(presented) });
+    const row = await this.tokens.findByHash(hashOpaqueToken(presented));
     if (row) await this.revokeFamily(row.familyId);
   }
 
-  async revokeAllOfUser(userId: string): Promise<void> {
-    await this.tokens.update({ userId, revokedAt: IsNull() }, { revokedAt: new Date() });
+  async revokeFamily(familyId: string): Promise<void> {
+    const events = await this.dataSource.transaction(async (manager) => {
+      const ended = await this.tokens.revokeFamily(manager, familyId);
+      return this.revocation.record(
+        manager,
+        ended.map((t) => this.revocation.accessToken(t.jti, t.userId, t.expiresAtSeconds)),
+      );
+    });
+    await this.revocation.publish(events);
   }
 
-  private async revokeFamily(familyId: string): Promise<void> {
-    await this.tokens.update({ familyId, revokedAt: IsNull() }, { revokedAt: new Date() });
-    const live = await this.tokens.findBy({ familyId, accessExpiresAt: MoreThan(new Date()) });
-    for (const row of live) {
-      if (row.accessJti && row.accessExpiresAt) {
-        await this.revocation.revokeAccessToken(
-          row.accessJti,
-          row.userId,
-          Math.ceil(row.accessExpiresAt.getTime() / 1000),
-        );
-      }
-    }
+  private async issueInto(
+    manager: EntityManager,
+    account: Account,
+    familyId: string,
+    origin: CredentialOrigin,
+  ): Promise<IssuedPair> {
+    const access = await this.accessTokens.issue(account, await this.revocation.generationOf(manager, account.id));
+    const refreshToken = newOpaqueToken(REFRESH_TOKEN_TAG);
+    await this.tokens.insert(manager, {
+      familyId,
+      userId: account.id,
+      tokenHash: hashOpaqueToken(refreshToken),
+      expiresAt: new Date(Date.now() + this.config.auth.refreshTtlSeconds * 1000),
+      accessJti: access.jti,
+      accessExpiresAt: new Date(access.expiresAt * 1000),
+      createdIp: origin.ip,
+      createdUserAgent: origin.userAgent,
+    });
+    return { access, refreshToken, familyId, userId: account.id };
   }
 }

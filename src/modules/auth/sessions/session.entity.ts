@@ -25,4 +25,11 @@ export class Session {
   /** The absolute end, whatever the activity. */
   @Column({ name: 'expires_at', type: 'timestamptz' })
   expiresAt: Date;
+
+  /** Where the credential was created from (address, user agent), for the credential inventory. */
+  @Column({ name: 'created_ip', type: 'varchar', length: 64, nullable: true })
+  createdIp: string | null;
+
+  @Column({ name: 'created_user_agent', type: 'varchar', length: 256, nullable: true })
+  createdUserAgent: string | null;
 }

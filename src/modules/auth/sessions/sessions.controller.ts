@@ -7,10 +7,13 @@ import { Public } from '../../../common/auth/public.decorator.js';
 import { clientAddress } from '../../../common/http/client-address.js';
 import { AppConfig } from '../../../config/app-config.js';
 import { ScopedRateLimit } from '../../rate-limit/rate-limit.decorator.js';
+import { InvalidCredentialsError } from '../auth.errors.js';
 import { AuthService } from '../auth.service.js';
+import { originOf } from '../credentials/credential-origin.js';
 import { SESSION_COOKIE } from '../credentials.js';
 import { CsrfTokenResponse, LoginDto } from '../dto/auth.dto.js';
 import { CSRF_HEADER, CsrfService } from './csrf.service.js';
+import { ReplacesStaleSession } from './replaces-stale-session.decorator.js';
 import { SessionsService } from './sessions.service.js';
 import { Audited } from '../../../common/audit/audited.decorator.js';
 
@@ -28,15 +31,20 @@ export class SessionsController {
   @Post('session')
   @HttpCode(HttpStatus.NO_CONTENT)
   @Public()
+  @ReplacesStaleSession()
   @ScopedRateLimit('auth')
   @ApiNoContentResponse({ description: `Sets the sid cookie; the ${CSRF_HEADER} response header carries a CSRF token` })
   async signIn(@Body() body: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
     const user = await this.auth.checkPassword(body.email, body.password, clientAddress(req));
     const previousSid: unknown = req.cookies?.[SESSION_COOKIE];
-    const { sid, session } = await this.sessions.start(
-      user.id,
+    const started = await this.sessions.start(
+      user,
       typeof previousSid === 'string' ? previousSid : undefined,
+      originOf(req),
     );
+    // The account changed between the password check and the issue: nothing is issued.
+    if (!started) throw new InvalidCredentialsError();
+    const { sid, session } = started;
     res.cookie(SESSION_COOKIE, sid, {
       httpOnly: true,
       sameSite: 'lax',
@@ -67,6 +75,7 @@ export class SessionsController {
 
   @Get('csrf')
   @Public()
+  @ReplacesStaleSession()
   @ApiOkResponse({ type: CsrfTokenResponse })
   issueCsrfToken(@Req() req: Request, @Res({ passthrough: true }) res: Response): CsrfTokenResponse {
     return { csrfToken: this.csrf.issue(req, res) };

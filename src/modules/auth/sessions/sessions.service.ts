@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { LessThan, Not, type Repository } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { hashOpaqueToken } from '../../../common/auth/opaque-token.js';
 import { makePrincipal, type Principal } from '../../../common/auth/principal.js';
 import { UsageRecorder } from '../../../common/auth/usage-recorder.js';
 import { AppConfig } from '../../../config/app-config.js';
-import { UsersService } from '../../users/users.service.js';
-import { Session } from './session.entity.js';
+import { UsersService, type Account } from '../../users/users.service.js';
+import type { CredentialOrigin } from '../credentials/credential-origin.js';
+import type { Session } from './session.entity.js';
+import { SessionsRepository } from './sessions.repository.js';
 
 export interface StartedSession {
   sid: string;
@@ -23,37 +25,48 @@ export class SessionsService {
   constructor(
     private readonly config: AppConfig,
     private readonly users: UsersService,
-    @InjectRepository(Session) private readonly sessions: Repository<Session>,
+    private readonly sessions: SessionsRepository,
+    @InjectDataSource() private readonly dataSource: DataSource,
     @InjectPinoLogger(SessionsService.name) private readonly logger: PinoLogger,
   ) {}
 
-  /** A new session with a new id; the one the browser had (if any) ends, so no fixation. */
-  async start(userId: string, previousSid: string | undefined): Promise<StartedSession> {
-    if (previousSid) await this.sessions.delete({ sidHash: hashOpaqueToken(previousSid) });
+  /**
+   * A new session with a new id; the one the browser had (if any) ends, so no fixation. Null
+   * when the account changed since the password was checked (see RefreshTokensService.signIn).
+   */
+  async start(
+    account: Account,
+    previousSid: string | undefined,
+    origin: CredentialOrigin,
+  ): Promise<StartedSession | null> {
+    if (previousSid) await this.sessions.deleteBySidHash(hashOpaqueToken(previousSid));
     const sid = randomBytes(32).toString('base64url');
-    const session = await this.sessions.save(
-      this.sessions.create({
+    const session = await this.dataSource.transaction(async (manager) => {
+      if (!(await this.users.lockForIssuance(manager, account.id, account.credentialsEpoch))) return null;
+      return this.sessions.insert(manager, {
         sidHash: hashOpaqueToken(sid),
-        userId,
+        userId: account.id,
         expiresAt: new Date(Date.now() + this.config.auth.sessionAbsoluteSeconds * 1000),
-      }),
-    );
-    return { sid, session };
+        createdIp: origin.ip,
+        createdUserAgent: origin.userAgent,
+      });
+    });
+    return session && { sid, session };
   }
 
   async authenticate(sid: string): Promise<Principal | null> {
-    const session = await this.sessions.findOneBy({ sidHash: hashOpaqueToken(sid) });
+    const session = await this.sessions.findBySidHash(hashOpaqueToken(sid));
     if (!session) return null;
     const now = Date.now();
     const idleEnd = session.lastSeenAt.getTime() + this.config.auth.sessionIdleSeconds * 1000;
     if (session.expiresAt.getTime() <= now || idleEnd <= now) {
-      await this.sessions.delete({ id: session.id });
+      await this.sessions.delete(session.id);
       return null;
     }
     const user = await this.users.findById(session.userId);
     if (!user?.isActive) return null;
     if (this.usage.isDue(session.id, now)) {
-      this.sessions.update({ id: session.id }, { lastSeenAt: new Date(now) }).catch((error: unknown) => {
+      this.sessions.touch(session.id, new Date(now)).catch((error: unknown) => {
         this.logger.warn({ err: error }, 'could not record session activity');
       });
     }
@@ -66,17 +79,7 @@ export class SessionsService {
     });
   }
 
-  async end(sessionId: string): Promise<void> {
-    await this.sessions.delete({ id: sessionId });
-  }
-
-  /** Ends every session of the user but `keepSessionId` (the one changing the password). */
-  async endAllOfUser(userId: string, keepSessionId?: string): Promise<void> {
-    await this.sessions.delete(keepSessionId ? { userId, id: Not(keepSessionId) } : { userId });
-  }
-
-  async purgeExpired(): Promise<number> {
-    const result = await this.sessions.delete({ expiresAt: LessThan(new Date()) });
-    return result.affected ?? 0;
+  end(sessionId: string): Promise<void> {
+    return this.sessions.delete(sessionId);
   }
 }

@@ -27,4 +27,15 @@ export class PersonalToken {
 
   @Column({ name: 'last_used_at', type: 'timestamptz', nullable: true })
   lastUsedAt: Date | null;
+
+  /** Where the credential was created from (address, user agent), for the credential inventory. */
+  @Column({ name: 'created_ip', type: 'varchar', length: 64, nullable: true })
+  createdIp: string | null;
+
+  @Column({ name: 'created_user_agent', type: 'varchar', length: 256, nullable: true })
+  createdUserAgent: string | null;
+
+  /** The credential that created this one (a session or access-token id): the inventory's lineage. */
+  @Column({ name: 'created_by', type: 'varchar', length: 64, nullable: true })
+  createdBy: string | null;
 }

@@ -1,5 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
+import type { Request } from 'express';
+import { originOf } from '../credentials/credential-origin.js';
+import { ApiConflictResponse, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { firstPartySignIn } from '../../../common/auth/access-policy.js';
 import { Authenticated } from '../../../common/auth/authenticated.decorator.js';
 import { Principal } from '../../../common/auth/principal.js';
@@ -17,8 +19,13 @@ export class PersonalTokensController {
   @Authenticated({ policy: firstPartySignIn })
   @Audited('personal-token.create')
   @ApiCreatedResponse({ type: CreatedPersonalTokenResponse })
-  create(@Principal() me: Principal, @Body() body: CreatePersonalTokenDto): Promise<CreatedPersonalTokenResponse> {
-    return this.tokens.create(me.userId, body.name, body.expiresInDays);
+  @ApiConflictResponse({ description: 'MAX_PERSONAL_TOKENS_PER_USER reached (urn:problem:credential-limit)' })
+  create(
+    @Principal() me: Principal,
+    @Body() body: CreatePersonalTokenDto,
+    @Req() req: Request,
+  ): Promise<CreatedPersonalTokenResponse> {
+    return this.tokens.create(me, body, originOf(req));
   }
 
   @Get()

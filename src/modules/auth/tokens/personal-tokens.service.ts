@@ -1,14 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import type { Repository } from 'typeorm';
 import { hashOpaqueToken, newOpaqueToken } from '../../../common/auth/opaque-token.js';
 import { makePrincipal, type Principal } from '../../../common/auth/principal.js';
 import { UsageRecorder } from '../../../common/auth/usage-recorder.js';
 import { NotFoundError } from '../../../common/errors/app-error.js';
+import { AppConfig } from '../../../config/app-config.js';
 import { UsersService } from '../../users/users.service.js';
-import { PersonalToken } from './personal-token.entity.js';
+import { assertMayCreate } from '../credentials/attenuation.js';
+import type { CredentialOrigin } from '../credentials/credential-origin.js';
 import { CreatedPersonalTokenResponse, PersonalTokenResponse } from './dto/personal-token.response.js';
+import { PersonalTokensRepository } from './personal-tokens.repository.js';
 
 /** `nsa_pat_`: a fixed tag that secret scanners can be taught to find in leaked text. */
 const PERSONAL_TOKEN_TAG = 'nsa_pat';
@@ -18,47 +19,51 @@ export class PersonalTokensService {
   private readonly usage = new UsageRecorder();
 
   constructor(
+    private readonly config: AppConfig,
     private readonly users: UsersService,
-    @InjectRepository(PersonalToken) private readonly tokens: Repository<PersonalToken>,
+    private readonly tokens: PersonalTokensRepository,
     @InjectPinoLogger(PersonalTokensService.name) private readonly logger: PinoLogger,
   ) {}
 
-  async create(userId: string, name: string, expiresInDays?: number): Promise<CreatedPersonalTokenResponse> {
+  async create(
+    me: Principal,
+    body: { name: string; expiresInDays?: number },
+    origin: CredentialOrigin,
+  ): Promise<CreatedPersonalTokenResponse> {
+    assertMayCreate(me, { kind: 'personal-token', scopes: null });
     const token = newOpaqueToken(PERSONAL_TOKEN_TAG);
-    const row = await this.tokens.save(
-      this.tokens.create({
-        userId,
-        name,
+    const row = await this.tokens.insertWithinLimit(
+      {
+        userId: me.userId,
+        name: body.name,
         tokenHash: hashOpaqueToken(token),
-        expiresAt: expiresInDays ? new Date(Date.now() + expiresInDays * 86_400_000) : null,
-      }),
+        expiresAt: body.expiresInDays ? new Date(Date.now() + body.expiresInDays * 86_400_000) : null,
+        createdIp: origin.ip,
+        createdUserAgent: origin.userAgent,
+        createdBy: me.credentialId,
+      },
+      this.config.auth.maxPersonalTokensPerUser,
     );
     return { ...PersonalTokenResponse.from(row), token };
   }
 
   async list(userId: string): Promise<PersonalTokenResponse[]> {
-    const rows = await this.tokens.find({ where: { userId }, order: { createdAt: 'DESC' } });
-    return rows.map((row) => PersonalTokenResponse.from(row));
+    return (await this.tokens.listOfUser(userId)).map((row) => PersonalTokenResponse.from(row));
   }
 
   /** Deletes one of the caller's tokens; someone else's is "not found", like a missing one. */
   async delete(userId: string, id: string): Promise<void> {
-    const result = await this.tokens.delete({ id, userId });
-    if (result.affected !== 1) throw new NotFoundError('No such token.');
-  }
-
-  async deleteAllOfUser(userId: string): Promise<void> {
-    await this.tokens.delete({ userId });
+    if (!(await this.tokens.deleteOfUser(userId, id))) throw new NotFoundError('No such token.');
   }
 
   async authenticate(presented: string): Promise<Principal | null> {
-    const row = await this.tokens.findOneBy({ tokenHash: hashOpaqueToken(presented) });
+    const row = await this.tokens.findByHash(hashOpaqueToken(presented));
     const now = Date.now();
     if (!row || (row.expiresAt && row.expiresAt.getTime() <= now)) return null;
     const user = await this.users.findById(row.userId);
     if (!user?.isActive) return null;
     if (this.usage.isDue(row.id, now)) {
-      this.tokens.update({ id: row.id }, { lastUsedAt: new Date(now) }).catch((error: unknown) => {
+      this.tokens.recordUse(row.id, new Date(now)).catch((error: unknown) => {
         this.logger.warn({ err: error }, 'could not record token use');
       });
     }

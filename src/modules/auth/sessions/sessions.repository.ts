@@ -1,0 +1,49 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { type EntityManager, LessThan, Not, type Repository } from 'typeorm';
+import { Session } from './session.entity.js';
+
+@Injectable()
+export class SessionsRepository {
+  constructor(@InjectRepository(Session) private readonly sessions: Repository<Session>) {}
+
+  findBySidHash(sidHash: Buffer): Promise<Session | null> {
+    return this.sessions.findOneBy({ sidHash });
+  }
+
+  insert(
+    manager: EntityManager,
+    session: Pick<Session, 'sidHash' | 'userId' | 'expiresAt' | 'createdIp' | 'createdUserAgent'>,
+  ): Promise<Session> {
+    return manager.save(manager.create(Session, session));
+  }
+
+  async deleteBySidHash(sidHash: Buffer): Promise<void> {
+    await this.sessions.delete({ sidHash });
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.sessions.delete({ id });
+  }
+
+  async deleteOfUser(userId: string, id: string): Promise<boolean> {
+    return (await this.sessions.delete({ id, userId })).affected === 1;
+  }
+
+  async touch(id: string, at: Date): Promise<void> {
+    await this.sessions.update({ id }, { lastSeenAt: at });
+  }
+
+  /** Ends every session of the user but `keepId`, in the caller's transaction. */
+  async endAllOfUser(manager: EntityManager, userId: string, keepId?: string): Promise<void> {
+    await manager.delete(Session, keepId ? { userId, id: Not(keepId) } : { userId });
+  }
+
+  liveOfUser(userId: string): Promise<Session[]> {
+    return this.sessions.find({ where: { userId }, order: { createdAt: 'DESC' } });
+  }
+
+  async purgeExpired(before: Date): Promise<number> {
+    return (await this.sessions.delete({ expiresAt: LessThan(before) })).affected ?? 0;
+  }
+}

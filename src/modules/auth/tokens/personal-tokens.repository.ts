@@ -1,0 +1,56 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, type EntityManager, type Repository } from 'typeorm';
+import { CredentialLimitError } from '../credentials/attenuation.js';
+import { PersonalToken } from './personal-token.entity.js';
+
+export type NewPersonalToken = Pick<
+  PersonalToken,
+  'userId' | 'name' | 'tokenHash' | 'expiresAt' | 'createdIp' | 'createdUserAgent' | 'createdBy'
+>;
+
+@Injectable()
+export class PersonalTokensRepository {
+  constructor(
+    @InjectRepository(PersonalToken) private readonly tokens: Repository<PersonalToken>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  /**
+   * Inserts the token unless the user already holds `limit` live ones. The owner's live tokens
+   * are counted under a per-user advisory lock, so parallel requests cannot all pass the count.
+   */
+  insertWithinLimit(token: NewPersonalToken, limit: number): Promise<PersonalToken> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended('personal_tokens:' || $1, 0))`, [
+        token.userId,
+      ]);
+      const [{ live }] = (await manager.query(
+        `SELECT count(*)::int AS live FROM personal_tokens WHERE user_id = $1 AND (expires_at IS NULL OR expires_at > now())`,
+        [token.userId],
+      )) as [{ live: number }];
+      if (live >= limit) throw new CredentialLimitError(`You hold ${live} personal tokens, the most allowed.`);
+      return manager.save(manager.create(PersonalToken, token));
+    });
+  }
+
+  findByHash(tokenHash: Buffer): Promise<PersonalToken | null> {
+    return this.tokens.findOneBy({ tokenHash });
+  }
+
+  listOfUser(userId: string): Promise<PersonalToken[]> {
+    return this.tokens.find({ where: { userId }, order: { createdAt: 'DESC' } });
+  }
+
+  async deleteOfUser(userId: string, id: string): Promise<boolean> {
+    return (await this.tokens.delete({ id, userId })).affected === 1;
+  }
+
+  async deleteAllOfUser(manager: EntityManager, userId: string): Promise<void> {
+    await manager.delete(PersonalToken, { userId });
+  }
+
+  async recordUse(id: string, at: Date): Promise<void> {
+    await this.tokens.update({ id }, { lastUsedAt: at });
+  }
+}
