@@ -2,6 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './app-config.js';
 
 describe(loadConfig.name, () => {
+  it('should keep a user cut-off as long as the longest-lived token or grant it must end', () => {
+    for (const [jwt, access, refresh] of [
+      ['5m', '1h', '1d'],
+      ['2h', '5m', '10m'],
+      ['5m', '30m', '5m'],
+    ] as const) {
+      const { auth } = loadConfig({ JWT_ACCESS_TTL: jwt, OAUTH_ACCESS_TTL: access, OAUTH_REFRESH_TTL: refresh });
+      const seconds = (v: string) => Number(v.slice(0, -1)) * { m: 60, h: 3600, d: 86_400 }[v.slice(-1) as 'm'];
+      expect(auth.revocationHorizonSeconds).toBe(Math.max(seconds(jwt), seconds(access), seconds(refresh)));
+    }
+  });
+
   it('should give development defaults when nothing is set', () => {
     const config = loadConfig({});
     expect(config.app).toMatchObject({ env: 'development', port: 3000, publicUrl: 'http://localhost:3000' });
