@@ -124,7 +124,7 @@ describe('rate limits (RATE_LIMIT_ANON=5/min, RATE_LIMIT_USER=5/min, RATE_LIMIT_
       return res.body as Record<string, unknown>;
     }
 
-    it("should let a user at their limit go on with an API key, limited by the key's rateLimitPerMinute", async () => {
+    it('should hold a user at their limit on every credential, API keys included', async () => {
       const client = clientAt(app, '127.0.0.18');
       const { tokens } = await signedIn(app().http);
       const createKey = (body: Record<string, unknown>) =>
@@ -134,24 +134,45 @@ describe('rate limits (RATE_LIMIT_ANON=5/min, RATE_LIMIT_USER=5/min, RATE_LIMIT_
           .send({ name: 'ci', scopes: ['resources:read'], ...body });
       // Three of the user's five requests.
       const limitedKey = created(await createKey({ rateLimitPerMinute: 3 })).key as string;
-      const defaultKey = created(await createKey({})).key as string;
+      const defaultKey = created(await createKey({}));
+      // A key gets at most its owner's limit.
+      expect(defaultKey.rateLimitPerMinute).toBe(5);
       const personal = created(await client.post('/api/v1/auth/tokens').set(bearer(tokens)).send({ name: 'cli' }));
       const me = () => client.get('/api/v1/auth/me').set(bearer(tokens));
       for (let remaining = 1; remaining >= 0; remaining--) expectAllowed(await me(), { limit: 5, remaining });
 
       expectThrottled(await me(), { limit: 5, name: 'user' });
-      // The bucket is the user's, whichever of their tokens they sign in with.
+      // The bucket is the user's, whichever of their credentials they use: a key lifts nothing.
       const byPersonalToken = client.get('/api/v1/auth/me').set('Authorization', `Token ${personal.token as string}`);
       expectThrottled(await byPersonalToken, { limit: 5, name: 'user' });
+      expectThrottled(await client.get(PUBLIC_LIST).set('X-API-Key', limitedKey), { limit: 5, name: 'user' });
+      expectThrottled(await client.get(PUBLIC_LIST).set('X-API-Key', defaultKey.key as string), {
+        limit: 5,
+        name: 'user',
+      });
+    });
 
-      const withKey = (key: string) => client.get(PUBLIC_LIST).set('X-API-Key', key);
-      for (let remaining = 2; remaining >= 0; remaining--) {
-        expectAllowed(await withKey(limitedKey), { limit: 3, remaining });
-      }
-      expectThrottled(await withKey(limitedKey), { limit: 3, name: 'api-key' });
-      // Another key of the same user is another bucket, at the default rateLimitPerMinute.
-      expectAllowed(await withKey(defaultKey), { limit: 600, remaining: 599 });
-      expectThrottled(await me(), { limit: 5, name: 'user' });
+    it("should limit each API key by its own rateLimitPerMinute within its owner's budget", async () => {
+      // Signed up and in from an address of its own: 127.0.0.1 spent its auth budget above.
+      const client = clientAt(app, '127.0.0.19');
+      const registration = newRegistration();
+      expect((await client.post('/api/v1/auth/register').send(registration)).status).toBe(201);
+      const login = await client
+        .post('/api/v1/auth/login')
+        .send({ email: registration.email, password: registration.password });
+      expect(login.status).toBe(200);
+      const tokens = login.body as TokenPair;
+      const key = created(
+        await client
+          .post('/api/v1/api-keys')
+          .set(bearer(tokens))
+          .send({ name: 'ci', scopes: ['resources:read'], rateLimitPerMinute: 2 }),
+      ).key as string;
+      const withKey = () => client.get(PUBLIC_LIST).set('X-API-Key', key);
+      for (let remaining = 1; remaining >= 0; remaining--) expectAllowed(await withKey(), { limit: 2, remaining });
+      expectThrottled(await withKey(), { limit: 2, name: 'api-key' });
+      // The key's uses, the refused one too, were the owner's: 5 - 1 (creating it) - 3 - 1 (this).
+      expectAllowed(await client.get('/api/v1/auth/me').set(bearer(tokens)), { limit: 5, remaining: 0 });
     });
   });
 });

@@ -7,7 +7,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { AUDIT_RECORD, type AuditRecord } from '../../common/audit/audit-record.js';
 import { makePrincipal, type Principal } from '../../common/auth/principal.js';
 import { UsageRecorder } from '../../common/auth/usage-recorder.js';
-import { BadRequestError, NotFoundError } from '../../common/errors/app-error.js';
+import { BadRequestError, NotFoundError, ValidationFailedError } from '../../common/errors/app-error.js';
 import { decodeCursor, toPage, type Page, type PageQuery } from '../../common/http/pagination.js';
 import { AppConfig } from '../../config/app-config.js';
 import { developmentSecret } from '../../config/dev-secrets.js';
@@ -62,6 +62,7 @@ export class ApiKeysService {
       throw new BadRequestError('expiresAt must be in the future.');
     }
     const { prefix, secret, key } = newApiKey();
+    const rateLimitPerMinute = this.keyRateLimit(me, body.rateLimitPerMinute);
     const row = await this.keys.insertWithinLimit(
       {
         userId: me.userId,
@@ -69,7 +70,7 @@ export class ApiKeysService {
         prefix,
         secretHash: hashApiKeySecret(secret, this.pepper),
         scopes: body.scopes,
-        rateLimitPerMinute: body.rateLimitPerMinute ?? this.config.apiKeys.defaultRateLimitPerMinute,
+        rateLimitPerMinute,
         expiresAt: body.expiresAt ?? null,
         createdIp: origin.ip,
         createdUserAgent: origin.userAgent,
@@ -78,6 +79,22 @@ export class ApiKeysService {
       this.config.auth.maxApiKeysPerUser,
     );
     return { ...ApiKeyResponse.from(row), key };
+  }
+
+  /**
+   * A key's own limit: at most its owner's user limit (a user does not lift their own budget
+   * by making keys), unless a holder of api-keys:manage sets it. Past it: 400.
+   */
+  private keyRateLimit(me: Principal, asked: number | undefined): number {
+    const { limit, windowSeconds } = this.config.rateLimits.user;
+    const ownerPerMinute = Math.max(1, Math.floor((limit * 60) / windowSeconds));
+    if (asked === undefined) return Math.min(this.config.apiKeys.defaultRateLimitPerMinute, ownerPerMinute);
+    if (asked > ownerPerMinute && !me.permissions.has('api-keys:manage')) {
+      throw new ValidationFailedError([
+        { field: 'rateLimitPerMinute', message: `must be at most ${ownerPerMinute}, your own limit per minute` },
+      ]);
+    }
+    return asked;
   }
 
   async list(me: Principal, query: PageQuery): Promise<Page<ApiKeyResponse>> {

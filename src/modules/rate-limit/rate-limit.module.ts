@@ -12,8 +12,9 @@ const requestOf = (context: ExecutionContext) => context.switchToHttp().getReque
 
 /**
  * The named limits (DRF's AnonRateThrottle, UserRateThrottle, ScopedRateThrottle, plus
- * each API key's own): every request counts against exactly one identity bucket, and
- * routes marked @ScopedRateLimit('auth') also against the stricter per-address one.
+ * each API key's own): a request counts against its address when anonymous, else against
+ * its user (an API key's requests too) and, for an API key, the key's own bucket; routes
+ * marked @ScopedRateLimit('auth') also against the stricter per-address one.
  */
 function throttlers(config: AppConfig): ThrottlerOptions[] {
   const { anonymous, user, auth } = config.rateLimits;
@@ -30,10 +31,8 @@ function throttlers(config: AppConfig): ThrottlerOptions[] {
       name: 'user',
       limit: user.limit,
       ttl: user.windowSeconds * 1000,
-      skipIf: (context) => {
-        const principal = requestOf(context).principal;
-        return principal === undefined || principal.authMethod === 'api-key';
-      },
+      // API-key traffic counts here too: a key's own limit never lifts its owner's budget.
+      skipIf: (context) => requestOf(context).principal === undefined,
       getTracker: (req) => (req as unknown as Request).principal?.userId ?? '',
     },
     {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { passwordProblems, similarity } from './password-policy.js';
+import fc from 'fast-check';
+import { passwordProblems, similarity, similarityBound } from './password-policy.js';
 
 const user = { email: 'rosalind.franklin@example.test', displayName: 'Rosalind' };
 
@@ -29,5 +30,49 @@ describe(similarity.name, () => {
     expect(similarity('abcd', 'bcde')).toBeCloseTo(0.75);
     expect(similarity('rosalind', 'rosalind1234')).toBeCloseTo(0.8);
     expect(similarity('abc', 'xyz')).toBe(0);
+  });
+});
+
+/** difflib's algorithm as written in Python: extend a run from every pair of starts. */
+function referenceSimilarity(a: string, b: string): number {
+  const matching = (x: string, y: string): number => {
+    let best = { length: 0, i: 0, j: 0 };
+    for (let i = 0; i < x.length; i++) {
+      for (let j = 0; j < y.length; j++) {
+        let k = 0;
+        while (i + k < x.length && j + k < y.length && x[i + k] === y[j + k]) k++;
+        if (k > best.length) best = { length: k, i, j };
+      }
+    }
+    if (best.length === 0) return 0;
+    return (
+      best.length +
+      matching(x.slice(0, best.i), y.slice(0, best.j)) +
+      matching(x.slice(best.i + best.length), y.slice(best.j + best.length))
+    );
+  };
+  return a.length + b.length === 0 ? 1 : (2 * matching(a, b)) / (a.length + b.length);
+}
+
+describe('similarity, computed in O(n·m)', () => {
+  // A small alphabet makes long and repeated runs, where the tie-breaking matters.
+  const text = fc.string({ unit: fc.constantFrom('a', 'b', 'c', '.'), maxLength: 24 });
+
+  it('should equal the reference algorithm on any pair of strings', () => {
+    fc.assert(
+      fc.property(text, text, (a, b) => {
+        expect(similarity(a, b)).toBe(referenceSimilarity(a, b));
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('should never exceed its linear-time bound', () => {
+    fc.assert(
+      fc.property(text, text, (a, b) => {
+        expect(similarity(a, b)).toBeLessThanOrEqual(similarityBound(a, b) + 1e-12);
+      }),
+      { numRuns: 3_000 },
+    );
   });
 });

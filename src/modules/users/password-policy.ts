@@ -6,10 +6,11 @@ export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 256;
 /** zxcvbn score 0..4; 3 means "safely unguessable: moderate protection from offline attack". */
 const MIN_STRENGTH_SCORE = 3;
-/** Django's UserAttributeSimilarityValidator default. */
-const MAX_SIMILARITY = 0.7;
 
-type StrengthWorkers = Piscina<{ password: string; userInputs: string[] }, { score: number; hint: string | null }>;
+type StrengthWorkers = Piscina<
+  { password: string; userInputs: string[] },
+  { score: number; hint: string | null; similar: boolean }
+>;
 
 /**
  * The zxcvbn workers start on the first password checked, not when this module is imported
@@ -34,33 +35,12 @@ export async function stopPasswordStrengthWorkers(): Promise<void> {
   await running?.destroy();
 }
 
-/** Ratcliff/Obershelp similarity, the measure Python's difflib (and so Django) uses. */
-export function similarity(a: string, b: string): number {
-  if (a.length + b.length === 0) return 1;
-  return (2 * matchingCharacters(a, b)) / (a.length + b.length);
-}
-
-function matchingCharacters(a: string, b: string): number {
-  let best = { length: 0, i: 0, j: 0 };
-  for (let i = 0; i < a.length; i++) {
-    for (let j = 0; j < b.length; j++) {
-      let k = 0;
-      while (i + k < a.length && j + k < b.length && a[i + k] === b[j + k]) k++;
-      if (k > best.length) best = { length: k, i, j };
-    }
-  }
-  if (best.length === 0) return 0;
-  return (
-    best.length +
-    matchingCharacters(a.slice(0, best.i), b.slice(0, best.j)) +
-    matchingCharacters(a.slice(best.i + best.length), b.slice(best.j + best.length))
-  );
-}
-
 /**
  * Django's validators (minimum length, not all numeric, not common, not like the user's
  * attributes) plus a real strength estimate. Returns what is wrong, empty when acceptable.
  */
+export { similarity, similarityBound } from './password-similarity.js';
+
 export async function passwordProblems(
   password: string,
   userInputs: { email: string; displayName?: string },
@@ -74,16 +54,13 @@ export async function passwordProblems(
   const problems: string[] = [];
   if (/^\d+$/.test(password)) problems.push('must not be entirely numeric');
 
-  const lowered = password.toLowerCase();
   const attributes = [userInputs.email, userInputs.email.split('@')[0] ?? '', userInputs.displayName ?? '']
     .flatMap((value) => [value, ...value.split(/\W+/)])
     .map((v) => v.toLowerCase())
     .filter((v) => v.length >= 3);
-  if (attributes.some((attr) => similarity(lowered, attr) >= MAX_SIMILARITY)) {
-    problems.push('is too similar to the email or display name');
-  }
-
-  const { score, hint } = await workers().run({ password, userInputs: attributes });
+  // Both checks run in a worker: each costs milliseconds of CPU, more for crafted input.
+  const { score, hint, similar } = await workers().run({ password, userInputs: attributes });
+  if (similar) problems.push('is too similar to the email or display name');
   if (score < MIN_STRENGTH_SCORE) {
     problems.push(`is too easy to guess${hint ? ` (${hint.replace(/\.$/, '').toLowerCase()})` : ''}`);
   }
