@@ -1,4 +1,4 @@
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { OAuthClientsRepository } from './clients/oauth-clients.repository.js';
 import { clientMetadata } from './clients/client-metadata.js';
 import type { OAuthModelsRepository } from './oauth-models.repository.js';
@@ -13,6 +13,8 @@ export class TypeOrmOAuthAdapter implements Adapter {
     private readonly model: string,
     private readonly models: OAuthModelsRepository,
     private readonly clients: OAuthClientsRepository,
+    /** Ends a grant whose code or refresh token was presented twice at the same time. */
+    private readonly revokeGrant: (grantId: string) => Promise<void>,
   ) {}
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
@@ -36,8 +38,19 @@ export class TypeOrmOAuthAdapter implements Adapter {
     return (await this.models.find(this.model, { userCode })) as AdapterPayload | undefined;
   }
 
+  /**
+   * The provider checks `consumed` on the row it read, then calls this: only the request
+   * whose compare-and-set wins goes on to issue tokens. A loser is a second redemption,
+   * refused like one (and its grant revoked, as the provider does for sequential reuse).
+   */
   async consume(id: string): Promise<void> {
-    await this.models.consume(this.model, id);
+    const outcome = await this.models.consume(this.model, id);
+    if (outcome.won) return;
+    if (this.model === 'PushedAuthorizationRequest') {
+      throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
+    }
+    if (outcome.grantId) await this.revokeGrant(outcome.grantId);
+    throw new errors.InvalidGrant(`${this.model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
   }
 
   async destroy(id: string): Promise<void> {
