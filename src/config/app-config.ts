@@ -70,7 +70,10 @@ export class AppConfig {
     secureCookies: boolean;
   };
   readonly oauth: {
-    /** `${PUBLIC_URL}/oauth`: pinned, never derived from a request's Host. */
+    /**
+     * PUBLIC_URL itself (its endpoints live under /oauth): pinned, never derived from a
+     * request's Host, and the URL clients discover metadata from (RFC 8414 section 3).
+     */
     issuer: string;
     accessTtlSeconds: number;
     refreshTtlSeconds: number;
@@ -140,7 +143,7 @@ export class AppConfig {
       secureCookies: this.app.publicUrl.startsWith('https://'),
     };
     this.oauth = {
-      issuer: `${this.app.publicUrl}/oauth`,
+      issuer: this.app.publicUrl,
       accessTtlSeconds: env.OAUTH_ACCESS_TTL,
       refreshTtlSeconds: env.OAUTH_REFRESH_TTL,
       codeTtlSeconds: env.OAUTH_CODE_TTL,

@@ -190,7 +190,7 @@ describeWithSharedServices('two server processes behind one load balancer', () =
         .expect(201);
       client = { client_id: registered.body.clientId as string };
       clientAuth = oauth.ClientSecretBasic(registered.body.clientSecret as string);
-      const issuer = new URL(`${balancer.origin}/oauth`);
+      const issuer = new URL(balancer.origin);
       as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure));
     });
 
