@@ -1,4 +1,5 @@
 import { errors, type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { DPOP_SIGNING_ALGS } from '../../common/auth/dpop.js';
 import { PERMISSIONS } from '../../common/auth/permission.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { developmentSecret } from '../../config/dev-secrets.js';
@@ -39,8 +40,11 @@ export function providerConfiguration(config: AppConfig, deps: ProviderDependenc
     pkce: { required: () => true },
     // redirect_uri must always be sent, and is compared exactly with a registered one.
     allowOmittingSingleRegisteredRedirectUri: false,
+    enabledJWA: { dPoPSigningAlgValues: [...DPOP_SIGNING_ALGS] },
     features: {
       devInteractions: { enabled: false },
+      // Sender-constrained tokens (RFC 9449): the API accepts a bound token only with a proof.
+      dPoP: { enabled: true },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
