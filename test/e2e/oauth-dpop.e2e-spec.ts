@@ -67,7 +67,7 @@ describe('DPoP-bound OAuth tokens at the API', () => {
 
   /** The code flow with oauth4webapi's DPoP handle: the token comes back bound to its key. */
   async function boundTokens(keyPair: CryptoKeyPair) {
-    const DPoP = oauth.DPoP(c(), keyPair);
+    const DPoP = oauth.DPoP({}, keyPair);
     const { verifier, challenge } = await pkce();
     const state = oauth.generateRandomState();
     const url = new URL(
@@ -110,7 +110,7 @@ describe('DPoP-bound OAuth tokens at the API', () => {
       ...insecure,
       [oauth.customFetch]: (target, init) => {
         proofSent?.(new Headers(init.headers).get('dpop') as string);
-        return fetch(target, init);
+        return fetch(target, init as RequestInit);
       },
     });
   }
@@ -124,7 +124,13 @@ describe('DPoP-bound OAuth tokens at the API', () => {
     const { tokens, DPoP } = await boundTokens(keyPair);
     expect(tokens.token_type).toBe('dpop');
     expect((await call(tokens.access_token, DPoP, 'GET', resources())).status).toBe(200);
-    const created = await call(tokens.access_token, DPoP, 'POST', resources(), JSON.stringify({ name: 'bound', visibility: 'private' }));
+    const created = await call(
+      tokens.access_token,
+      DPoP,
+      'POST',
+      resources(),
+      JSON.stringify({ name: 'bound', visibility: 'private' }),
+    );
     expect(created.status).toBe(201);
     const me = await call(tokens.access_token, DPoP, 'GET', new URL(`${server.origin}/api/v1/auth/me`));
     expect(await me.json()).toMatchObject({ authMethod: 'oauth' });
@@ -211,7 +217,7 @@ describe('DPoP-bound OAuth tokens at the API', () => {
 
   it('should bind a client-credentials token, and refuse an unbound token under the DPoP scheme', async () => {
     const keyPair = await oauth.generateKeyPair('ES256');
-    const DPoP = oauth.DPoP(c(), keyPair);
+    const DPoP = oauth.DPoP({}, keyPair);
     const bound = await oauth.processClientCredentialsResponse(
       server.as,
       c(),

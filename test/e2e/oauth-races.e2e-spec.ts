@@ -94,7 +94,10 @@ describeWithSharedServices('OAuth redemption races', () => {
       // The other redemptions were reuse of the code: the grant, and the winner's tokens, are gone.
       const [winner] = winners;
       expect((await api(winner?.body.access_token as string)).status).toBe(401);
-      const refreshed = await token({ grant_type: 'refresh_token', refresh_token: winner?.body.refresh_token as string });
+      const refreshed = await token({
+        grant_type: 'refresh_token',
+        refresh_token: winner?.body.refresh_token as string,
+      });
       expect(refreshed).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
     }
   });
