@@ -1,6 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import { OAuthInteractions } from './interactions/oauth-interactions.js';
+import { checkOAuthParameters } from './oauth-parameters.js';
 import { OAuthProviderService } from './oauth-provider.service.js';
 
 /**
@@ -28,7 +29,7 @@ export function mountOAuth(app: NestExpressApplication): void {
     next();
   });
   app.use('/oauth/interaction', app.get(OAuthInteractions).router());
-  const handle = provider.middleware();
+  const handle = checkOAuthParameters(provider.middleware());
   app.use('/oauth', (req: Request, res: Response, next: NextFunction) => {
     // The provider's own discovery route, asked for directly, falls through to the API's 404.
     if (req.path.startsWith('/.well-known/') && !rewritten.has(req)) next();

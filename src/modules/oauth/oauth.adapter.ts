@@ -2,6 +2,7 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { OAuthClientsRepository } from './clients/oauth-clients.repository.js';
 import { clientMetadata } from './clients/client-metadata.js';
 import type { OAuthModelsRepository } from './oauth-models.repository.js';
+import { isAcceptableParameter } from './oauth-parameters.js';
 
 /**
  * oidc-provider's persistence contract over Postgres. Every model shares `oauth_models`;
@@ -23,6 +24,8 @@ export class TypeOrmOAuthAdapter implements Adapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
+    // Ids also come from headers (a client id in HTTP Basic), which no parameter check saw.
+    if (!isAcceptableParameter(id)) return undefined;
     if (this.model === 'Client') {
       const client = await this.clients.findById(id);
       return client ? clientMetadata(client) : undefined;
@@ -31,10 +34,12 @@ export class TypeOrmOAuthAdapter implements Adapter {
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    if (!isAcceptableParameter(uid)) return undefined;
     return (await this.models.find(this.model, { uid })) as AdapterPayload | undefined;
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    if (!isAcceptableParameter(userCode)) return undefined;
     return (await this.models.find(this.model, { userCode })) as AdapterPayload | undefined;
   }
 
