@@ -6,14 +6,41 @@ import { RedisService } from '../../../common/redis/redis.service.js';
 const MEMORY_CAPACITY = 100_000;
 
 /**
+ * Ids seen within a fixed lifetime, at most `capacity` of them. Every entry lives as long as
+ * the others, so insertion order is expiry order and expired ones go from the front. When
+ * full of live ids it refuses new ones rather than forget one that could be replayed.
+ */
+export class BoundedSeenSet {
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly capacity: number,
+    private readonly ttlMs: number,
+  ) {}
+
+  /** True the first time; false for an id already seen; throws when full of live ids. */
+  add(key: string, now = Date.now()): boolean {
+    for (const [seenKey, seenUntil] of this.seen) {
+      if (seenUntil > now) break;
+      this.seen.delete(seenKey);
+    }
+    if (this.seen.has(key)) return false;
+    if (this.seen.size >= this.capacity) {
+      throw new ServiceUnavailableError('Too many DPoP proofs in flight on this instance; try again.');
+    }
+    this.seen.set(key, now + this.ttlMs);
+    return true;
+  }
+}
+
+/**
  * The DPoP proof ids (`jti`) already seen, for as long as a proof could still pass the
  * freshness check. With REDIS_URL, one set for every instance (SET NX: the first instance
- * to record an id wins, atomically); without it, a bounded map in this instance's memory
- * that refuses new proofs rather than forget unexpired ones when full.
+ * to record an id wins, atomically); without it, a bounded set in this instance's memory.
  */
 @Injectable()
 export class DpopReplayCache {
-  private readonly seen = new Map<string, number>();
+  private readonly local = new Map<number, BoundedSeenSet>();
 
   constructor(private readonly redis: RedisService) {}
 
@@ -28,22 +55,11 @@ export class DpopReplayCache {
         throw new ServiceUnavailableError('DPoP proofs cannot be checked for replay right now; try again.');
       }
     }
-    return this.firstUseInMemory(key, ttlSeconds * 1000, Date.now());
-  }
-
-  private firstUseInMemory(key: string, ttlMs: number, now: number): boolean {
-    const expiresAt = this.seen.get(key);
-    if (expiresAt !== undefined && expiresAt > now) return false;
-    // Every entry has the same lifetime, so insertion order is expiry order: drop from the front.
-    for (const [seenKey, seenUntil] of this.seen) {
-      if (seenUntil > now) break;
-      this.seen.delete(seenKey);
+    let seen = this.local.get(ttlSeconds);
+    if (!seen) {
+      seen = new BoundedSeenSet(MEMORY_CAPACITY, ttlSeconds * 1000);
+      this.local.set(ttlSeconds, seen);
     }
-    if (this.seen.size >= MEMORY_CAPACITY) {
-      throw new ServiceUnavailableError('Too many DPoP proofs in flight on this instance; try again.');
-    }
-    this.seen.delete(key);
-    this.seen.set(key, now + ttlMs);
-    return true;
+    return seen.add(key);
   }
 }
