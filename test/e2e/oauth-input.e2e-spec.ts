@@ -106,6 +106,16 @@ describe('OAuth endpoints under malformed input', () => {
     expect(errorLines().slice(before)).toEqual([]);
   });
 
+  it('should answer 413 to a form body over 16 kB, before the provider reads it', async () => {
+    const res = await fetch(`${server.origin}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic },
+      body: `grant_type=client_credentials&${'a=b&'.repeat(5_000)}`,
+    });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ error: 'invalid_request' });
+  });
+
   it('should refuse a client id with NUL in HTTP Basic without touching the database', async () => {
     const before = errorLines().length;
     const res = await fetch(`${server.origin}/oauth/token`, {
