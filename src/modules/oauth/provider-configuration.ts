@@ -33,10 +33,11 @@ export function providerConfiguration(config: AppConfig, deps: ProviderDependenc
     clientAuthMethods: ['client_secret_basic', 'none'],
     cookies: { keys: cookieKeys, long: cookie, short: cookie },
     jwks: deps.jwks,
-    // ID tokens are RS256 by default (OpenID Connect Core section 3.1.3.7), with the key set's RS256 key;
-    // ES256 is offered too. A relying party verifies them with the published JWKS.
+    // ID tokens are RS256 (OpenID Connect Core section 3.1.3.7), signed with the key set's RS256
+    // key and verified with the published JWKS. Clients are registered through our API, which
+    // takes no id_token_signed_response_alg, so no other algorithm is offered.
     enabledJWA: {
-      idTokenSigningAlgValues: ['RS256', 'ES256'],
+      idTokenSigningAlgValues: ['RS256'],
       dPoPSigningAlgValues: [...DPOP_SIGNING_ALGS],
     },
     scopes: [...PERMISSIONS],
