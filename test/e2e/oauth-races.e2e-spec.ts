@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signUp } from '../factories/auth.js';
@@ -50,11 +52,19 @@ describeWithSharedServices('OAuth redemption races', () => {
     await database?.release();
   });
 
-  async function token(form: Record<string, string>): Promise<TokenAnswer> {
-    const credentials = Buffer.from(`${client.clientId}:${client.clientSecret as string}`).toString('base64');
+  async function token(
+    form: Record<string, string>,
+    headers: Record<string, string> = {},
+    via: RegisteredClient = client,
+  ): Promise<TokenAnswer> {
+    const credentials = Buffer.from(`${via.clientId}:${via.clientSecret as string}`).toString('base64');
     const res = await fetch(server.as.token_endpoint as string, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${credentials}` },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${credentials}`,
+        ...headers,
+      },
       body: new URLSearchParams(form).toString(),
     });
     return { status: res.status, body: (await res.json()) as TokenAnswer['body'] };
@@ -116,6 +126,33 @@ describeWithSharedServices('OAuth redemption races', () => {
       expect((await api(winner?.body.access_token as string)).status).toBe(401);
       const next = await token({ grant_type: 'refresh_token', refresh_token: winner?.body.refresh_token as string });
       expect(next).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    }
+  });
+
+  it('should bind a token to a DPoP proof sent eight times at once only once', async () => {
+    const service = await registerClient(server, {
+      redirectUris: [],
+      grantTypes: ['client_credentials'],
+      scopes: ['resources:read'],
+      public: false,
+    });
+    for (let round = 0; round < ROUNDS; round++) {
+      const { privateKey, publicKey } = await generateKeyPair('ES256');
+      const proof = await new SignJWT({ htm: 'POST', htu: server.as.token_endpoint as string, jti: randomUUID() })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await exportJWK(publicKey) })
+        .setIssuedAt()
+        .sign(privateKey);
+      const answers = await Promise.all(
+        Array.from({ length: RACERS }, () =>
+          token({ grant_type: 'client_credentials', scope: 'resources:read' }, { dpop: proof }, service),
+        ),
+      );
+      expect(answers.filter((answer) => answer.status === 200)).toHaveLength(1);
+      for (const loser of answers.filter((answer) => answer.status !== 200)) {
+        // invalid_grant when the provider saw the proof recorded already, invalid_dpop_proof when the insert lost.
+        expect(loser.status).toBe(400);
+        expect(['invalid_grant', 'invalid_dpop_proof']).toContain(loser.body.error);
+      }
     }
   });
 });

@@ -31,6 +31,23 @@ export class OAuthModelsRepository {
     );
   }
 
+  /**
+   * Records an id that may be recorded once (a DPoP proof's at the token endpoint) as one
+   * atomic insert: false when a live row has it already. The provider looks the id up and
+   * then saves it, which lets concurrent requests with the same proof all pass.
+   */
+  async insertOnce(model: string, id: string, payload: ModelPayload, expiresInSeconds: number): Promise<boolean> {
+    const rows: unknown[] = await this.rows.query(
+      `INSERT INTO oauth_models (model, id, payload, expires_at)
+       VALUES ($1, $2, $3, now() + make_interval(secs => $4))
+       ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, expires_at = EXCLUDED.expires_at
+       WHERE oauth_models.expires_at <= now()
+       RETURNING id`,
+      [model, id, JSON.stringify(payload), expiresInSeconds],
+    );
+    return rows.length === 1;
+  }
+
   /** Unexpired rows only; a consumed one carries `consumed`, which the provider checks (reuse detection). */
   async find(
     model: string,

@@ -20,6 +20,12 @@ export class TypeOrmOAuthAdapter implements Adapter {
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     if (this.model === 'Client') throw new Error('OAuth clients are registered through /api/v1/oauth-clients');
+    if (this.model === 'ReplayDetection') {
+      // A DPoP proof's jti at the token endpoint: recorded once, atomically, or refused as a replay.
+      const first = await this.models.insertOnce(this.model, id, payload as Record<string, unknown>, expiresIn ?? 60);
+      if (!first) throw new errors.InvalidDpopProof('DPoP proof JWT Replay detected');
+      return;
+    }
     await this.models.upsert(this.model, id, payload as Record<string, unknown>, expiresIn);
   }
 
