@@ -165,6 +165,22 @@ describe('OAuth endpoints under malformed input', () => {
       return { browser, login, uidPath };
     }
 
+    it('should refuse hostile values in the sign-in form without a 500', async () => {
+      const before = errorLines().length;
+      for (const [what, bad] of Object.entries(HOSTILE)) {
+        const { browser, login } = await atSignIn();
+        const res = await fetch(new URL(login.actions[0] as string, server.origin), {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { cookie: browser.jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
+          body: `csrf=${encodeURIComponent(login.csrf)}&email=${bad}&password=${bad}`,
+        });
+        expect(res.status, what).toBeGreaterThanOrEqual(400);
+        expect(res.status, what).toBeLessThan(500);
+      }
+      expect(errorLines().slice(before)).toEqual([]);
+    });
+
     it('should answer the consent form posted while sign-in is due with a clear 400 at once', async () => {
       const { browser, login, uidPath } = await atSignIn();
       const res = await browser.post(`${uidPath}/confirm`, { csrf: login.csrf });

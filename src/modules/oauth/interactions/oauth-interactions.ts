@@ -10,6 +10,7 @@ import { clientAddress } from '../../../common/http/client-address.js';
 import { AppConfig } from '../../../config/app-config.js';
 import { developmentSecret } from '../../../config/dev-secrets.js';
 import { AuthService } from '../../auth/auth.service.js';
+import { isAcceptableParameter } from '../oauth-parameters.js';
 import { OAuthProviderService } from '../oauth-provider.service.js';
 import { OAuthPages } from './oauth-pages.js';
 
@@ -48,7 +49,19 @@ export class OAuthInteractions {
 
   router(): Router {
     const router = Router();
-    const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 });
+    const parse = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 });
+    // The parameters of these forms get the same check as the provider's (NUL would reach Postgres).
+    const checked = (req: Request, res: Response, next: NextFunction) => {
+      const values = Object.entries((req.body ?? {}) as Record<string, string | string[]>).flat(2);
+      if (values.every(isAcceptableParameter)) return next();
+      this.html(
+        res,
+        undefined,
+        400,
+        this.pages.error('This form cannot be used', 'It contains text that is not valid.'),
+      );
+    };
+    const form = [parse, checked];
     router.get(
       '/:uid',
       this.handle((req, res) => this.show(req, res)),
