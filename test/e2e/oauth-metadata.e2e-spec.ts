@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
@@ -15,6 +18,8 @@ import {
   type OAuthServer,
   type RegisteredClient,
 } from '../factories/oauth-server.js';
+import { keysRotate } from '../../src/cli/keys-rotate.command.js';
+import { runCli } from '../setup/cli.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
 
 const REDIRECT_URI = 'https://client.example.test/callback';
@@ -312,5 +317,74 @@ describe('OAuth metadata as Authlib sees it', () => {
     expect(stdout).toContain(
       `${ISSUER}/.well-known/openid-configuration: valid as AuthorizationServerMetadata, OpenIDProviderMetadata`,
     );
+  });
+});
+
+/**
+ * `npm run cli -- keys:rotate` as an operator runs it: each rotation adds an ES256 and an
+ * RS256 key; the server signs ID tokens with the newest RS256 one and still publishes the
+ * retired ones until their tokens expire.
+ */
+describe('OAuth ID tokens after keys:rotate', () => {
+  let dataDir: string;
+  let server: OAuthServer;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'oauth-keys-'));
+    for (let i = 0; i < 2; i++) expect((await runCli(keysRotate, [], { DATA_DIR: dataDir })).code).toBe(0);
+    server = await startOAuthServer({ JWT_KEYS_FILE: join(dataDir, 'jwt-keys.json') });
+  });
+  afterAll(async () => {
+    await server?.t.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('should sign ID tokens with the newest RS256 key and publish every key still verifying', async () => {
+    const file = JSON.parse(await readFile(join(dataDir, 'jwt-keys.json'), 'utf8')) as {
+      keys: { kid: string; alg: string; retired_at?: number }[];
+    };
+    expect(file.keys.map((key) => key.alg)).toEqual(['ES256', 'RS256', 'ES256', 'RS256']);
+    const newestRsa = file.keys.find((key) => key.alg === 'RS256' && key.retired_at === undefined);
+    const published = (await server.t.http.get('/.well-known/jwks.json').expect(200)).body as {
+      keys: { kid: string }[];
+    };
+    expect(published.keys.map((key) => key.kid).sort()).toEqual(file.keys.map((key) => key.kid).sort());
+
+    const client = await registerClient(server, {
+      redirectUris: [REDIRECT_URI],
+      grantTypes: ['authorization_code'],
+      scopes: ['resources:read'],
+      public: false,
+    });
+    const c = { client_id: client.clientId };
+    const { verifier, challenge } = await pkce();
+    const state = oauth.generateRandomState();
+    const nonce = oauth.generateRandomNonce();
+    const url = new URL(
+      authorizationUrl(server.as, {
+        clientId: client.clientId,
+        redirectUri: REDIRECT_URI,
+        scope: 'openid',
+        state,
+        challenge,
+      }),
+    );
+    url.searchParams.set('nonce', nonce);
+    const callback = await signInAndAllow(new FormBrowser(server.origin), url.href, await signUp(server.t.http));
+    const tokens = await oauth.processAuthorizationCodeResponse(
+      server.as,
+      c,
+      await oauth.authorizationCodeGrantRequest(
+        server.as,
+        c,
+        oauth.ClientSecretBasic(client.clientSecret as string),
+        oauth.validateAuthResponse(server.as, c, callback, state),
+        REDIRECT_URI,
+        verifier,
+        insecure,
+      ),
+      { expectedNonce: nonce },
+    );
+    expect(decodeProtectedHeader(tokens.id_token as string)).toMatchObject({ alg: 'RS256', kid: newestRsa?.kid });
   });
 });
