@@ -3,14 +3,15 @@ import { CliError, UsageError, type CliCommand } from './cli-command.js';
 import { loadCliConfig } from './cli-context.js';
 
 /**
- * `keys:rotate`: a new JWT signing key at the head of the key file. Retired keys stay to
- * verify the tokens they signed until those expire (the access-token lifetime, plus a
- * minute of leeway), then drop out at a later rotation. Instances load the file at boot:
+ * `keys:rotate`: a new signing key of each algorithm (ES256 for access tokens, RS256 for
+ * OAuth ID tokens) at the head of the key file. Retired keys stay to verify the tokens they
+ * signed until those expire (the longer of the JWT and OAuth access-token lifetimes, which
+ * ID tokens share, plus a minute of leeway), then drop out at a later rotation. Instances load the file at boot:
  * roll it out to every instance (restart) within one access-token lifetime.
  */
 export const keysRotate: CliCommand = {
   usage: '',
-  summary: 'Add a new JWT signing key (the newest signs; older ones verify until their tokens expire).',
+  summary: 'Add new signing keys, ES256 and RS256 (the newest sign; older ones verify until their tokens expire).',
   async run(args) {
     if (args.length > 0) throw new UsageError(`Unexpected arguments: ${args.join(' ')}`);
     const config = loadCliConfig();
@@ -22,11 +23,14 @@ export const keysRotate: CliCommand = {
     const file = config.auth.keysFile;
     if (!file) throw new CliError('No key file: set JWT_KEYS_FILE (or a DATA_DIR other than :memory:).');
     const current = readKeySetFile(file) ?? { keys: [] };
-    const rotated = await rotateKeySet(current, config.auth.accessTtlSeconds + 60, Math.floor(Date.now() / 1000));
+    const longestLifetime = Math.max(config.auth.accessTtlSeconds, config.oauth.accessTtlSeconds);
+    const rotated = await rotateKeySet(current, longestLifetime + 60, Math.floor(Date.now() / 1000));
     writeKeySetFile(file, rotated);
-    const [signing, ...older] = rotated.keys;
+    const signing = rotated.keys.filter((key) => key.retired_at === undefined);
+    const older = rotated.keys.length - signing.length;
     process.stdout.write(
-      `New signing key ${signing?.kid} in ${file}; ${older.length} older key(s) kept for verification.\n`,
+      `New signing keys ${signing.map((key) => `${key.kid} (${key.alg})`).join(', ')} in ${file}; ` +
+        `${older} older key(s) kept for verification.\n`,
     );
     return 0;
   },

@@ -77,7 +77,10 @@ export class AppConfig {
     maxPersonalTokensPerUser: number;
   };
   readonly oauth: {
-    /** `${PUBLIC_URL}/oauth`: pinned, never derived from a request's Host. */
+    /**
+     * PUBLIC_URL itself (its endpoints live under /oauth): pinned, never derived from a
+     * request's Host, and the URL clients discover metadata from (RFC 8414 section 3).
+     */
     issuer: string;
     accessTtlSeconds: number;
     refreshTtlSeconds: number;
@@ -151,7 +154,7 @@ export class AppConfig {
       maxPersonalTokensPerUser: env.MAX_PERSONAL_TOKENS_PER_USER,
     };
     this.oauth = {
-      issuer: `${this.app.publicUrl}/oauth`,
+      issuer: this.app.publicUrl,
       accessTtlSeconds: env.OAUTH_ACCESS_TTL,
       refreshTtlSeconds: env.OAUTH_REFRESH_TTL,
       codeTtlSeconds: env.OAUTH_CODE_TTL,

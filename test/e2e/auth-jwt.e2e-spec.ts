@@ -149,9 +149,12 @@ describe('JWT pair: /api/v1/auth', () => {
     it('should publish only public keys', async () => {
       const res = await t.http.get('/.well-known/jwks.json').expect(200);
       expect(res.body.keys.length).toBeGreaterThan(0);
+      // ES256 signs access tokens; RS256 is the OAuth server's, for ID tokens.
+      expect(res.body.keys.map((key: { alg: string }) => key.alg).sort()).toEqual(['ES256', 'RS256']);
       for (const key of res.body.keys) {
-        expect(key).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: expect.any(String) });
-        expect(key.d).toBeUndefined();
+        expect(key).toMatchObject({ use: 'sig', kid: expect.any(String) });
+        expect(key).toMatchObject(key.alg === 'ES256' ? { kty: 'EC', crv: 'P-256' } : { kty: 'RSA', e: 'AQAB' });
+        for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(key[secret]).toBeUndefined();
       }
     });
   });

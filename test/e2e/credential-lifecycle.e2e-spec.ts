@@ -4,7 +4,7 @@ import * as oauth from 'oauth4webapi';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateStoredKey } from '../../src/modules/auth/jwt/signing-keys.js';
+import { generateKeySet } from '../../src/modules/auth/jwt/signing-keys.js';
 import { logIn, signUp, type SignedUpUser, type TokenPair } from '../factories/auth.js';
 import { FormBrowser, readForm } from '../factories/oauth.js';
 import { startSession } from '../factories/session.js';
@@ -58,7 +58,7 @@ describeWithSharedServices('credentials die together, on two server processes', 
       REDIS_KEY_PREFIX: `test:${randomBytes(6).toString('hex')}:`,
       PUBLIC_URL: balancer.origin,
       TRUST_PROXY: '127.0.0.1',
-      JWT_KEYS: JSON.stringify({ keys: [await generateStoredKey()] }),
+      JWT_KEYS: JSON.stringify(await generateKeySet()),
       CSRF_SECRET: secret(),
       API_KEY_PEPPER: secret(),
       OAUTH_COOKIE_KEYS: secret(),

@@ -90,7 +90,7 @@ describe('HTTP platform', () => {
   it('should serve the OpenAPI document with a security scheme per credential type', async () => {
     const res = await t.http.get('/docs/openapi.json').expect(200);
     expect(Object.keys(res.body.components.securitySchemes).sort()).toEqual(
-      ['apiKey', 'jwt', 'oauth2', 'personalToken', 'session'].sort(),
+      ['apiKey', 'dpop', 'jwt', 'oauth2', 'personalToken', 'session'].sort(),
     );
     expect(res.body.paths['/api/v1/auth/register']).toBeDefined();
   });

@@ -25,7 +25,7 @@ describe('OAuth 2.0 authorization server', () => {
     origin = `http://127.0.0.1:${port}`;
     t = await startTestApp({ PUBLIC_URL: origin });
     await t.app.listen(port, '127.0.0.1');
-    issuer = new URL(`${origin}/oauth`);
+    issuer = new URL(origin);
     as = await oauth.processDiscoveryResponse(
       issuer,
       await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }),
@@ -133,15 +133,28 @@ describe('OAuth 2.0 authorization server', () => {
         const res = await fetch(`${origin}${path}`);
         expect(res.status).toBe(200);
         const metadata = await oauth.processDiscoveryResponse(issuer, res);
-        expect(metadata.issuer).toBe(`${origin}/oauth`);
+        expect(metadata.issuer).toBe(origin);
         expect(metadata.code_challenge_methods_supported).toEqual(['S256']);
         expect(metadata.introspection_endpoint).toBe(`${origin}/oauth/token/introspection`);
         expect(metadata.revocation_endpoint).toBe(`${origin}/oauth/token/revocation`);
       }
     });
 
+    it('should serve no metadata document whose URL derives another issuer than PUBLIC_URL', async () => {
+      for (const path of [
+        '/oauth/.well-known/openid-configuration',
+        '/oauth/.well-known/oauth-authorization-server',
+        '/.well-known/oauth-authorization-server/oauth',
+        '/.well-known/openid-configuration/oauth',
+      ]) {
+        const res = await fetch(`${origin}${path}`);
+        expect(res.status, path).toBe(404);
+        expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      }
+    });
+
     it('should refuse a request whose Host is not the public origin', async () => {
-      const res = await t.http.get('/oauth/.well-known/openid-configuration').set('Host', 'evil.example');
+      const res = await t.http.get('/.well-known/openid-configuration').set('Host', 'evil.example');
       expect(res.status).toBe(400);
     });
   });

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateStoredKey } from '../../src/modules/auth/jwt/signing-keys.js';
+import { generateKeySet } from '../../src/modules/auth/jwt/signing-keys.js';
 import { signedIn } from '../factories/auth.js';
 import { ThrowawayRedis } from '../setup/redis-server.js';
 import { ServerProcess, runOnce } from '../setup/server-process.js';
@@ -53,7 +53,7 @@ describeWithSharedServices('durable revocation across instances', () => {
       REDIS_KEY_PREFIX: 'deployment-1:',
       // One deployment: one issuer and audience, whichever instance signed.
       PUBLIC_URL: 'http://127.0.0.1:9',
-      JWT_KEYS: JSON.stringify({ keys: [await generateStoredKey()] }),
+      JWT_KEYS: JSON.stringify(await generateKeySet()),
       CSRF_SECRET: secret(),
       API_KEY_PEPPER: secret(),
       OAUTH_COOKIE_KEYS: secret(),

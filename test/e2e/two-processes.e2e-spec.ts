@@ -6,7 +6,7 @@ import pg from 'pg';
 import request, { type Response } from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { generateStoredKey } from '../../src/modules/auth/jwt/signing-keys.js';
+import { generateKeySet } from '../../src/modules/auth/jwt/signing-keys.js';
 import { logIn, signedIn, signUp, type SignedUpUser } from '../factories/auth.js';
 import { FormBrowser, readForm } from '../factories/oauth.js';
 import { startSession } from '../factories/session.js';
@@ -70,7 +70,7 @@ describeWithSharedServices('two server processes behind one load balancer', () =
       REDIS_KEY_PREFIX: `test:${randomBytes(6).toString('hex')}:`,
       PUBLIC_URL: balancer.origin,
       TRUST_PROXY: '127.0.0.1',
-      JWT_KEYS: JSON.stringify({ keys: [await generateStoredKey()] }),
+      JWT_KEYS: JSON.stringify(await generateKeySet()),
       CSRF_SECRET: secret(),
       API_KEY_PEPPER: secret(),
       OAUTH_COOKIE_KEYS: secret(),
@@ -190,7 +190,7 @@ describeWithSharedServices('two server processes behind one load balancer', () =
         .expect(201);
       client = { client_id: registered.body.clientId as string };
       clientAuth = oauth.ClientSecretBasic(registered.body.clientSecret as string);
-      const issuer = new URL(`${balancer.origin}/oauth`);
+      const issuer = new URL(balancer.origin);
       as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure));
     });
 

@@ -1,6 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import { expect } from 'vitest';
-import { startTestApp, type TestApp } from '../setup/test-app.js';
+import { startTestApp, type TestApp, type TestAppOptions } from '../setup/test-app.js';
 import { signedInAdmin, type SignedUpUser } from './auth.js';
 import { freePort, type FormBrowser, readForm } from './oauth.js';
 
@@ -22,13 +22,16 @@ export interface OAuthServer {
  * provider builds every URL it hands out from the pinned origin, so a browser (or fetch)
  * must reach it there.
  */
-export async function startOAuthServer(env: Record<string, string> = {}): Promise<OAuthServer> {
+export async function startOAuthServer(
+  env: Record<string, string> = {},
+  options: TestAppOptions = {},
+): Promise<OAuthServer> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const t = await startTestApp({ PUBLIC_URL: origin, ...env });
+  const t = await startTestApp({ PUBLIC_URL: origin, ...env }, options);
   try {
     await t.app.listen(port, '127.0.0.1');
-    const issuer = new URL(`${origin}/oauth`);
+    const issuer = new URL(origin);
     const discovery = await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure });
     const as = await oauth.processDiscoveryResponse(issuer, discovery);
     const admin = await signedInAdmin(t);

@@ -6,7 +6,7 @@ import type TestAgent from 'supertest/lib/agent.js';
 import { describe, inject } from 'vitest';
 import { createApp } from '../../src/app.factory.js';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
-import { generateStoredKey } from '../../src/modules/auth/jwt/signing-keys.js';
+import { generateKeySet } from '../../src/modules/auth/jwt/signing-keys.js';
 import { cloneDatabase, createDatabase, databaseUrl, dropDatabase } from './databases.js';
 import { LOCAL_POSTGRES, LOCAL_REDIS, redisAnswers } from './services.js';
 
@@ -163,7 +163,7 @@ export async function startTestCluster(count: number, env: Record<string, string
   const adminUrl = process.env.DATABASE_URL || LOCAL_POSTGRES;
   const shared: Record<string, string> = {
     REDIS_URL: TEST_REDIS_URL,
-    JWT_KEYS: JSON.stringify({ keys: [await generateStoredKey()] }),
+    JWT_KEYS: JSON.stringify(await generateKeySet()),
     CSRF_SECRET: randomBytes(32).toString('base64url'),
     API_KEY_PEPPER: randomBytes(32).toString('base64url'),
     OAUTH_COOKIE_KEYS: randomBytes(32).toString('base64url'),

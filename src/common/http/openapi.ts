@@ -9,6 +9,7 @@ export const SECURITY_SCHEMES = {
   personalToken: 'personalToken',
   session: 'session',
   apiKey: 'apiKey',
+  dpop: 'dpop',
 } as const;
 
 export function buildOpenApiDocument(app: INestApplication, config: AppConfig): OpenAPIObject {
@@ -48,7 +49,15 @@ export function buildOpenApiDocument(app: INestApplication, config: AppConfig): 
     .addApiKey(
       { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'API key `<prefix>.<secret>`' },
       SECURITY_SCHEMES.apiKey,
-    );
+    )
+    .addSecurity(SECURITY_SCHEMES.dpop, {
+      type: 'http',
+      scheme: 'DPoP',
+      description:
+        'DPoP-bound OAuth 2.0 access token (RFC 9449): `Authorization: DPoP <token>` and a `DPoP: <proof>` ' +
+        'header, a fresh proof for this method and URL signed by the key the token is bound to. ' +
+        'A bound token sent as `Bearer` is refused (401).',
+    });
   return SwaggerModule.createDocument(app, builder.build());
 }
 

@@ -12,7 +12,7 @@ import { ForbiddenError, UnauthenticatedError } from '../../common/errors/app-er
 import { MetricsRegistry } from '../../common/metrics/metrics-registry.js';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { CredentialStrategies } from './credential-strategies.js';
-import { presentedCredential, SESSION_COOKIE, type PresentedCredential } from './credentials.js';
+import { presentedCredential, refusalChallenge, SESSION_COOKIE, type PresentedCredential } from './credentials.js';
 import { CsrfService } from './sessions/csrf.service.js';
 import { REPLACES_STALE_SESSION } from './sessions/replaces-stale-session.decorator.js';
 
@@ -90,11 +90,7 @@ export class CredentialGuard implements CanActivate {
     };
     await this.events.emitAsync(AUDIT_RECORD, record);
     if (credential.kind === 'session') response.clearCookie(SESSION_COOKIE, { path: '/' });
-    const challenge =
-      credential.challengeScheme === 'Bearer'
-        ? 'Bearer realm="api", error="invalid_token", error_description="The access token is invalid, expired or revoked"'
-        : `${credential.challengeScheme} realm="api"`;
-    throw new UnauthenticatedError('The credential is invalid, expired or revoked.', challenge);
+    throw new UnauthenticatedError('The credential is invalid, expired or revoked.', refusalChallenge(credential));
   }
 }
 

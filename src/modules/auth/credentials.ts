@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import type { AuthMethod } from '../../common/auth/credential-kind.js';
+import { dpopChallenge } from '../../common/auth/dpop.js';
 import { BadRequestError } from '../../common/errors/app-error.js';
 
 /** The credential a request carries, as its headers show it ('unsupported': a scheme we do not know). */
@@ -20,6 +21,9 @@ function fromAuthorization(header: string): PresentedCredential {
   switch (scheme.toLowerCase()) {
     case 'bearer':
       return { kind: JWT_SHAPE.test(value) ? 'jwt' : 'oauth', challengeScheme: 'Bearer' };
+    // A DPoP-bound OAuth token (RFC 9449), with its proof in the DPoP header.
+    case 'dpop':
+      return { kind: 'oauth', challengeScheme: 'DPoP' };
     case 'token':
       return { kind: 'token', challengeScheme: 'Token' };
     case 'api-key':
@@ -28,6 +32,19 @@ function fromAuthorization(header: string): PresentedCredential {
       // An unknown scheme is a credential we cannot check: refused, never anonymous.
       return { kind: 'unsupported', challengeScheme: 'Bearer' };
   }
+}
+
+/**
+ * `WWW-Authenticate` for a credential that was refused (RFC 6750 section 3; RFC 9449
+ * section 7.1). A refused OAuth token also learns that DPoP is accepted: a bound token
+ * sent as `Bearer` is refused, and must come back as `DPoP`.
+ */
+export function refusalChallenge(credential: PresentedCredential): string {
+  const bearer =
+    'Bearer realm="api", error="invalid_token", error_description="The access token is invalid, expired or revoked"';
+  if (credential.challengeScheme === 'DPoP') return dpopChallenge('invalid_token');
+  if (credential.challengeScheme !== 'Bearer') return `${credential.challengeScheme} realm="api"`;
+  return credential.kind === 'oauth' ? `${bearer}, ${dpopChallenge()}` : bearer;
 }
 
 /**

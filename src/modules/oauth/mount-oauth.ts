@@ -1,19 +1,18 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import { OAuthInteractions } from './interactions/oauth-interactions.js';
+import { checkOAuthParameters } from './oauth-parameters.js';
 import { OAuthProviderService } from './oauth-provider.service.js';
 
 /**
- * RFC 8414 metadata at the root (and its path-suffixed form for issuer `.../oauth`, which is
- * what RFC 8414 clients derive), plus the OpenID discovery names, all answered by the
- * provider's own discovery document.
+ * The issuer is PUBLIC_URL, so its metadata lives at the root: RFC 8414's name and OpenID
+ * Connect Discovery's, both answered by the provider's own discovery document. Nothing is
+ * served under /oauth/.well-known: a document there would derive the issuer `.../oauth`
+ * and name another (RFC 8414 section 3.3).
  */
-const DISCOVERY_ALIASES = new Set([
-  '/.well-known/oauth-authorization-server',
-  '/.well-known/oauth-authorization-server/oauth',
-  '/.well-known/openid-configuration',
-  '/.well-known/openid-configuration/oauth',
-]);
+const DISCOVERY_DOCUMENTS = new Set(['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']);
+const PROVIDER_DISCOVERY = '/oauth/.well-known/openid-configuration';
+const rewritten = new WeakSet<Request>();
 
 /**
  * Mounts the authorization server on Express. Must run before `app.init()`: oidc-provider
@@ -23,11 +22,17 @@ const DISCOVERY_ALIASES = new Set([
 export function mountOAuth(app: NestExpressApplication): void {
   const provider = app.get(OAuthProviderService);
   app.use((req: Request, _res: Response, next: NextFunction) => {
-    if ((req.method === 'GET' || req.method === 'HEAD') && DISCOVERY_ALIASES.has(req.path)) {
-      req.url = '/oauth/.well-known/oauth-authorization-server';
+    if ((req.method === 'GET' || req.method === 'HEAD') && DISCOVERY_DOCUMENTS.has(req.path)) {
+      req.url = PROVIDER_DISCOVERY;
+      rewritten.add(req);
     }
     next();
   });
   app.use('/oauth/interaction', app.get(OAuthInteractions).router());
-  app.use('/oauth', provider.middleware());
+  const handle = checkOAuthParameters(provider.middleware());
+  app.use('/oauth', (req: Request, res: Response, next: NextFunction) => {
+    // The provider's own discovery route, asked for directly, falls through to the API's 404.
+    if (req.path.startsWith('/.well-known/') && !rewritten.has(req)) next();
+    else handle(req, res, next);
+  });
 }

@@ -24,10 +24,28 @@ export class OAuthModelsRepository {
         uid: text('uid'),
         userCode: text('userCode'),
         expiresAt: expiresInSeconds ? new Date(Date.now() + expiresInSeconds * 1000) : null,
-        consumedAt: null,
+        // A save of an already consumed artifact must not make it redeemable again.
+        consumedAt: typeof payload.consumed === 'number' ? new Date(payload.consumed * 1000) : null,
       },
       ['model', 'id'],
     );
+  }
+
+  /**
+   * Records an id that may be recorded once (a DPoP proof's at the token endpoint) as one
+   * atomic insert: false when a live row has it already. The provider looks the id up and
+   * then saves it, which lets concurrent requests with the same proof all pass.
+   */
+  async insertOnce(model: string, id: string, payload: ModelPayload, expiresInSeconds: number): Promise<boolean> {
+    const rows: unknown[] = await this.rows.query(
+      `INSERT INTO oauth_models (model, id, payload, expires_at)
+       VALUES ($1, $2, $3, now() + make_interval(secs => $4))
+       ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, expires_at = EXCLUDED.expires_at
+       WHERE oauth_models.expires_at <= now()
+       RETURNING id`,
+      [model, id, JSON.stringify(payload), expiresInSeconds],
+    );
+    return rows.length === 1;
   }
 
   /** Unexpired rows only; a consumed one carries `consumed`, which the provider checks (reuse detection). */
@@ -40,8 +58,31 @@ export class OAuthModelsRepository {
     return row.consumedAt ? { ...row.payload, consumed: Math.floor(row.consumedAt.getTime() / 1000) } : row.payload;
   }
 
-  async consume(model: string, id: string): Promise<void> {
-    await this.rows.update({ model, id }, { consumedAt: new Date() });
+  /**
+   * Marks a code or refresh token used, as a compare-and-set: of any number of concurrent
+   * redemptions exactly one sees `won`. The provider reads the row before it consumes it, so
+   * a plain update would let every concurrent request through; the losers learn the grant
+   * the artifact belongs to, so that it can be revoked as for any other reuse.
+   */
+  async consume(model: string, id: string): Promise<{ won: true } | { won: false; grantId: string | null }> {
+    const result = await this.rows
+      .createQueryBuilder()
+      .update()
+      .set({ consumedAt: () => 'now()' })
+      .where('model = :model AND id = :id AND consumed_at IS NULL', { model, id })
+      .execute();
+    if (result.affected === 1) return { won: true };
+    const row = await this.rows.findOne({ where: { model, id }, select: { grantId: true } });
+    return { won: false, grantId: row?.grantId ?? null };
+  }
+
+  /** A grant and everything issued under it (codes, access and refresh tokens), in one statement. */
+  async deleteGrant(grantId: string): Promise<void> {
+    await this.rows
+      .createQueryBuilder()
+      .delete()
+      .where("grant_id = :grantId OR (model = 'Grant' AND id = :grantId)", { grantId })
+      .execute();
   }
 
   async destroy(model: string, id: string): Promise<void> {

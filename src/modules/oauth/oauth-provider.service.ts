@@ -40,7 +40,8 @@ export class OAuthProviderService implements OnApplicationBootstrap {
     const provider = new Provider(
       this.config.oauth.issuer,
       providerConfiguration(this.config, {
-        adapter: (model) => new TypeOrmOAuthAdapter(model, this.models, this.clients),
+        adapter: (model) =>
+          new TypeOrmOAuthAdapter(model, this.models, this.clients, (grantId) => this.revokeGrant(grantId)),
         jwks: { keys: this.signingKeys.privateJwks() },
         accountIsActive: async (id) => (await this.users.findById(id))?.isActive === true,
         pages: this.pages,
@@ -88,6 +89,13 @@ export class OAuthProviderService implements OnApplicationBootstrap {
       }
       await next();
     });
+  }
+
+  /** As the provider revokes a grant on reuse: every row of it gone, and `grant.revoked` audited. */
+  private async revokeGrant(grantId: string): Promise<void> {
+    await this.models.deleteGrant(grantId);
+    const ctx = Provider.ctx;
+    if (ctx) this.provider.emit('grant.revoked', ctx, grantId);
   }
 
   private audit(record: AuditRecord): void {

@@ -6,6 +6,8 @@ import { OAuthClient } from './clients/oauth-client.entity.js';
 import { OAuthClientsController } from './clients/oauth-clients.controller.js';
 import { OAuthClientsRepository } from './clients/oauth-clients.repository.js';
 import { OAuthClientsService } from './clients/oauth-clients.service.js';
+import { DpopProofs } from './dpop/dpop-proofs.js';
+import { DpopReplayCache } from './dpop/dpop-replay-cache.js';
 import { OAuthInteractions } from './interactions/oauth-interactions.js';
 import { OAuthPages } from './interactions/oauth-pages.js';
 import { OAuthModel } from './oauth-model.entity.js';
@@ -30,6 +32,8 @@ import { OAuthStrategy } from './oauth.strategy.js';
     OAuthProviderService,
     OAuthInteractions,
     OAuthStrategy,
+    DpopProofs,
+    DpopReplayCache,
     OAuthRevocationListener,
     OAuthGrantCredentialSource,
   ],

@@ -10,6 +10,7 @@ import { CredentialStrategies } from '../auth/credential-strategies.js';
 import { RevocationService } from '../auth/revocation/revocation.service.js';
 import { UsersService } from '../users/users.service.js';
 import { OAuthClientsRepository } from './clients/oauth-clients.repository.js';
+import { DpopProofs } from './dpop/dpop-proofs.js';
 import { OAuthProviderService } from './oauth-provider.service.js';
 
 interface OpaqueToken {
@@ -21,10 +22,13 @@ interface OpaqueToken {
   aud?: string | string[];
   iat?: number;
   exp?: number;
+  /** The thumbprint of the key a DPoP-bound token is bound to (its `cnf.jkt`). */
+  jkt?: string;
 }
 
 /**
- * `Authorization: Bearer <opaque token>` issued by our authorization server. The provider's
+ * `Authorization: Bearer <opaque token>` issued by our authorization server, or
+ * `Authorization: DPoP <token>` with its proof for a token bound to a key. The provider's
  * own models look the token up (an unknown, expired, revoked or consumed one is not found);
  * the principal then comes from today's user: roles from the database, cut down to the
  * token's scopes. A client-credentials token acts for the user who registered the client.
@@ -37,6 +41,7 @@ export class OAuthStrategy extends PassportStrategy(Strategy, 'oauth') {
     private readonly clients: OAuthClientsRepository,
     private readonly users: UsersService,
     private readonly revocation: RevocationService,
+    private readonly proofs: DpopProofs,
     strategies: CredentialStrategies,
   ) {
     super();
@@ -44,15 +49,33 @@ export class OAuthStrategy extends PassportStrategy(Strategy, 'oauth') {
   }
 
   async validate(request: Request): Promise<Principal | false> {
-    const presented = (request.headers.authorization ?? '').trim().split(/\s+/, 2)[1];
+    const [scheme = '', presented] = (request.headers.authorization ?? '').trim().split(/\s+/, 2);
     // Opaque tokens are 43 characters; anything far off is not worth a lookup.
     if (!presented || presented.length > 200) return false;
     const { provider } = this.oauth;
     const userToken = (await provider.AccessToken.find(presented)) as OpaqueToken | undefined;
-    if (userToken) return (await this.forUser(userToken)) ?? false;
-    const serviceToken = (await provider.ClientCredentials.find(presented)) as OpaqueToken | undefined;
-    if (serviceToken) return (await this.forClient(serviceToken)) ?? false;
-    return false;
+    const serviceToken = userToken
+      ? undefined
+      : ((await provider.ClientCredentials.find(presented)) as OpaqueToken | undefined);
+    const token = userToken ?? serviceToken;
+    if (!token || !(await this.presentedAsBound(token, scheme, presented, request))) return false;
+    return (await (userToken ? this.forUser(token) : this.forClient(token))) ?? false;
+  }
+
+  /**
+   * A token bound to a key is accepted only under the DPoP scheme with a valid proof by that
+   * key (RFC 9449 section 7.2: never as Bearer, or a stolen token would work without the
+   * key); an unbound token only as Bearer.
+   */
+  private async presentedAsBound(
+    token: OpaqueToken,
+    scheme: string,
+    presented: string,
+    request: Request,
+  ): Promise<boolean> {
+    const asDpop = scheme.toLowerCase() === 'dpop';
+    if (!token.jkt) return !asDpop;
+    return asDpop && (await this.proofs.verify(request, presented, token.jkt));
   }
 
   private async forUser(token: OpaqueToken): Promise<Principal | undefined> {

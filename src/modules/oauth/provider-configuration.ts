@@ -1,7 +1,9 @@
 import { errors, type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { DPOP_SIGNING_ALGS } from '../../common/auth/dpop.js';
 import { PERMISSIONS } from '../../common/auth/permission.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { developmentSecret } from '../../config/dev-secrets.js';
+import { OPENID } from './clients/client-metadata.js';
 import type { OAuthPages } from './interactions/oauth-pages.js';
 
 export interface ProviderDependencies {
@@ -31,8 +33,13 @@ export function providerConfiguration(config: AppConfig, deps: ProviderDependenc
     clientAuthMethods: ['client_secret_basic', 'none'],
     cookies: { keys: cookieKeys, long: cookie, short: cookie },
     jwks: deps.jwks,
-    // Our keys are ES256 (shared with the JWT issuer); the RS256 default has no key here.
-    clientDefaults: { id_token_signed_response_alg: 'ES256' },
+    // ID tokens are RS256 (OpenID Connect Core section 3.1.3.7), signed with the key set's RS256
+    // key and verified with the published JWKS. Clients are registered through our API, which
+    // takes no id_token_signed_response_alg, so no other algorithm is offered.
+    enabledJWA: {
+      idTokenSigningAlgValues: ['RS256'],
+      dPoPSigningAlgValues: [...DPOP_SIGNING_ALGS],
+    },
     scopes: [...PERMISSIONS],
     responseTypes: ['code'],
     // v9 implements only S256 (plain is refused outright); required for every client, not only public ones.
@@ -41,6 +48,8 @@ export function providerConfiguration(config: AppConfig, deps: ProviderDependenc
     allowOmittingSingleRegisteredRedirectUri: false,
     features: {
       devInteractions: { enabled: false },
+      // Sender-constrained tokens (RFC 9449): the API accepts a bound token only with a proof.
+      dPoP: { enabled: true },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
@@ -53,13 +62,17 @@ export function providerConfiguration(config: AppConfig, deps: ProviderDependenc
       rpInitiatedLogout: { enabled: false },
       resourceIndicators: {
         enabled: true,
-        defaultResource: async () => auth.audience,
+        // The API, unless the request is for an ID token alone: then the access token is the
+        // OpenID one, for userinfo (a token for the API cannot call userinfo, and the reverse).
+        defaultResource: async (ctx) => (onlyOpenId(ctx) ? undefined : auth.audience),
         useGrantedResource: async () => true,
-        getResourceServerInfo: async (_ctx, indicator, client) => {
+        getResourceServerInfo: async (ctx, indicator, client) => {
           if (indicator !== auth.audience) throw new errors.InvalidTarget();
+          const registered = (client.scope ?? '').split(' ').filter((scope) => scope !== OPENID);
+          refuseScopesBeyond(ctx, new Set([...registered, OPENID]));
           return {
-            // What this client may be granted at all: the scopes it was registered with.
-            scope: client.scope ?? '',
+            // What this client may be granted at all: the permissions it was registered with.
+            scope: registered.join(' '),
             audience: auth.audience,
             accessTokenTTL: oauth.accessTtlSeconds,
             // JWT access tokens could be neither introspected nor revoked.
@@ -92,4 +105,22 @@ export function providerConfiguration(config: AppConfig, deps: ProviderDependenc
       ctx.body = deps.pages.error(String(out.error), String(out.error_description ?? ''));
     },
   };
+}
+
+/**
+ * A requested scope the client may not have is refused (`invalid_scope`), never dropped in
+ * silence: the provider refuses only the scopes it knows of, and an unknown one would
+ * leave the client with less than it asked and no sign of it (RFC 6749 section 3.3).
+ */
+function refuseScopesBeyond(ctx: KoaContextWithOIDC, allowed: Set<string>): void {
+  const requested = ctx.oidc.params?.scope;
+  if (typeof requested !== 'string') return;
+  const beyond = requested.split(' ').filter((scope) => scope !== '' && !allowed.has(scope));
+  if (beyond.length > 0) throw new errors.InvalidScope('requested scope is not allowed', beyond.join(' '));
+}
+
+/** An authorization or token request whose scopes are all OpenID Connect ones. */
+function onlyOpenId(ctx: KoaContextWithOIDC): boolean {
+  const requested = ctx.oidc.params?.scope;
+  return typeof requested === 'string' && requested.split(' ').every((scope) => scope === OPENID);
 }

@@ -3,7 +3,10 @@ import type { JWK } from 'jose';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AppConfig } from '../../../config/app-config.js';
 import {
+  algorithmOf,
+  generateKeySet,
   generateStoredKey,
+  ID_TOKEN_ALGORITHM,
   JWT_ALGORITHM,
   parseKeySet,
   readKeySetFile,
@@ -14,9 +17,11 @@ import {
 } from './signing-keys.js';
 
 /**
- * The JWT key set: the newest key signs, every key verifies (older ones until their tokens
- * expire), and the public halves are published as the JWKS. Keys come from JWT_KEYS or
- * JWT_KEYS_FILE; in development a missing file is generated under DATA_DIR.
+ * The key set: the newest ES256 key signs our access tokens, every ES256 key verifies them
+ * (older ones until their tokens expire); the RS256 keys are the OAuth server's, for ID
+ * tokens. The public halves of all are published as the JWKS. Keys come from JWT_KEYS or
+ * JWT_KEYS_FILE; in development a missing file (or a missing RS256 key) is generated under
+ * DATA_DIR.
  */
 @Injectable()
 export class SigningKeysService implements OnModuleInit {
@@ -32,16 +37,19 @@ export class SigningKeysService implements OnModuleInit {
     this.keys = keySet.keys.map(toSigningKey);
   }
 
-  /** The key that signs new tokens. */
+  /** The key that signs new access tokens: the newest ES256 one. */
   get current(): SigningKey {
-    const key = this.keys[0];
+    const key = this.keys.find((candidate) => candidate.alg === JWT_ALGORITHM);
     if (!key) throw new Error('No signing key loaded');
     return key;
   }
 
-  /** The key with this kid, if it is one of ours: no other key (no jku, x5u, jwk header) counts. */
+  /**
+   * The access-token key with this kid, if it is one of ours: no other key (no jku, x5u, jwk
+   * header) counts, and an ID token's RS256 key is not one that signs access tokens.
+   */
   find(kid: unknown): SigningKey | undefined {
-    return typeof kid === 'string' ? this.keys.find((key) => key.kid === kid) : undefined;
+    return typeof kid === 'string' ? this.keys.find((key) => key.kid === kid && key.alg === JWT_ALGORITHM) : undefined;
   }
 
   jwks(): { keys: JWK[] } {
@@ -56,26 +64,50 @@ export class SigningKeysService implements OnModuleInit {
     return this.keys.map((key) => ({
       ...(key.privateKey.export({ format: 'jwk' }) as JWK),
       kid: key.kid,
-      alg: JWT_ALGORITHM,
+      alg: key.alg,
       use: 'sig',
     }));
   }
 
   private async load(): Promise<KeySetFile> {
     const { keysJson, keysFile, generateMissingSecrets } = this.config.auth;
-    if (keysJson) return parseKeySet(keysJson, 'JWT_KEYS');
+    if (keysJson) return requireEveryAlgorithm(parseKeySet(keysJson, 'JWT_KEYS'), 'JWT_KEYS');
     const fromFile = keysFile ? readKeySetFile(keysFile) : undefined;
-    if (fromFile) return fromFile;
+    if (fromFile && keysFile) {
+      if (!generateMissingSecrets) return requireEveryAlgorithm(fromFile, keysFile);
+      return this.completeDevelopmentKeySet(fromFile, keysFile);
+    }
     if (!generateMissingSecrets) {
       throw new Error(
         `No JWT signing keys: ${keysFile ?? 'JWT_KEYS_FILE'} does not exist (npm run cli -- keys:rotate creates it)`,
       );
     }
-    const generated: KeySetFile = { keys: [await generateStoredKey()] };
+    const generated = await generateKeySet();
     if (keysFile) {
       writeKeySetFile(keysFile, generated);
-      this.logger.warn({ file: keysFile }, 'generated a development JWT signing key');
+      this.logger.warn({ file: keysFile }, 'generated development signing keys');
     }
     return generated;
   }
+
+  /** A development key file from before ID tokens were RS256 gets its RS256 key added. */
+  private async completeDevelopmentKeySet(keySet: KeySetFile, file: string): Promise<KeySetFile> {
+    if (keySet.keys.some((key) => algorithmOf(key) === ID_TOKEN_ALGORITHM)) return keySet;
+    const completed = { keys: [...keySet.keys, await generateStoredKey(ID_TOKEN_ALGORITHM)] };
+    writeKeySetFile(file, completed);
+    this.logger.warn({ file }, 'added a development RS256 key for ID tokens');
+    return completed;
+  }
+}
+
+/** Every algorithm needs a current key; an operator's key set is never completed behind their back. */
+function requireEveryAlgorithm(keySet: KeySetFile, source: string): KeySetFile {
+  for (const alg of [JWT_ALGORITHM, ID_TOKEN_ALGORITHM]) {
+    if (!keySet.keys.some((key) => algorithmOf(key) === alg && key.retired_at === undefined)) {
+      throw new Error(
+        `${source}: no current ${alg} key (${alg === ID_TOKEN_ALGORITHM ? 'ID tokens are signed RS256' : 'access tokens are signed ES256'}); npm run cli -- keys:rotate adds one of each`,
+      );
+    }
+  }
+  return keySet;
 }

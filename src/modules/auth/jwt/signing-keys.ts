@@ -19,28 +19,59 @@ export interface KeySetFile {
 
 export interface SigningKey {
   kid: string;
+  alg: string;
   privateKey: KeyObject;
   publicKey: KeyObject;
   publicJwk: JWK;
   retiredAt: number | undefined;
 }
 
-export async function generateStoredKey(): Promise<StoredKey> {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+/**
+ * The algorithm of the OAuth server's ID tokens: RS256, which OpenID Connect requires every
+ * provider to support (Discovery section 3) and every relying party can verify. ID tokens
+ * are signed with it by default; our own access tokens never are.
+ */
+export const ID_TOKEN_ALGORITHM = 'RS256';
+
+/** One signing key per algorithm is current: ES256 for access tokens, RS256 for ID tokens. */
+export const KEY_ALGORITHMS = [JWT_ALGORITHM, ID_TOKEN_ALGORITHM] as const;
+export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
+
+/** The public members of a JWK: what is published, and what its thumbprint (kid) covers. */
+function publicMembers(jwk: JWK): JWK {
+  return jwk.kty === 'RSA' ? { kty: jwk.kty, n: jwk.n, e: jwk.e } : { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
+}
+
+export async function generateStoredKey(alg: KeyAlgorithm = JWT_ALGORITHM): Promise<StoredKey> {
+  const { privateKey } =
+    alg === ID_TOKEN_ALGORITHM
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const jwk = privateKey.export({ format: 'jwk' }) as JWK;
-  const kid = await calculateJwkThumbprint({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y });
-  return { ...jwk, kid, alg: JWT_ALGORITHM, use: 'sig' };
+  const kid = await calculateJwkThumbprint(publicMembers(jwk));
+  return { ...jwk, kid, alg, use: 'sig' };
+}
+
+/** A new key set: a current key of every algorithm. */
+export async function generateKeySet(): Promise<KeySetFile> {
+  return { keys: await Promise.all(KEY_ALGORITHMS.map((alg) => generateStoredKey(alg))) };
+}
+
+/** Keys stored before RS256 was added carry no alg, and were all ES256. */
+export function algorithmOf(key: StoredKey): string {
+  return key.alg ?? JWT_ALGORITHM;
 }
 
 export function toSigningKey(stored: StoredKey): SigningKey {
   const privateKey = createPrivateKey({ key: stored as unknown as JsonWebKey, format: 'jwk' });
   const publicKey = createPublicKey(privateKey);
-  const { kty, crv, x, y } = publicKey.export({ format: 'jwk' }) as JWK;
+  const alg = algorithmOf(stored);
   return {
     kid: stored.kid,
+    alg,
     privateKey,
     publicKey,
-    publicJwk: { kty, crv, x, y, kid: stored.kid, alg: JWT_ALGORITHM, use: 'sig' },
+    publicJwk: { ...publicMembers(publicKey.export({ format: 'jwk' }) as JWK), kid: stored.kid, alg, use: 'sig' },
     retiredAt: stored.retired_at,
   };
 }
@@ -66,17 +97,17 @@ export function writeKeySetFile(path: string, keySet: KeySetFile): void {
 }
 
 /**
- * Rotation: a new key signs from now on; the old ones stay to verify the tokens they
- * signed until those expire (`keepRetiredSeconds`), then drop out.
+ * Rotation: a new key of every algorithm signs from now on; the old ones stay to verify the
+ * tokens they signed until those expire (`keepRetiredSeconds`), then drop out.
  */
 export async function rotateKeySet(
   current: KeySetFile,
   keepRetiredSeconds: number,
   nowSeconds: number,
 ): Promise<KeySetFile> {
-  const fresh = await generateStoredKey();
+  const fresh = await generateKeySet();
   const older = current.keys
     .map((key) => (key.retired_at === undefined ? { ...key, retired_at: nowSeconds } : key))
     .filter((key) => (key.retired_at ?? nowSeconds) + keepRetiredSeconds > nowSeconds);
-  return { keys: [fresh, ...older] };
+  return { keys: [...fresh.keys, ...older] };
 }

@@ -1,6 +1,8 @@
 import type { ClientMetadata } from 'oidc-provider';
 import type { OAuthClient } from './oauth-client.entity.js';
 
+export const OPENID = 'openid';
+
 /**
  * A stored client as oidc-provider's Client model reads it. `client_secret` is the stored
  * SHA-256, never the secret: the provider's secret comparison is replaced to hash what the
@@ -17,6 +19,7 @@ export function clientMetadata(client: OAuthClient): ClientMetadata {
     grant_types: client.grantTypes,
     response_types: codeFlow ? ['code'] : [],
     token_endpoint_auth_method: client.isPublic ? 'none' : 'client_secret_basic',
-    scope: client.scopes.join(' '),
+    // `openid` is no permission but the OpenID Connect protocol scope: any code-flow client may ask for an ID token.
+    scope: [...client.scopes, ...(codeFlow ? [OPENID] : [])].join(' '),
   };
 }

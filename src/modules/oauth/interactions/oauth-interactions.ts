@@ -10,6 +10,7 @@ import { clientAddress } from '../../../common/http/client-address.js';
 import { AppConfig } from '../../../config/app-config.js';
 import { developmentSecret } from '../../../config/dev-secrets.js';
 import { AuthService } from '../../auth/auth.service.js';
+import { isAcceptableParameter } from '../oauth-parameters.js';
 import { OAuthProviderService } from '../oauth-provider.service.js';
 import { OAuthPages } from './oauth-pages.js';
 
@@ -48,7 +49,19 @@ export class OAuthInteractions {
 
   router(): Router {
     const router = Router();
-    const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 });
+    const parse = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 });
+    // The parameters of these forms get the same check as the provider's (NUL would reach Postgres).
+    const checked = (req: Request, res: Response, next: NextFunction) => {
+      const values = Object.entries((req.body ?? {}) as Record<string, string | string[]>).flat(2);
+      if (values.every(isAcceptableParameter)) return next();
+      this.html(
+        res,
+        undefined,
+        400,
+        this.pages.error('This form cannot be used', 'It contains text that is not valid.'),
+      );
+    };
+    const form = [parse, checked];
     router.get(
       '/:uid',
       this.handle((req, res) => this.show(req, res)),
@@ -87,7 +100,7 @@ export class OAuthInteractions {
 
   private async login(req: Request, res: Response): Promise<void> {
     const interaction = await this.details(req, res);
-    if (!this.checkCsrf(req, res, interaction) || interaction.prompt.name !== 'login') return;
+    if (!this.checkCsrf(req, res, interaction) || !this.checkPrompt(res, interaction, 'login')) return;
     const body = req.body as Record<string, unknown>;
     // Spelled as /api/v1/auth/login spells it, so both count failures against one account.
     const email = typeof body.email === 'string' ? normalizeEmail(body.email.slice(0, 320)) : '';
@@ -119,7 +132,7 @@ export class OAuthInteractions {
 
   private async confirm(req: Request, res: Response): Promise<void> {
     const interaction = await this.details(req, res);
-    if (!this.checkCsrf(req, res, interaction) || interaction.prompt.name !== 'consent') return;
+    if (!this.checkCsrf(req, res, interaction) || !this.checkPrompt(res, interaction, 'consent')) return;
     const { provider } = this.oauth;
     const accountId = interaction.session?.accountId;
     const clientId = String(interaction.params.client_id);
@@ -167,6 +180,26 @@ export class OAuthInteractions {
   private checkCsrf(req: Request, res: Response, interaction: Interaction): boolean {
     if (this.csrf.validateRequest(req)) return true;
     this.html(res, interaction, 403, this.pages.error('The form expired', 'Go back to the application and try again.'));
+    return false;
+  }
+
+  /**
+   * A form of another step than the one pending (the consent form posted while sign-in is
+   * due, a sign-in form posted again after it): refused at once, pointing back to the page
+   * of the step that is pending, rather than left without an answer.
+   */
+  private checkPrompt(res: Response, interaction: Interaction, expected: 'login' | 'consent'): boolean {
+    if (interaction.prompt.name === expected) return true;
+    const pending = interaction.prompt.name === 'login' ? 'signing in' : 'allowing or denying access';
+    this.html(
+      res,
+      interaction,
+      400,
+      this.pages.error(
+        'This form is out of step',
+        `The next step is ${pending}: reload the page and go on from there.`,
+      ),
+    );
     return false;
   }
 
