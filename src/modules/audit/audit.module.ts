@@ -6,6 +6,7 @@ import { SecurityAlertsListener } from './alerts/security-alerts.listener.js';
 import { AuditEvent } from './audit-event.entity.js';
 import { AuditEventsController } from './audit-events.controller.js';
 import { AuditEventsRepository } from './audit-events.repository.js';
+import { AuditPrivileges } from './audit-privileges.js';
 import { AuditMetrics } from './audit-metrics.js';
 import { AuditWriter } from './audit-writer.js';
 import { AuditInterceptor } from './audit.interceptor.js';
@@ -18,6 +19,7 @@ import { RetentionScheduler } from './retention/retention.scheduler.js';
   controllers: [AuditEventsController],
   providers: [
     AuditMetrics,
+    AuditPrivileges,
     AuditWriter,
     AuditService,
     AuditEventsRepository,
@@ -26,6 +28,6 @@ import { RetentionScheduler } from './retention/retention.scheduler.js';
     RetentionScheduler,
     { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
   ],
-  exports: [AuditEventsRepository, AuditWriter],
+  exports: [AuditEventsRepository, AuditWriter, AuditPrivileges],
 })
 export class AuditModule {}
