@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AlertWebhook } from './alerts/alert-webhook.js';
 import { SecurityAlertsListener } from './alerts/security-alerts.listener.js';
 import { AuditEvent } from './audit-event.entity.js';
 import { AuditEventsController } from './audit-events.controller.js';
@@ -11,6 +10,8 @@ import { AuditMetrics } from './audit-metrics.js';
 import { AuditWriter } from './audit-writer.js';
 import { AuditInterceptor } from './audit.interceptor.js';
 import { AuditService } from './audit.service.js';
+import { SecurityEventFeed } from './security-events/security-event-feed.js';
+import { SecurityEventOutbox } from './security-events/security-event-outbox.js';
 import { RetentionModule } from './retention/retention.module.js';
 import { RetentionScheduler } from './retention/retention.scheduler.js';
 
@@ -23,7 +24,8 @@ import { RetentionScheduler } from './retention/retention.scheduler.js';
     AuditWriter,
     AuditService,
     AuditEventsRepository,
-    AlertWebhook,
+    SecurityEventOutbox,
+    SecurityEventFeed,
     SecurityAlertsListener,
     RetentionScheduler,
     { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
