@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { SecurityAlertsListener } from './alerts/security-alerts.listener.js';
+import { AuthModule } from '../auth/auth.module.js';
+import { AuditCheckpointer } from './checkpoints/audit-checkpointer.js';
 import { AuditEvent } from './audit-event.entity.js';
 import { AuditEventsController } from './audit-events.controller.js';
 import { AuditEventsRepository } from './audit-events.repository.js';
@@ -16,7 +18,7 @@ import { RetentionModule } from './retention/retention.module.js';
 import { RetentionScheduler } from './retention/retention.scheduler.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([AuditEvent]), RetentionModule],
+  imports: [TypeOrmModule.forFeature([AuditEvent]), RetentionModule, AuthModule],
   controllers: [AuditEventsController],
   providers: [
     AuditMetrics,
@@ -27,9 +29,10 @@ import { RetentionScheduler } from './retention/retention.scheduler.js';
     SecurityEventOutbox,
     SecurityEventFeed,
     SecurityAlertsListener,
+    AuditCheckpointer,
     RetentionScheduler,
     { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
   ],
-  exports: [AuditEventsRepository, AuditWriter, AuditPrivileges],
+  exports: [AuditEventsRepository, AuditWriter, AuditPrivileges, AuditCheckpointer],
 })
 export class AuditModule {}
