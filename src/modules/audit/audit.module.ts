@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { SecurityAlertsListener } from './alerts/security-alerts.listener.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { AuditCheckpointer } from './checkpoints/audit-checkpointer.js';
+import { OcsfStream } from './ocsf/ocsf-stream.js';
 import { AuditEvent } from './audit-event.entity.js';
 import { AuditEventsController } from './audit-events.controller.js';
 import { AuditEventsRepository } from './audit-events.repository.js';
@@ -30,6 +31,7 @@ import { RetentionScheduler } from './retention/retention.scheduler.js';
     SecurityEventFeed,
     SecurityAlertsListener,
     AuditCheckpointer,
+    OcsfStream,
     RetentionScheduler,
     { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
   ],
