@@ -6,6 +6,8 @@ import { ConfigError, loadConfig } from './config/app-config.js';
 import { DataDirLockedError } from './db/embedded-postgres.js';
 import { Lifecycle } from './modules/health/lifecycle.js';
 
+const MIN_FINISH_MS = 1_000;
+
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const config = loadConfig(process.env);
@@ -27,7 +29,8 @@ async function main(): Promise<void> {
     app.get(Lifecycle).beginDraining();
     const graceMs = config.app.shutdownGraceSeconds * 1000;
     sleep(graceMs)
-      .then(() => finishRequests(graceMs))
+      // A request accepted just before gets a moment even with SHUTDOWN_GRACE=0.
+      .then(() => finishRequests(Math.max(graceMs, MIN_FINISH_MS)))
       .then(() => app.close())
       .then(() => process.exit(0))
       .catch((error: unknown) => {

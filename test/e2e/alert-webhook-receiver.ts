@@ -11,6 +11,8 @@ export interface Delivery {
   data: Record<string, unknown>;
   /** What the receiver answered. */
   answered: number | 'hang';
+  /** The Authorization header, if any. */
+  authorization: string | undefined;
 }
 
 /** The data of a `security.alert` event. */
@@ -59,6 +61,7 @@ export class Receiver {
           type: payload.type,
           data: payload.data,
           answered,
+          authorization: req.headers.authorization,
         });
         for (const wake of this.waiters.splice(0)) wake();
         if (answered !== 'hang') res.writeHead(answered).end();

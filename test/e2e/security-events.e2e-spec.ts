@@ -1,5 +1,7 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getLoggerToken, PinoLogger } from 'nestjs-pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { MetricsRegistry } from '../../src/common/metrics/metrics-registry.js';
 import { SecurityEventOutbox } from '../../src/modules/audit/security-events/security-event-outbox.js';
 import {
   RESERVED_SECURITY_EVENT_TYPES,
@@ -23,6 +25,15 @@ async function undelivered(url: string): Promise<number> {
     return rows[0]?.n ?? 0;
   } finally {
     await client.end();
+  }
+}
+
+/** The delivery is marked just after the receiver answered: resolves once nothing is left, fails after `ms`. */
+async function untilAllDelivered(url: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while ((await undelivered(url)) > 0) {
+    if (Date.now() > deadline) throw new Error(`${await undelivered(url)} events still undelivered`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
@@ -173,7 +184,7 @@ describe('security events (Standard Webhooks)', () => {
           .map((delivery) => delivery.data.subject)
           .sort(),
       ).toEqual(['0', '1', '2']);
-      expect(await undelivered(database.url)).toBe(0);
+      await untilAllDelivered(database.url);
       expect(receiver.forged).toEqual([]);
     });
 
@@ -194,7 +205,60 @@ describe('security events (Standard Webhooks)', () => {
       const mine = receiver.deliveries.slice(before);
       expect(mine).toHaveLength(40);
       expect(new Set(mine.map((delivery) => delivery.id)).size).toBe(40);
-      expect(await undelivered(database.url)).toBe(0);
+      await untilAllDelivered(database.url);
+    });
+  });
+
+  describe('delivery rules', () => {
+    let receiver: Receiver;
+    let t: TestApp;
+    beforeAll(async () => {
+      receiver = await Receiver.start();
+      const url = new URL(receiver.url);
+      url.username = 'hook';
+      url.password = 'pass word';
+      t = await startTestApp({ ...receiver.env, ALERT_WEBHOOK_URL: url.href });
+    });
+    afterAll(async () => {
+      await t?.close();
+      await receiver?.close();
+    });
+
+    // Through the logger itself: nestjs-pino keeps one root logger per process, so the lines
+    // of this file's later apps land in the first app's destination.
+    const outboxLogger = () => t.app.get<PinoLogger>(getLoggerToken(SecurityEventOutbox.name));
+
+    it('should send the URL user info as Basic auth and name the webhook by its origin only in the log', async () => {
+      const warn = vi.spyOn(outboxLogger(), 'warn');
+      receiver.script = [503];
+      await t.app.get(SecurityEventOutbox).publish(SECURITY_EVENT_TYPES.alert, { detector: 'probe', subject: 'auth' });
+      await receiver.until(() => receiver.deliveries.some((delivery) => delivery.answered === 200), 'a delivery');
+      const expected = `Basic ${Buffer.from('hook:pass word').toString('base64')}`;
+      expect(receiver.deliveries.map((delivery) => delivery.authorization)).toEqual([expected, expected]);
+      const failed = warn.mock.calls.filter(([, message]) => message === 'security event delivery failed; will retry');
+      expect(failed).toHaveLength(1);
+      expect(failed[0]?.[0]).toMatchObject({ webhook: new URL(receiver.url).origin, reason: 'HTTP 503' });
+      expect(JSON.stringify(failed)).not.toMatch(/hooks\/alerts|pass/);
+    });
+
+    it('should not retry an event the receiver refuses with a 4xx other than 408 and 429, and count it failed', async () => {
+      const error = vi.spyOn(outboxLogger(), 'error');
+      const before = receiver.deliveries.length;
+      receiver.script = [400];
+      await t.app
+        .get(SecurityEventOutbox)
+        .publish(SECURITY_EVENT_TYPES.alert, { detector: 'probe', subject: 'refused' });
+      await receiver.until(() => receiver.deliveries.length > before, 'the delivery');
+      // Past the first retry (500 ms): none comes.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(receiver.deliveries.slice(before).map((delivery) => delivery.answered)).toEqual([400]);
+      const metric = await t.app
+        .get(MetricsRegistry)
+        .registry.getSingleMetricAsString('security_event_deliveries_total');
+      expect(metric).toMatch(/security_event_deliveries_total\{result="failed"\} 1/);
+      expect(error.mock.calls.map(([, message]) => message)).toContain(
+        'security event refused by the webhook: not retried',
+      );
     });
   });
 });
