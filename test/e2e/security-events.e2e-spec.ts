@@ -85,6 +85,8 @@ describe('security events (Standard Webhooks)', () => {
         .set(bearer(fresh.tokens.access_token))
         .send({ currentPassword: fresh.user.password, newPassword: NEW_PASSWORD })
         .expect(204);
+      const leaving = await signedIn(t.http);
+      await t.http.post('/api/v1/auth/sign-out-everywhere').set(bearer(leaving.tokens.access_token)).expect(204);
 
       const expected = [
         SECURITY_EVENT_TYPES.credentialCreated,
@@ -92,6 +94,7 @@ describe('security events (Standard Webhooks)', () => {
         SECURITY_EVENT_TYPES.rolesChanged,
         SECURITY_EVENT_TYPES.refreshTokenReused,
         SECURITY_EVENT_TYPES.passwordChanged,
+        SECURITY_EVENT_TYPES.signedOutEverywhere,
         SECURITY_EVENT_TYPES.alert,
       ];
       await receiver.until(
@@ -117,6 +120,10 @@ describe('security events (Standard Webhooks)', () => {
         actorId: admin.user.id,
       });
       expect(receiver.ofType(SECURITY_EVENT_TYPES.passwordChanged)[0]?.data).toMatchObject({ userId: fresh.user.id });
+      expect(receiver.ofType(SECURITY_EVENT_TYPES.signedOutEverywhere)[0]?.data).toMatchObject({
+        userId: leaving.user.id,
+        actorId: leaving.user.id,
+      });
       // Reserved types are catalogued, not sent.
       for (const type of RESERVED_SECURITY_EVENT_TYPES) expect(receiver.ofType(type)).toEqual([]);
       // No secret in any event: not the key, the personal token, the refresh token, the password.

@@ -14,7 +14,7 @@ import { SecurityEventOutbox } from './security-event-outbox.js';
 /**
  * Turns what happens into the security events of the catalogue (security-event-types.ts):
  * audit events of credentials created or revoked and of refresh-token reuse, and the users
- * module's role, password and deactivation events. Stores them in the outbox off the
+ * module's role, password, deactivation and sign-out-everywhere events. Stores them in the outbox off the
  * request path; a store that fails is logged (the audit trail still has the event).
  */
 @Injectable()
@@ -49,22 +49,32 @@ export class SecurityEventFeed {
     }
   }
 
-  @OnEvent(USER_EVENTS.rolesChanged)
-  rolesChanged(event: UserChangedEvent): void {
-    this.publishUserChange(SECURITY_EVENT_TYPES.rolesChanged, event);
+  // Emitted inside the transaction of the change: the event is stored in it, so it exists if
+  // and only if the change commits, and goes out after the commit.
+  @OnEvent(USER_EVENTS.rolesChanged, { promisify: true, suppressErrors: false })
+  rolesChanged(event: UserChangedEvent): Promise<void> {
+    return this.storeUserChange(SECURITY_EVENT_TYPES.rolesChanged, event);
   }
 
-  @OnEvent(USER_EVENTS.passwordChanged)
-  passwordChanged(event: UserChangedEvent): void {
-    this.publishUserChange(SECURITY_EVENT_TYPES.passwordChanged, event);
+  @OnEvent(USER_EVENTS.passwordChanged, { promisify: true, suppressErrors: false })
+  passwordChanged(event: UserChangedEvent): Promise<void> {
+    return this.storeUserChange(SECURITY_EVENT_TYPES.passwordChanged, event);
   }
 
-  @OnEvent(USER_EVENTS.deactivated)
-  deactivated(event: UserChangedEvent): void {
-    this.publishUserChange(SECURITY_EVENT_TYPES.deactivated, event);
+  @OnEvent(USER_EVENTS.deactivated, { promisify: true, suppressErrors: false })
+  deactivated(event: UserChangedEvent): Promise<void> {
+    return this.storeUserChange(SECURITY_EVENT_TYPES.deactivated, event);
   }
 
-  private publishUserChange(type: SecurityEventType, { userId, actorId }: UserChangedEvent): void {
-    this.publish(type, { userId, actorId, at: new Date().toISOString() });
+  @OnEvent(USER_EVENTS.signedOutEverywhere, { promisify: true, suppressErrors: false })
+  signedOutEverywhere(event: UserChangedEvent): Promise<void> {
+    return this.storeUserChange(SECURITY_EVENT_TYPES.signedOutEverywhere, event);
+  }
+
+  private async storeUserChange(type: SecurityEventType, event: UserChangedEvent): Promise<void> {
+    if (!this.outbox.enabled) return;
+    const data = { userId: event.userId, actorId: event.actorId, at: new Date().toISOString() };
+    await event.inTransaction((manager) => this.outbox.store(type, data, manager));
+    event.afterCommit.push(async () => this.outbox.kick());
   }
 }

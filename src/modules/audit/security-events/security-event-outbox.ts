@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { Counter, Gauge } from 'prom-client';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { MetricsRegistry } from '../../../common/metrics/metrics-registry.js';
 import { AppConfig } from '../../../config/app-config.js';
 import type { SecurityEventType } from './security-event-types.js';
@@ -127,20 +127,25 @@ export class SecurityEventOutbox implements OnModuleInit, BeforeApplicationShutd
     await this.running;
   }
 
-  /** Stores one event for delivery; resolves once it is stored. Without a webhook, nothing is stored. */
+  /** Stores one event for delivery and starts it; resolves once it is stored. Without a webhook, nothing is stored. */
   async publish(type: SecurityEventType, data: Record<string, unknown>): Promise<void> {
-    if (!this.target) return;
-    const id = `msg_${randomUUID().replaceAll('-', '')}`;
-    const body = JSON.stringify({ type, timestamp: new Date().toISOString(), data });
-    await this.dataSource.query(`INSERT INTO security_event_outbox (id, type, body) VALUES ($1, $2, $3)`, [
-      id,
-      type,
-      body,
-    ]);
+    await this.store(type, data, this.dataSource.manager);
     this.kick();
   }
 
-  private kick(): void {
+  /**
+   * Stores one event through `manager`: inside a transaction, the event exists if and only if
+   * the change it reports commits. Call `kick` after the commit.
+   */
+  async store(type: SecurityEventType, data: Record<string, unknown>, manager: EntityManager): Promise<void> {
+    if (!this.target) return;
+    const id = `msg_${randomUUID().replaceAll('-', '')}`;
+    const body = JSON.stringify({ type, timestamp: new Date().toISOString(), data });
+    await manager.query(`INSERT INTO security_event_outbox (id, type, body) VALUES ($1, $2, $3)`, [id, type, body]);
+  }
+
+  /** Delivers what is due now (this instance's loop; others find it at their next poll). */
+  kick(): void {
     if (!this.target || this.stopping.signal.aborted) return;
     if (this.running) {
       this.again = true;

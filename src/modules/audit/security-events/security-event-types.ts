@@ -21,6 +21,8 @@ export const SECURITY_EVENT_TYPES = {
   passwordChanged: 'user.password-changed',
   /** A user was deactivated. */
   deactivated: 'user.deactivated',
+  /** Every credential of a user ended but the one asking (sign-out everywhere, or an administrator's). */
+  signedOutEverywhere: 'user.signed-out-everywhere',
   /** Reserved: an MFA factor was added or removed. */
   mfaChanged: 'user.mfa-changed',
   /** Reserved: a sign-in from a device not seen before for this user. */
@@ -44,6 +46,8 @@ export const CREDENTIAL_ACTIONS: Readonly<Record<string, { type: SecurityEventTy
   'api-key.revoke': { type: SECURITY_EVENT_TYPES.credentialRevoked, kind: 'api-key' },
   'personal-token.delete': { type: SECURITY_EVENT_TYPES.credentialRevoked, kind: 'personal-token' },
   'oauth-client.delete': { type: SECURITY_EVENT_TYPES.credentialRevoked, kind: 'oauth-client' },
+  // DELETE /auth/credentials/:id ends a credential of any kind from the inventory.
+  'credential.end': { type: SECURITY_EVENT_TYPES.credentialRevoked, kind: 'credential' },
 };
 
 /** The audit action of a refresh token presented again after its rotation. */
