@@ -49,6 +49,9 @@ describe('audit trail under least privilege (the app role)', () => {
     );
     const writer = t.app.get(AuditWriter);
     for (let i = 0; i < 3; i++) await writer.enqueue(probe(new Date(Date.now() - 40 * DAY + i)));
+    // Past a day, within AUDIT_RETENTION (30 days): what a shorter horizon would take.
+    for (let i = 0; i < 2; i++)
+      await writer.enqueue({ ...probe(new Date(Date.now() - 2 * DAY + i)), action: 'recent.probe' });
     await writer.drain();
     await signedIn(t.http);
     await writer.drain();
@@ -97,6 +100,19 @@ describe('audit trail under least privilege (the app role)', () => {
     expect(await count(`SELECT count(*) AS n FROM audit_events WHERE action = 'retention.probe'`)).toBe(0);
     expect(await count(`SELECT count(*) AS n FROM audit_events`)).toBe(before - 3);
     expect((await t.app.get(AuditEventsRepository).verifyChain()).firstBreak).toBeUndefined();
+  });
+
+  it('should not let a temporary table of the caller stand in for the recorded horizon', async () => {
+    const before = await count(`SELECT count(*) AS n FROM audit_events WHERE action = 'recent.probe'`);
+    expect(before).toBe(2);
+    const removed = await db().transaction(async (m) => {
+      await m.query(`CREATE TEMP TABLE audit_retention (singleton boolean, keep_seconds integer) ON COMMIT DROP`);
+      await m.query(`INSERT INTO audit_retention VALUES (true, 86400)`);
+      const [row] = (await m.query(`SELECT audit_events_purge_before(now()) AS removed`)) as [{ removed: string }];
+      return Number(row.removed);
+    });
+    expect(removed).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM audit_events WHERE action = 'recent.probe'`)).toBe(2);
   });
 
   it('should let the purge function delete nothing above the retention horizon the owner recorded', async () => {
