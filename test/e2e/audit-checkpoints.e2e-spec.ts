@@ -177,3 +177,29 @@ describe('audit checkpoints', () => {
     expect(code).toBe(1);
   });
 });
+
+describe('audit checkpoints on a timer', () => {
+  it('should sign the head every AUDIT_CHECKPOINT_INTERVAL without being asked', async () => {
+    const t = await startTestApp({ AUDIT_CHECKPOINT_INTERVAL: '1s' });
+    try {
+      await signedIn(t.http);
+      await t.app.get(AuditWriter).drain();
+      const newest = async () =>
+        (
+          (await t.app
+            .get(DataSource)
+            .query(`SELECT seq::text AS seq FROM audit_checkpoints ORDER BY id DESC LIMIT 1`)) as {
+            seq: string;
+          }[]
+        )[0]?.seq;
+      const deadline = Date.now() + 5_000;
+      while (!(await newest()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      const [head] = (await t.app.get(DataSource).query(`SELECT max(seq)::text AS seq FROM audit_events`)) as {
+        seq: string;
+      }[];
+      expect(await newest()).toBe(head?.seq);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -181,6 +181,12 @@ describe('audit trail at SIGTERM (a server process)', () => {
         [created.id],
       );
       expect(rows).toEqual([{ outcome: 'success' }]);
+      // Then the head, with that event in it, was signed on the way out.
+      const { rows: heads } = await client.query<{ checkpoint: string; head: string }>(
+        `SELECT (SELECT seq::text FROM audit_checkpoints ORDER BY id DESC LIMIT 1) AS checkpoint,
+                (SELECT max(seq)::text FROM audit_events) AS head`,
+      );
+      expect(heads[0]?.checkpoint).toBe(heads[0]?.head);
     } finally {
       await client.end();
     }
