@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chainReport } from './audit-verify.command.js';
+import { chainReport, checkpointReport } from './audit-verify.command.js';
 import { purgeReport } from './tokens-purge.command.js';
 
 describe(chainReport.name, () => {
@@ -18,8 +18,39 @@ describe(chainReport.name, () => {
     });
   });
 
+  it('should name the gap of a broken link by the sequence numbers around it', () => {
+    const firstBreak = { id: 'e-9', seq: '90', reason: 'link broken' as const, previousSeq: '80' };
+    expect(chainReport({ checked: 79, firstBreak }).message).toBe(
+      'Audit chain broken at event e-9 (seq 90): link broken: events between seq 80 and seq 90 are missing or were rewritten',
+    );
+  });
+
   it('should report an empty trail as intact', () => {
     expect(chainReport({ checked: 0, firstBreak: undefined }).message).toBe('Audit chain intact: 0 events');
+  });
+});
+
+describe(checkpointReport.name, () => {
+  const checkpoint = { seq: '120', hash: Buffer.alloc(32), at: new Date('2026-12-01T10:00:00Z'), jws: 'x.y.z' };
+
+  it('should name the missing range of a cut tail, exit 1', () => {
+    expect(checkpointReport(checkpoint, { kind: 'truncated', lastSeq: '115' })).toEqual({
+      message:
+        'Tail truncated: Checkpoint of 2026-12-01T10:00:00.000Z (seq 120): the trail ends at seq 115; events seq 116 to 120 are missing',
+      exitCode: 1,
+    });
+  });
+
+  it('should name the event that no longer matches, exit 1', () => {
+    expect(checkpointReport(checkpoint, { kind: 'diverged', id: 'e-1' })).toEqual({
+      message:
+        'Checkpoint of 2026-12-01T10:00:00.000Z (seq 120) does not match event e-1: the trail up to seq 120 was rewritten',
+      exitCode: 1,
+    });
+  });
+
+  it('should say a matching checkpoint matches, exit 0', () => {
+    expect(checkpointReport(checkpoint, { kind: 'matches' }).exitCode).toBe(0);
   });
 });
 

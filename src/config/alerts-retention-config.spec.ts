@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './app-config.js';
 
+const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+
 describe('alerts and retention configuration', () => {
   it('should default to 10 sign-in failures per address or account and 50 denials in 5 minutes, no webhook', () => {
     expect(loadConfig({}).alerts).toEqual({
@@ -21,6 +23,7 @@ describe('alerts and retention configuration', () => {
       ALERT_DENIED_PER_ADDRESS: '100',
       ALERT_WEBHOOK_URL: 'https://hooks.example.com/T0/B0/secret',
       ALERT_WEBHOOK_TIMEOUT: '5s',
+      ALERT_WEBHOOK_SECRET: SECRET,
     });
     expect(config.alerts).toEqual({
       windowSeconds: 600,
@@ -29,7 +32,23 @@ describe('alerts and retention configuration', () => {
       deniedPerAddress: 100,
       webhookUrl: 'https://hooks.example.com/T0/B0/secret',
       webhookTimeoutMs: 5_000,
+      webhookSecret: SECRET,
     });
+  });
+
+  it('should refuse a webhook without its signing secret, and a secret not in the whsec_ form', () => {
+    expect(() => loadConfig({ ALERT_WEBHOOK_URL: 'https://hooks.example.com/x' })).toThrow(
+      /ALERT_WEBHOOK_SECRET: required with ALERT_WEBHOOK_URL/,
+    );
+    expect(() =>
+      loadConfig({ ALERT_WEBHOOK_URL: 'https://hooks.example.com/x', ALERT_WEBHOOK_SECRET: 'not-a-secret' }),
+    ).toThrow(/ALERT_WEBHOOK_SECRET: expected whsec_/);
+  });
+
+  it('should refuse DATABASE_MIGRATION_URL without DATABASE_URL', () => {
+    expect(() => loadConfig({ DATABASE_MIGRATION_URL: 'postgres://owner@localhost/app' })).toThrow(
+      /DATABASE_MIGRATION_URL: needs DATABASE_URL/,
+    );
   });
 
   it('should refuse a webhook that is not http(s), a zero threshold and a zero window or timeout', () => {

@@ -39,6 +39,8 @@ export class AppConfig {
   readonly db: {
     /** Unset: the embedded PGlite database under `dataDir`. */
     url: string | undefined;
+    /** The owner role's URL for migrations; undefined: `url`'s role owns the schema too. */
+    migrationUrl: string | undefined;
     migrationsRun: boolean;
     poolSize: number;
     /** Opening a connection, or waiting for one from the pool. */
@@ -99,6 +101,14 @@ export class AppConfig {
     /** Unset: no webhook. */
     webhookUrl: string | undefined;
     webhookTimeoutMs: number;
+    /** The Standard Webhooks secret that signs every delivery; set whenever webhookUrl is. */
+    webhookSecret: string | undefined;
+  };
+  readonly audit: {
+    /** 0: a checkpoint at shutdown only. */
+    checkpointIntervalSeconds: number;
+    /** undefined: no OCSF stream; 'log': to the log; else the file it is appended to. */
+    ocsf: string | undefined;
   };
   readonly retention: {
     /** 0: no schedule (run `npm run cli -- tokens:purge` from cron instead). */
@@ -123,6 +133,7 @@ export class AppConfig {
     };
     this.db = {
       url: env.DATABASE_URL,
+      migrationUrl: env.DATABASE_MIGRATION_URL,
       migrationsRun: env.DB_MIGRATIONS_RUN,
       poolSize: env.DB_POOL_SIZE,
       connectTimeoutMs: env.DB_CONNECT_TIMEOUT * 1000,
@@ -179,7 +190,9 @@ export class AppConfig {
       deniedPerAddress: env.ALERT_DENIED_PER_ADDRESS,
       webhookUrl: env.ALERT_WEBHOOK_URL,
       webhookTimeoutMs: env.ALERT_WEBHOOK_TIMEOUT * 1000,
+      webhookSecret: env.ALERT_WEBHOOK_SECRET,
     };
+    this.audit = { checkpointIntervalSeconds: env.AUDIT_CHECKPOINT_INTERVAL, ocsf: env.AUDIT_OCSF };
     this.retention = { intervalSeconds: env.RETENTION_INTERVAL, auditSeconds: env.AUDIT_RETENTION };
     this.log = { level: env.LOG_LEVEL };
     this.metrics = { token: env.METRICS_TOKEN };
@@ -234,6 +247,18 @@ function productionProblems(env: Env): string[] {
   return problems;
 }
 
+/** Variables that make sense only together, in every environment. */
+function pairingProblems(env: Env): string[] {
+  const problems: string[] = [];
+  if (env.ALERT_WEBHOOK_URL && !env.ALERT_WEBHOOK_SECRET) {
+    problems.push('ALERT_WEBHOOK_SECRET: required with ALERT_WEBHOOK_URL (every delivery is signed; whsec_ + base64)');
+  }
+  if (env.DATABASE_MIGRATION_URL && !env.DATABASE_URL) {
+    problems.push('DATABASE_MIGRATION_URL: needs DATABASE_URL (the embedded database has one role)');
+  }
+  return problems;
+}
+
 /** Validates the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
   const withoutEmpty = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
@@ -241,7 +266,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
-  const problems = productionProblems(parsed.data);
+  const problems = [...pairingProblems(parsed.data), ...productionProblems(parsed.data)];
   if (problems.length > 0) throw new ConfigError(problems);
   return new AppConfig(parsed.data);
 }

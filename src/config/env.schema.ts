@@ -61,6 +61,8 @@ export const envSchema = z.object({
   ALLOW_DEV_DEFAULTS: booleanFlag.default(false),
 
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  /** The owner role that runs migrations; unset: DATABASE_URL's role does (one role for both). */
+  DATABASE_MIGRATION_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATA_DIR: z.string().min(1).default('.data'),
   DB_MIGRATIONS_RUN: booleanFlag.default(true),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
@@ -118,6 +120,15 @@ export const envSchema = z.object({
   /** Where alerts are POSTed as JSON; unset: alerts go to the audit trail and the log only. */
   ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
   ALERT_WEBHOOK_TIMEOUT: duration.refine((v) => v >= 1, 'must be at least 1s').default(3),
+  /** Standard Webhooks signing secret (`whsec_` + base64 of 24-64 random bytes); required with ALERT_WEBHOOK_URL. */
+  ALERT_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/, 'expected whsec_ followed by base64 of 24 to 64 random bytes')
+    .optional(),
+  /** How often the audit chain's head is signed and published; 0: only at shutdown. */
+  AUDIT_CHECKPOINT_INTERVAL: duration.default(15 * 60),
+  /** OCSF 1.3 copy of the audit trail: unset (none), `log` (one log line per event) or a file path (JSON lines). */
+  AUDIT_OCSF: z.string().min(1).optional(),
 
   /** How often expired tokens and sessions (and old audit events) are purged; 0 turns the schedule off. */
   RETENTION_INTERVAL: duration.default(3600),

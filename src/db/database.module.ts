@@ -4,11 +4,12 @@ import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
 import { dataSourceOptions } from './data-source-options.js';
 import { DataDirLockedError, EmbeddedPostgres } from './embedded-postgres.js';
-import { runMigrations } from './migrate.js';
+import { migrate } from './migrate.js';
 
 /**
  * Postgres through TypeORM: the real one when DATABASE_URL is set, else the embedded PGlite
- * under DATA_DIR. Migrations run at boot unless DB_MIGRATIONS_RUN=false.
+ * under DATA_DIR. Migrations run at boot unless DB_MIGRATIONS_RUN=false, as the owner role of
+ * DATABASE_MIGRATION_URL when it is set (src/db/migrate.ts).
  */
 @Module({})
 export class DatabaseModule {
@@ -34,7 +35,7 @@ export async function openDataSource(config: AppConfig): Promise<DataSource> {
   const dataSource = new DataSource(dataSourceOptions(config.db, embedded));
   try {
     await dataSource.initialize();
-    if (config.db.migrationsRun) await runMigrations(dataSource, embedded !== undefined);
+    if (config.db.migrationsRun) await migrate(config, dataSource, embedded !== undefined);
   } catch (error) {
     if (dataSource.isInitialized) await dataSource.destroy();
     await embedded?.close();

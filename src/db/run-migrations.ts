@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
-import type { DataSource } from 'typeorm';
 import { ConfigError, loadConfig } from '../config/app-config.js';
 import { openDataSource } from './database.module.js';
 import { DataDirLockedError } from './embedded-postgres.js';
-import { runMigrations } from './migrate.js';
+import { migrate } from './migrate.js';
 
 /**
  * `node dist/db/run-migrations.js` (`npm run migration:run`, docker-compose's `migrate`):
@@ -18,28 +17,12 @@ async function main(): Promise<void> {
     db: { ...config.db, migrationsRun: false },
   });
   try {
-    const applied = await runAndList(dataSource, config.db.url === undefined);
+    const applied = await migrate(config, dataSource, config.db.url === undefined);
     const lines = applied.length > 0 ? applied.map((name) => `Applied ${name}`) : ['No pending migrations.'];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await dataSource.destroy();
   }
-}
-
-/**
- * The names this process applied. Read from what TypeORM ran once it held the lock, not
- * from before/after snapshots: an instance that waited on the lock applied nothing.
- */
-async function runAndList(dataSource: DataSource, embedded: boolean): Promise<string[]> {
-  const applied: string[] = [];
-  const run = dataSource.runMigrations.bind(dataSource);
-  dataSource.runMigrations = async (options) => {
-    const migrations = await run(options);
-    applied.push(...migrations.map((migration) => migration.name));
-    return migrations;
-  };
-  await runMigrations(dataSource, embedded);
-  return applied;
 }
 
 main().catch((error: unknown) => {

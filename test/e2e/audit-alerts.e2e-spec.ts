@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { getLoggerToken, PinoLogger } from 'nestjs-pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AlertWebhook } from '../../src/modules/audit/alerts/alert-webhook.js';
+import { SecurityEventOutbox } from '../../src/modules/audit/security-events/security-event-outbox.js';
 import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
 import { signedIn, signUp } from '../factories/auth.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
@@ -28,7 +28,7 @@ describe('security alerts', () => {
     let receiver: Receiver;
     beforeAll(async () => {
       receiver = await Receiver.start();
-      t = await startTestApp({ ALERT_WEBHOOK_URL: receiver.url, ALERT_DENIED_PER_ADDRESS: '5' });
+      t = await startTestApp({ ...receiver.env, ALERT_DENIED_PER_ADDRESS: '5' });
     });
     afterAll(async () => {
       await t.close();
@@ -39,14 +39,14 @@ describe('security alerts', () => {
       for (let i = 0; i < 10; i++) expect((await failLogin(t)).status).toBe(401);
       const [call] = await receiver.waitFor('login-failures-per-address', 1);
       expect(call).toEqual({
-        alert: 'security.alert',
         detector: 'login-failures-per-address',
         subject: expect.stringContaining('127.0.0.1'),
         count: 10,
+        windowSeconds: 300,
         at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       });
       for (let i = 0; i < 5; i++) expect((await failLogin(t)).status).toBe(401);
-      // Longer than the webhook's whole retry schedule: a second call would have arrived.
+      // Long enough for the delivery of a second alert (they go out at once) to arrive.
       await settle(800);
       expect(receiver.callsFor('login-failures-per-address')).toHaveLength(1);
       const rows = await alertRows(t, 'login-failures-per-address');
@@ -93,7 +93,7 @@ describe('security alerts', () => {
     let receiver: Receiver;
     beforeAll(async () => {
       receiver = await Receiver.start();
-      t = await startTestApp({ ALERT_WEBHOOK_URL: receiver.url, ALERT_LOGIN_FAILURES_PER_ADDRESS: '1000' });
+      t = await startTestApp({ ...receiver.env, ALERT_LOGIN_FAILURES_PER_ADDRESS: '1000' });
     });
     afterAll(async () => {
       await t.close();
@@ -118,19 +118,27 @@ describe('security alerts', () => {
     it('should try a failing webhook again with backoff until it answers: 500, 500, 200 is three calls', async () => {
       const user = await signUp(t.http);
       receiver.script = [500, 500];
-      const warn = vi.spyOn(t.app.get<PinoLogger>(getLoggerToken(AlertWebhook.name)), 'warn');
+      const warn = vi.spyOn(t.app.get<PinoLogger>(getLoggerToken(SecurityEventOutbox.name)), 'warn');
       const started = Date.now();
       for (let i = 0; i < 10; i++) await failLogin(t, user.email);
       await receiver.waitFor('login-failures-per-account', 3, user.email);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(600);
+      // 500 ms, then 2 s (RETRY_SCHEDULE_MS).
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2_500);
       await settle(1_000);
       expect(receiver.callsFor('login-failures-per-account', user.email)).toHaveLength(3);
+      const ids = receiver
+        .ofType('security.alert')
+        .filter((delivery) => delivery.data.subject === user.email)
+        .map((delivery) => delivery.id);
+      expect(new Set(ids).size).toBe(1);
       expect(
         (await alertRows(t, 'login-failures-per-account')).filter((row) => row.target === user.email),
       ).toHaveLength(1);
       // Through the logger itself: nestjs-pino keeps one root logger per process, so the log
       // lines of a second app in this file land in the first app's destination.
-      const attempts = warn.mock.calls.filter(([, message]) => message === 'alert webhook attempt failed');
+      const attempts = warn.mock.calls.filter(
+        ([, message]) => message === 'security event delivery failed; will retry',
+      );
       expect(attempts).toHaveLength(2);
       expect(JSON.stringify(attempts)).not.toContain('/hooks/alerts');
     });
@@ -142,7 +150,7 @@ describe('security alerts', () => {
     beforeAll(async () => {
       receiver = await Receiver.start();
       t = await startTestApp({
-        ALERT_WEBHOOK_URL: receiver.url,
+        ...receiver.env,
         ALERT_WEBHOOK_TIMEOUT: '5s',
         ALERT_LOGIN_FAILURES_PER_ADDRESS: '1',
       });

@@ -1,8 +1,8 @@
 import { vi } from 'vitest';
 import type { CliCommand } from '../../src/cli/cli-command.js';
 
-/** Where a command's data lives: a Postgres database, or the embedded one's folder. */
-export type CliStorage = { DATABASE_URL: string } | { DATA_DIR: string };
+/** Where a command's data lives: a Postgres database, or the embedded one's folder (and any other setting). */
+export type CliStorage = ({ DATABASE_URL: string } | { DATA_DIR: string }) & Record<string, string>;
 
 /**
  * Runs a CLI command as an operator would, against `storage` (a DATABASE_URL, or a DATA_DIR

@@ -10,7 +10,21 @@ export interface ChainBreak {
   seq: string;
   id: string;
   reason: 'content altered' | 'link broken';
+  /** For a broken link: the event before it in the table; what lay between is gone (or rewritten). */
+  previousSeq?: string;
 }
+
+/** How the trail stands against a checkpoint (a signed head of the chain). */
+export type CheckpointMatch =
+  | { kind: 'matches' }
+  /** The event the checkpoint names is gone, and the trail ends before it: its tail was cut. */
+  | { kind: 'truncated'; lastSeq: string | null }
+  /** The event is there with another hash: history up to it was rewritten and rehashed. */
+  | { kind: 'diverged'; id: string }
+  /** The event is gone from the middle of the trail. */
+  | { kind: 'missing' }
+  /** The checkpoint is older than the oldest event kept (retention): it can vouch for nothing. */
+  | { kind: 'purged'; firstSeq: string };
 
 @Injectable()
 export class AuditEventsRepository {
@@ -40,7 +54,10 @@ export class AuditEventsRepository {
       const page = await query.getMany();
       for (const event of page) {
         if (previous && !event.prevHash.equals(previous.hash)) {
-          return { checked, firstBreak: { seq: event.seq, id: event.id, reason: 'link broken' } };
+          return {
+            checked,
+            firstBreak: { seq: event.seq, id: event.id, reason: 'link broken', previousSeq: previous.seq },
+          };
         }
         const { seq: _seq, prevHash, hash, ...content } = event;
         if (!chainHash(prevHash, content).equals(hash)) {
@@ -51,6 +68,27 @@ export class AuditEventsRepository {
       }
       if (page.length < pageSize) return { checked, firstBreak: undefined };
     }
+  }
+
+  /** Compares the trail with a checkpoint's head: the event at its seq must be there, with its hash. */
+  async compareWithCheckpoint(head: { seq: string; hash: Buffer }): Promise<CheckpointMatch> {
+    const [event] = await this.events.find({ where: { seq: head.seq }, select: { seq: true, id: true, hash: true } });
+    if (event) return event.hash.equals(head.hash) ? { kind: 'matches' } : { kind: 'diverged', id: event.id };
+    const [bounds] = (await this.events.query(
+      `SELECT min(seq)::text AS first, max(seq)::text AS last FROM audit_events`,
+    )) as { first: string | null; last: string | null }[];
+    const last = bounds?.last ?? null;
+    if (last === null || BigInt(last) < BigInt(head.seq)) return { kind: 'truncated', lastSeq: last };
+    if (bounds?.first && BigInt(bounds.first) > BigInt(head.seq)) return { kind: 'purged', firstSeq: bounds.first };
+    return { kind: 'missing' };
+  }
+
+  /** The newest checkpoint kept in the database, as its JWS. */
+  async newestCheckpointJws(): Promise<string | undefined> {
+    const [row] = (await this.events.query(`SELECT jws FROM audit_checkpoints ORDER BY id DESC LIMIT 1`)) as {
+      jws: string;
+    }[];
+    return row?.jws;
   }
 
   async purgeBefore(cutoff: Date): Promise<number> {

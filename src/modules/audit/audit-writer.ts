@@ -48,6 +48,9 @@ const AUDIT_CHAIN_LOCK = 7_241_992;
 
 export type PendingEvent = Omit<ChainedContent, 'id'> & { security: boolean };
 
+/** Told of every batch once it is committed, in chain order (the OCSF stream listens). */
+export type WrittenListener = (events: readonly ChainedContent[]) => void;
+
 /**
  * Buffers audit events off the request path and writes them in batches (one multi-row
  * insert per flush, chained under an advisory lock). The buffer is bounded: when full,
@@ -65,6 +68,7 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
   private waiters: (() => void)[] = [];
   /** Events still to write one at a time, after the database refused a batch for its content. */
   private isolating = 0;
+  private readonly writtenListeners: WrittenListener[] = [];
 
   constructor(
     private readonly dataSource: DataSource,
@@ -83,6 +87,10 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     await this.drain(Date.now() + this.config.app.shutdownGraceSeconds * 1000);
+  }
+
+  onWritten(listener: WrittenListener): void {
+    this.writtenListeners.push(listener);
   }
 
   async enqueue(event: PendingEvent): Promise<void> {
@@ -142,7 +150,7 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
       const batch = this.buffer.slice(0, this.isolating > 0 ? 1 : Math.min(due, FLUSH_BATCH));
       const started = performance.now();
       try {
-        await this.write(batch);
+        this.tellWritten(await this.write(batch));
       } catch (error) {
         if (!isRefusedData(error)) {
           // Kept in the buffer and tried again at the next flush: nothing acknowledged is lost.
@@ -168,7 +176,19 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
     return true;
   }
 
-  private async write(batch: PendingEvent[]): Promise<void> {
+  /** A listener that fails must not make a committed batch look failed (it would be written twice). */
+  private tellWritten(events: ChainedContent[]): void {
+    for (const listener of this.writtenListeners) {
+      try {
+        listener(events);
+      } catch (error) {
+        this.logger.error({ err: error }, 'audit written-listener failed');
+      }
+    }
+  }
+
+  private async write(batch: PendingEvent[]): Promise<ChainedContent[]> {
+    const written: ChainedContent[] = [];
     await this.dataSource.transaction(async (manager) => {
       await manager.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_CHAIN_LOCK]);
       const [last] = (await manager.query('SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1')) as {
@@ -178,6 +198,7 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
       const columns: unknown[][] = INSERT_COLUMNS.map(() => []);
       for (const { security: _security, ...content } of batch) {
         const event: ChainedContent = { id: randomUUID(), ...content };
+        written.push(event);
         const hash = chainHash(prevHash, event);
         const row = [
           event.id,
@@ -202,5 +223,6 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
       }
       await manager.query(INSERT_BATCH, columns);
     });
+    return written;
   }
 }

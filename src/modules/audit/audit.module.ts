@@ -1,31 +1,40 @@
 import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AlertWebhook } from './alerts/alert-webhook.js';
 import { SecurityAlertsListener } from './alerts/security-alerts.listener.js';
+import { AuthModule } from '../auth/auth.module.js';
+import { AuditCheckpointer } from './checkpoints/audit-checkpointer.js';
+import { OcsfStream } from './ocsf/ocsf-stream.js';
 import { AuditEvent } from './audit-event.entity.js';
 import { AuditEventsController } from './audit-events.controller.js';
 import { AuditEventsRepository } from './audit-events.repository.js';
+import { AuditPrivileges } from './audit-privileges.js';
 import { AuditMetrics } from './audit-metrics.js';
 import { AuditWriter } from './audit-writer.js';
 import { AuditInterceptor } from './audit.interceptor.js';
 import { AuditService } from './audit.service.js';
+import { SecurityEventFeed } from './security-events/security-event-feed.js';
+import { SecurityEventOutbox } from './security-events/security-event-outbox.js';
 import { RetentionModule } from './retention/retention.module.js';
 import { RetentionScheduler } from './retention/retention.scheduler.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([AuditEvent]), RetentionModule],
+  imports: [TypeOrmModule.forFeature([AuditEvent]), RetentionModule, AuthModule],
   controllers: [AuditEventsController],
   providers: [
     AuditMetrics,
+    AuditPrivileges,
     AuditWriter,
     AuditService,
     AuditEventsRepository,
-    AlertWebhook,
+    SecurityEventOutbox,
+    SecurityEventFeed,
     SecurityAlertsListener,
+    AuditCheckpointer,
+    OcsfStream,
     RetentionScheduler,
     { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
   ],
-  exports: [AuditEventsRepository, AuditWriter],
+  exports: [AuditEventsRepository, AuditWriter, AuditPrivileges, AuditCheckpointer],
 })
 export class AuditModule {}

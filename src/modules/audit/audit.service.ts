@@ -5,7 +5,8 @@ import { AUDIT_RECORD, type AuditRecord } from '../../common/audit/audit-record.
 import { clientAddress } from '../../common/http/client-address.js';
 import { currentRequest } from '../../common/http/request-context.js';
 import { redactSecrets } from '../../common/logging/redact.js';
-import { AuditWriter } from './audit-writer.js';
+import { AuditWriter, type PendingEvent } from './audit-writer.js';
+import { SecurityEventFeed } from './security-events/security-event-feed.js';
 
 /**
  * What the database can store of a text field taken from the request: at most `max`
@@ -20,11 +21,14 @@ function storable(value: string | null | undefined, max: number): string | null 
 /**
  * The entry point of the audit trail: modules emit AUDIT_RECORD events (or the interceptor
  * records a request); this fills in who, from where and in which request, redacts the
- * details and hands the event to the writer.
+ * details and hands the event to the writer (and, when it is one, to the security events).
  */
 @Injectable()
 export class AuditService {
-  constructor(private readonly writer: AuditWriter) {}
+  constructor(
+    private readonly writer: AuditWriter,
+    private readonly securityEvents: SecurityEventFeed,
+  ) {}
 
   @OnEvent(AUDIT_RECORD, { promisify: true, suppressErrors: false })
   async record(
@@ -33,7 +37,7 @@ export class AuditService {
     latencyMs: number | null = null,
   ): Promise<void> {
     const principal = request?.principal;
-    await this.writer.enqueue({
+    const event: PendingEvent = {
       at: new Date(),
       requestId: request ? String(request.id ?? '') || null : null,
       actorId: record.actorId !== undefined ? record.actorId : (principal?.userId ?? null),
@@ -48,6 +52,8 @@ export class AuditService {
       latencyMs,
       details: redactSecrets(record.details ?? {}) as Record<string, unknown>,
       security: record.security ?? false,
-    });
+    };
+    this.securityEvents.observe(event);
+    await this.writer.enqueue(event);
   }
 }

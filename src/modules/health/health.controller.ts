@@ -10,6 +10,7 @@ import {
 } from '@nestjs/terminus';
 import { Public } from '../../common/auth/public.decorator.js';
 import { RedisService } from '../../common/redis/redis.service.js';
+import { AuditPrivileges } from '../audit/audit-privileges.js';
 import { SkipRateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { Lifecycle } from './lifecycle.js';
 
@@ -25,6 +26,7 @@ export class HealthController {
     private readonly database: TypeOrmHealthIndicator,
     private readonly redis: RedisService,
     private readonly lifecycle: Lifecycle,
+    private readonly auditPrivileges: AuditPrivileges,
   ) {}
 
   /** The process is up and its event loop turns. */
@@ -48,6 +50,8 @@ export class HealthController {
         return this.lifecycle.isDraining ? instance.down('shutting down') : instance.up();
       },
       () => this.database.pingCheck('database').withTimeout(PROBE_TIMEOUT_MS),
+      // A warning, never a refusal: a single-role deployment runs, and says so.
+      () => this.indicators.check('auditTrail').up(this.auditPrivileges.status),
     ];
     const client = this.redis.client;
     if (client) {

@@ -10,6 +10,7 @@ const config: AppConfig['alerts'] = {
   deniedPerAddress: 3,
   webhookUrl: undefined,
   webhookTimeoutMs: 3_000,
+  webhookSecret: undefined,
 };
 
 const loginFailure = (email: string): AuditRecord => ({

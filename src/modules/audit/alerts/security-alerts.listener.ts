@@ -10,7 +10,8 @@ import { MetricsRegistry } from '../../../common/metrics/metrics-registry.js';
 import { AppConfig } from '../../../config/app-config.js';
 import { AuditService } from '../audit.service.js';
 import { AlertDetectors, SECURITY_ALERT_ACTION, type Detection } from './alert-detectors.js';
-import { AlertWebhook } from './alert-webhook.js';
+import { SecurityEventFeed } from '../security-events/security-event-feed.js';
+import { SECURITY_EVENT_TYPES } from '../security-events/security-event-types.js';
 
 const MIN_PRUNE_INTERVAL_MS = 30_000;
 
@@ -18,8 +19,8 @@ const MIN_PRUNE_INTERVAL_MS = 30_000;
  * Watches every audit record for suspicious activity (bursts of failed sign-ins per address
  * and per account, bursts of denied responses per address, refresh-token reuse, an API key
  * used from a new address) and raises one alert per detector and subject per window: a
- * `security.alert` audit event, a warning in the log, and a webhook call when
- * ALERT_WEBHOOK_URL is set. Counting is in this instance's memory (see AlertDetectors);
+ * `security.alert` audit event, a warning in the log, and a signed `security.alert`
+ * security event for ALERT_WEBHOOK_URL when it is set. Counting is in this instance's memory (see AlertDetectors);
  * nothing here waits on the network.
  */
 @Injectable()
@@ -31,7 +32,7 @@ export class SecurityAlertsListener implements OnModuleInit, OnApplicationShutdo
   constructor(
     private readonly config: AppConfig,
     private readonly audit: AuditService,
-    private readonly webhook: AlertWebhook,
+    private readonly securityEvents: SecurityEventFeed,
     metrics: MetricsRegistry,
     @InjectPinoLogger(SecurityAlertsListener.name) private readonly logger: PinoLogger,
   ) {
@@ -75,7 +76,7 @@ export class SecurityAlertsListener implements OnModuleInit, OnApplicationShutdo
     const at = new Date().toISOString();
     this.raised.inc({ detector });
     this.logger.warn({ alert: { detector, subject, count, windowSeconds: window } }, 'security alert');
-    this.webhook.send({ alert: SECURITY_ALERT_ACTION, detector, subject, count, at });
+    this.securityEvents.publish(SECURITY_EVENT_TYPES.alert, { detector, subject, count, windowSeconds: window, at });
     try {
       await this.audit.record(
         {
