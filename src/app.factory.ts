@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -23,7 +24,11 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     logger: ['error', 'warn'] satisfies LogLevel[],
   });
   app.useLogger(app.get(Logger));
-  answerMalformedRequests(app.getHttpServer());
+  const server = app.getHttpServer() as Server;
+  answerMalformedRequests(server);
+  // Idle connections outlive the proxy's own keep-alive, so the proxy always closes them first.
+  server.keepAliveTimeout = config.app.keepAliveTimeoutMs;
+  server.headersTimeout = config.app.headersTimeoutMs;
   app.disable('x-powered-by');
   app.set('trust proxy', config.http.trustProxy);
   app.use(requestId);
