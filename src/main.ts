@@ -4,6 +4,7 @@ import { createApp } from './app.factory.js';
 import { ConfigError, loadConfig } from './config/app-config.js';
 import { DataDirLockedError } from './db/embedded-postgres.js';
 import { Lifecycle } from './modules/health/lifecycle.js';
+import { flushTraces } from './common/tracing/trace-context.js';
 
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
     app.get(Lifecycle).beginDraining();
     sleep(config.app.shutdownGraceSeconds * 1000)
       .then(() => app.close())
+      .then(flushTraces)
       .then(() => process.exit(0))
       .catch((error: unknown) => {
         process.stderr.write(`Shutdown after ${signal} failed: ${(error as Error).message}\n`);
