@@ -5,12 +5,17 @@ import { ConfigError, loadConfig } from './config/app-config.js';
 import { DataDirLockedError } from './db/embedded-postgres.js';
 import { Lifecycle } from './modules/health/lifecycle.js';
 import { flushTraces } from './common/tracing/trace-context.js';
+import { terminalDestination } from './common/logging/pretty.js';
+import { startupLine } from './common/logging/startup.js';
+import { PinoLogger } from 'nestjs-pino';
 
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const config = loadConfig(process.env);
-  const app = await createApp(config);
+  const app = await createApp(config, { logDestination: await terminalDestination(config) });
   await app.listen(config.app.port, config.app.host);
+  const { fields, message } = startupLine(config, await app.getUrl());
+  PinoLogger.root.info({ startup: fields }, message);
 
   // An orderly stop: readiness turns 503 and requests keep being served for the grace period
   // (the load balancer notices and stops sending), then the server stops accepting, finishes
