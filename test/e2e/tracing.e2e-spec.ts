@@ -70,6 +70,7 @@ describeWithSharedServices('OpenTelemetry tracing', () => {
   const traceparent = (id: string) => `00-${id}-${randomBytes(8).toString('hex')}-01`;
   let requestId: string;
   let refusal: { traceId?: string; requestId: string };
+  let secrets: string[];
 
   beforeAll(async () => {
     receiver = await startReceiver();
@@ -103,6 +104,12 @@ describeWithSharedServices('OpenTelemetry tracing', () => {
     );
     expect(created.status).toBe(201);
     requestId = created.headers.get('x-request-id') ?? '';
+    // A secret in a query string, as OAuth requests carry state and codes.
+    const querySecret = `query-secret-${randomBytes(6).toString('hex')}`;
+    await fetch(`${server.origin}/api/v1/resources?token=${querySecret}`, {
+      headers: { authorization: `Bearer ${access_token}` },
+    });
+    secrets = [access_token, registration.password, querySecret];
     const refused = await post('/api/v1/resources', { name: 'No' }, { traceparent: traceparent(refusedTraceId) });
     expect(refused.status).toBe(401);
     refusal = (await refused.json()) as typeof refusal;
@@ -132,6 +139,13 @@ describeWithSharedServices('OpenTelemetry tracing', () => {
     const redis = receiver.spans.filter((span) => dbSystem(span) === 'redis');
     expect(redis.length).toBeGreaterThan(0);
     for (const span of redis) expect(String(dbStatement(span) ?? '')).toMatch(/^[a-z]+$/);
+  });
+
+  it('should record no credential, password or secret query parameter in any span', () => {
+    const exported = JSON.stringify(receiver.spans);
+    // The query string is recorded, with its secret redacted.
+    expect(exported).toMatch(/token=(%5B|\[)redacted/);
+    for (const secret of secrets) expect(exported).not.toContain(secret);
   });
 
   it('should put the trace id in the request’s log line and in its audit event', async () => {
