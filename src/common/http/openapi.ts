@@ -108,7 +108,10 @@ const COMMON_ERRORS: Record<string, ResponseObject> = {
   default: { description: 'Server-side failure (5xx): the database is away (503 with `Retry-After`) or a fault' },
 };
 
-/** The probes are the one controller without rate limits (`@SkipRateLimit()`); nothing else may skip. */
+/**
+ * The probes are the one controller without rate limits (`@SkipRateLimit()`), so the only
+ * operations documented without 429 and RateLimit headers; another such controller goes here too.
+ */
 const UNLIMITED_TAG = 'health';
 
 /**
