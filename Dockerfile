@@ -17,6 +17,9 @@ RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # ---- runtime: the compiled server and production dependencies only ----
 FROM node:24-bookworm-slim AS runtime
+LABEL org.opencontainers.image.title="nest-secure-api" \
+      org.opencontainers.image.description="The reference secure API server for NestJS" \
+      org.opencontainers.image.licenses="MIT"
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 WORKDIR /app
 # Code stays owned by root (read-only for the server); only the data folder is writable,
@@ -26,11 +29,13 @@ RUN mkdir -p /app/.data && chown node:node /app/.data
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# npm run cli / start:prod go through scripts/with-node.sh (a no-op on Node 24).
-COPY --from=build /app/scripts ./scripts
+# npm run cli / start:prod go through scripts/with-node.mjs (a pass-through on Node 24).
+COPY --from=build /app/scripts/with-node.mjs /app/scripts/with-node.sh /app/scripts/ensure-node.sh ./scripts/
 USER node
 EXPOSE 3000
 # Slim images have no curl: Node's own fetch asks the readiness probe.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT || 3000}/health/ready`, { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "dist/main.js"]
+# Nothing is written outside DATA_DIR, so the root filesystem may be read-only (deploy/kubernetes).
+# dist/otel.js is the OpenTelemetry hook: it does nothing unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
+CMD ["node", "--import", "./dist/otel.js", "dist/main.js"]

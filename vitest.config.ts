@@ -14,7 +14,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/**/*.e2e-spec.ts'],
-          globalSetup: ['test/setup/global-setup.ts'],
+          globalSetup: ['test/setup/global-setup.ts', 'test/setup/generate-api-client.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

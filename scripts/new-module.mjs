@@ -205,18 +205,16 @@ async function registries(names, timestamp) {
 
   const permission = await open('src/common/auth/permission.ts');
   permission.append('export const PERMISSIONS = [', permissions);
+  // What each lets a client do, as the consent page and the API docs say it.
+  permission.append('export const PERMISSION_WORDS: Readonly<Record<Permission, string>> = {', [
+    `${permissions[0]}: 'Read your ${plural.words}'`,
+    `${permissions[1]}: 'Create, change and delete your ${plural.words}'`,
+  ]);
   edits.push(permission);
 
   const roles = await open('src/common/auth/roles.ts');
   roles.append('const USER: readonly Permission[] = [', permissions);
   edits.push(roles);
-
-  const consent = await open('src/modules/oauth/interactions/oauth-pages.ts');
-  consent.append('const SCOPE_WORDS: Record<Permission, string> = {', [
-    `${permissions[0]}: 'Read your ${plural.words}'`,
-    `${permissions[1]}: 'Create, change and delete your ${plural.words}'`,
-  ]);
-  edits.push(consent);
 
   const entities = await open('src/db/entities.ts');
   entities.addImport(`import { ${singular.pascal} } from '../modules/${plural.kebab}/${singular.kebab}.entity.js';`);

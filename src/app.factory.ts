@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -6,6 +7,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import { MetricsRegistry } from './common/metrics/metrics-registry.js';
 import { answerMalformedRequests } from './common/http/malformed-requests.js';
+import { quietFramework } from './common/logging/framework-logs.js';
 import { mountOpenApi } from './common/http/openapi.js';
 import { requestContext } from './common/http/request-context.js';
 import { requestId } from './common/http/request-id.js';
@@ -22,8 +24,12 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     abortOnError: false,
     logger: ['error', 'warn'] satisfies LogLevel[],
   });
-  app.useLogger(app.get(Logger));
-  answerMalformedRequests(app.getHttpServer());
+  app.useLogger(quietFramework(app.get(Logger)));
+  const server = app.getHttpServer() as Server;
+  answerMalformedRequests(server);
+  // Idle connections outlive the proxy's own keep-alive, so the proxy always closes them first.
+  server.keepAliveTimeout = config.app.keepAliveTimeoutMs;
+  server.headersTimeout = config.app.headersTimeoutMs;
   app.disable('x-powered-by');
   app.set('trust proxy', config.http.trustProxy);
   app.use(requestId);

@@ -5,15 +5,21 @@ import { createApp } from './app.factory.js';
 import { ConfigError, loadConfig } from './config/app-config.js';
 import { DataDirLockedError } from './db/embedded-postgres.js';
 import { Lifecycle } from './modules/health/lifecycle.js';
+import { flushTraces } from './common/tracing/trace-context.js';
+import { terminalDestination } from './common/logging/pretty.js';
+import { startupLine } from './common/logging/startup.js';
+import { PinoLogger } from 'nestjs-pino';
 
 const MIN_FINISH_MS = 1_000;
 
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const config = loadConfig(process.env);
-  const app = await createApp(config);
+  const app = await createApp(config, { logDestination: await terminalDestination(config) });
   await app.listen(config.app.port, config.app.host);
   const finishRequests = requestFinisher(app.getHttpServer());
+  const { fields, message } = startupLine(config, await app.getUrl());
+  PinoLogger.root.info({ startup: fields }, message);
 
   // An orderly stop: readiness turns 503 and requests keep being served for the grace period
   // (the load balancer notices and stops sending), then the server stops accepting and
@@ -32,6 +38,7 @@ async function main(): Promise<void> {
       // A request accepted just before gets a moment even with SHUTDOWN_GRACE=0.
       .then(() => finishRequests(Math.max(graceMs, MIN_FINISH_MS)))
       .then(() => app.close())
+      .then(flushTraces)
       .then(() => process.exit(0))
       .catch((error: unknown) => {
         process.stderr.write(`Shutdown after ${signal} failed: ${(error as Error).message}\n`);

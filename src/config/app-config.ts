@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { envSchema, type Env } from './env.schema.js';
 
@@ -35,6 +36,8 @@ export class AppConfig {
     dataDir: string | undefined;
     enableBenchRoutes: boolean;
     shutdownGraceSeconds: number;
+    keepAliveTimeoutMs: number;
+    headersTimeoutMs: number;
   };
   readonly db: {
     /** Unset: the embedded PGlite database under `dataDir`. */
@@ -130,6 +133,8 @@ export class AppConfig {
       dataDir: env.DATA_DIR === IN_MEMORY ? undefined : resolve(env.DATA_DIR),
       enableBenchRoutes: env.ENABLE_BENCH_ROUTES,
       shutdownGraceSeconds: env.SHUTDOWN_GRACE,
+      keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT * 1000,
+      headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT * 1000,
     };
     this.db = {
       url: env.DATABASE_URL,
@@ -259,14 +264,61 @@ function pairingProblems(env: Env): string[] {
   return problems;
 }
 
+/**
+ * Secrets that may come from a file instead, as `<NAME>_FILE` (the convention of the official
+ * Postgres image): Docker and Kubernetes mount secrets as files, and a value in the environment
+ * leaks through `docker inspect`, /proc/<pid>/environ and crash reports. JWT_KEYS has its own
+ * JWT_KEYS_FILE (a key file `keys:rotate` writes), so it is not in this list.
+ */
+export const FILE_SECRETS = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'CSRF_SECRET',
+  'API_KEY_PEPPER',
+  'OAUTH_COOKIE_KEYS',
+  'METRICS_TOKEN',
+  'ALERT_WEBHOOK_URL',
+  'ALERT_WEBHOOK_SECRET',
+  'DATABASE_MIGRATION_URL',
+] as const satisfies readonly (keyof Env)[];
+
+/** The environment with each `<NAME>_FILE` of FILE_SECRETS read into `<NAME>` (one trailing newline dropped). */
+function withSecretFiles(source: Record<string, string>): { env: Record<string, string>; problems: string[] } {
+  const env = { ...source };
+  const problems: string[] = [];
+  for (const name of FILE_SECRETS) {
+    const file = source[`${name}_FILE`];
+    delete env[`${name}_FILE`];
+    if (file === undefined) continue;
+    if (source[name] !== undefined) {
+      problems.push(`${name}_FILE: ${name} is set too; give one of them`);
+      continue;
+    }
+    try {
+      env[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      // The path, never the content: the error names what to fix without leaking the secret.
+      problems.push(`${name}_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  return { env, problems };
+}
+
 /** Validates the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
-  const withoutEmpty = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const given = Object.fromEntries(
+    Object.entries(source).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
+  );
+  const { env: withoutEmpty, problems: fileProblems } = withSecretFiles(given);
+  if (fileProblems.length > 0) throw new ConfigError(fileProblems);
   const parsed = envSchema.safeParse(withoutEmpty);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
   const problems = [...pairingProblems(parsed.data), ...productionProblems(parsed.data)];
+  if (parsed.data.HTTP_HEADERS_TIMEOUT <= parsed.data.HTTP_KEEP_ALIVE_TIMEOUT) {
+    problems.push('HTTP_HEADERS_TIMEOUT: must be longer than HTTP_KEEP_ALIVE_TIMEOUT');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return new AppConfig(parsed.data);
 }

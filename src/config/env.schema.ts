@@ -137,6 +137,18 @@ export const envSchema = z.object({
 
   /** After SIGTERM: readiness answers 503 this long, while requests still arrive and finish, then the server closes. */
   SHUTDOWN_GRACE: duration.default(5),
+  /**
+   * How long an idle keep-alive connection stays open. Above the proxy's own (nginx upstream 60s,
+   * AWS ALB 60s), so the proxy always closes first and never reuses a connection Node is closing (a 502).
+   */
+  HTTP_KEEP_ALIVE_TIMEOUT: duration.refine((v) => v >= 1, 'must be at least 1s').default(65),
+  /** How long a client may take to send a request's headers; above HTTP_KEEP_ALIVE_TIMEOUT (Node's own advice). */
+  HTTP_HEADERS_TIMEOUT: duration.refine((v) => v >= 1, 'must be at least 1s').default(66),
+
+  /** OTLP/HTTP endpoint traces go to (`http://collector:4318`); unset: no tracing. Read by dist/otel.js (--import). */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  /** The service name on every span. */
+  OTEL_SERVICE_NAME: z.string().min(1).max(100).default('nest-secure-api'),
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),

@@ -18,6 +18,8 @@ import { allExamples, exampleProblems, ROOT, type Example } from './doc-examples
 /** npm install, then a build, then boot: minutes on a slow machine. */
 const SERVER_READY_WITHIN_MS = 300_000;
 const STOP_WITHIN_MS = 30_000;
+/** The log is written asynchronously: the line may follow the first ready answer by a moment. */
+const STARTUP_LINE_WITHIN_MS = 5_000;
 
 async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
@@ -49,6 +51,14 @@ async function untilReady(url: string, server: ChildProcess): Promise<void> {
   throw new Error(`the quick-start server was not ready at ${url} in time`);
 }
 
+async function untilPrinted(output: () => string, text: string): Promise<void> {
+  const deadline = Date.now() + STARTUP_LINE_WITHIN_MS;
+  while (!output().includes(text)) {
+    if (Date.now() > deadline) throw new Error(`the quick-start server never printed its startup line ("${text}")`);
+    await sleep(100);
+  }
+}
+
 async function stop(server: ChildProcess): Promise<void> {
   if (server.exitCode !== null || server.pid === undefined) return;
   const exited = new Promise((resolve) => server.once('exit', resolve));
@@ -76,8 +86,20 @@ async function main(): Promise<void> {
     const quickStart = examples.find(({ kind }) => kind === 'quick-start') as Example;
     const start = quickStart.commands[0] as string;
     console.log(`\n--- ${quickStart.where} (quick start): ${start}`);
-    server = spawn('bash', ['-c', start], { cwd: ROOT, env, stdio: 'inherit', detached: true });
+    // At info, as a newcomer runs it: the first thing it says is where it listens (the startup line).
+    server = spawn('bash', ['-c', start], {
+      cwd: ROOT,
+      env: { ...env, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
+    });
+    let output = '';
+    server.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      process.stdout.write(chunk);
+    });
     await untilReady(`http://127.0.0.1:${port}/health/ready`, server);
+    await untilPrinted(() => output, `Listening on http://127.0.0.1:${port}`);
 
     for (const example of examples.filter(({ kind }) => kind === 'with-server')) {
       runBlock(example, env, dataDir, example.script.replaceAll('localhost:3000', `localhost:${port}`));

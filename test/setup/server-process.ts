@@ -101,11 +101,14 @@ export class ServerProcess {
     this.output = captureOutput(child);
   }
 
-  /** Starts the server with `env` (PORT aside) and resolves once /health/ready answers 200. */
-  static async start(name: string, env: Record<string, string>): Promise<ServerProcess> {
+  /**
+   * Starts the server with `env` (PORT aside) and resolves once /health/ready answers 200.
+   * `nodeArgs` go before the script, as `--import` for dist/otel.js does.
+   */
+  static async start(name: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<ServerProcess> {
     await ensureBuilt();
     const port = await freePort();
-    const child = spawn(process.execPath, [SERVER], {
+    const child = spawn(process.execPath, [...nodeArgs, SERVER], {
       cwd: tmpdir(),
       env: childEnv({ ...env, PORT: String(port) }),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -118,6 +121,11 @@ export class ServerProcess {
       throw error;
     }
     return server;
+  }
+
+  /** The end of what the process wrote (its log lines). */
+  get log(): string {
+    return this.output();
   }
 
   get origin(): string {

@@ -4,11 +4,12 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 /**
  * A TCP hop in front of a server (Postgres) that a test can make go silent, as a broken
  * network does: connections stay open but nothing gets through, either way, and new ones
- * are accepted and then hear nothing. `heal` resets every connection (the bytes dropped
+ * are accepted and then hear nothing; or refuse, as a stopped server does. `heal` resets every connection (the bytes dropped
  * meanwhile broke them) and forwards again.
  */
 export class SilenceableHop {
   private silent = false;
+  private refusing = false;
   private readonly sockets = new Set<Socket>();
   private readonly server: Server;
 
@@ -35,8 +36,15 @@ export class SilenceableHop {
     this.silent = true;
   }
 
+  /** As a stopped server: every connection is dropped, and new ones are closed at once. */
+  refuse(): void {
+    this.refusing = true;
+    for (const socket of this.sockets) socket.destroy();
+  }
+
   heal(): void {
     this.silent = false;
+    this.refusing = false;
     for (const socket of this.sockets) socket.destroy();
   }
 
@@ -47,6 +55,10 @@ export class SilenceableHop {
   }
 
   private forward(client: Socket): void {
+    if (this.refusing) {
+      client.destroy();
+      return;
+    }
     const upstream = connect(Number(this.target.port || 5432), this.target.hostname);
     for (const [from, to] of [
       [client, upstream],

@@ -1,6 +1,6 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
-import { ApiForbiddenResponse, ApiSecurity, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import { SECURITY_SCHEMES } from '../http/openapi.js';
+import { ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { documentCredentials } from '../http/openapi.js';
 import { can, signedIn, type AccessPolicy } from './access-policy.js';
 import type { Permission } from './permission.js';
 
@@ -27,7 +27,7 @@ export function Authenticated(options: AuthenticatedOptions = {}): MethodDecorat
   return applyDecorators(
     SetMetadata(ACCESS_POLICY, rule),
     SetMetadata(ALLOW_ANONYMOUS, options.anonymous === true),
-    ...Object.values(SECURITY_SCHEMES).map((scheme) => ApiSecurity(scheme)),
+    documentCredentials(options.permission),
     ApiUnauthorizedResponse({ description: 'No credential, or one that is invalid, expired or revoked' }),
     ApiForbiddenResponse({ description: `Signed in but not allowed: needs ${rule.description}` }),
   );

@@ -5,6 +5,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AUDIT_RECORD, type AuditRecord } from '../audit/audit-record.js';
 import { MetricsRegistry } from '../metrics/metrics-registry.js';
+import { traceFields } from '../tracing/trace-context.js';
 import { AppError, type FieldError } from './app-error.js';
 import { isDatabaseUnavailable, isForeignKeyViolation } from './db-errors.js';
 
@@ -16,6 +17,8 @@ export interface ProblemDetails {
   detail?: string;
   instance: string;
   requestId: string;
+  /** The W3C trace id, when tracing is on. */
+  traceId?: string;
   errors?: FieldError[];
 }
 
@@ -139,6 +142,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       ...(rendered.detail ? { detail: rendered.detail } : {}),
       instance: request.originalUrl.split('?')[0] ?? '/',
       requestId: String(request.id ?? ''),
+      ...traceFields(),
       ...(rendered.errors ? { errors: rendered.errors } : {}),
     };
     response.status(rendered.status);

@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import type { Params } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import type { AppConfig } from '../../config/app-config.js';
+import { traceFields } from '../tracing/trace-context.js';
 import { redactSecrets, redactUrl } from './redact.js';
 
 /**
@@ -34,6 +35,8 @@ export function loggerOptions(config: AppConfig, destination?: DestinationStream
         level: config.log.level,
         genReqId: (req) => (req as Request).id,
         formatters: { log: (object) => redactSecrets(object) as Record<string, unknown> },
+        // The trace id of the request (or traced job) the line belongs to, when tracing is on.
+        mixin: traceFields,
         serializers: {
           req: (req: { id?: unknown; method?: string; url?: string }) => ({
             id: req.id,

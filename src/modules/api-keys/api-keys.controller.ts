@@ -19,6 +19,7 @@ import {
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
 import { firstPartySignIn } from '../../common/auth/access-policy.js';
@@ -41,6 +42,7 @@ export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
   @Post()
+  @ApiOperation({ operationId: 'createApiKey', summary: 'Create an API key (the secret is shown once)' })
   @HttpCode(HttpStatus.CREATED)
   @Authenticated({ policy: firstPartySignIn })
   @Audited('api-key.create')
@@ -55,6 +57,7 @@ export class ApiKeysController {
   }
 
   @Get()
+  @ApiOperation({ operationId: 'listApiKeys', summary: 'List API keys' })
   @Authenticated()
   @ApiOkResponse({ type: ApiKeyPage })
   list(@Principal() me: Principal, @Query() query: PageQuery): Promise<ApiKeyPage> {
@@ -62,6 +65,7 @@ export class ApiKeysController {
   }
 
   @Get(':id')
+  @ApiOperation({ operationId: 'getApiKey', summary: 'Get an API key' })
   @Authenticated()
   @ApiOkResponse({ type: ApiKeyResponse })
   @ApiNotFoundResponse()
@@ -70,6 +74,7 @@ export class ApiKeysController {
   }
 
   @Delete(':id')
+  @ApiOperation({ operationId: 'revokeApiKey', summary: 'Revoke an API key' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ policy: firstPartySignIn })
   @Audited('api-key.revoke')
@@ -79,6 +84,7 @@ export class ApiKeysController {
   }
 
   @Post(':id/rotate')
+  @ApiOperation({ operationId: 'rotateApiKey', summary: 'Rotate an API key: a new secret, the old one revoked' })
   @HttpCode(HttpStatus.CREATED)
   @Authenticated({ policy: firstPartySignIn })
   @Audited('api-key.rotate')

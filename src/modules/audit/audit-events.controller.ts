@@ -1,5 +1,5 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Authenticated } from '../../common/auth/authenticated.decorator.js';
 import { decodeCursor, toPage } from '../../common/http/pagination.js';
 import { AuditEventsRepository } from './audit-events.repository.js';
@@ -11,6 +11,7 @@ export class AuditEventsController {
   constructor(private readonly events: AuditEventsRepository) {}
 
   @Get()
+  @ApiOperation({ operationId: 'listAuditEvents', summary: 'List audit events, newest first' })
   @Authenticated({ permission: 'audit:read' })
   @ApiOkResponse({ type: AuditEventPage })
   async list(@Query() query: ListAuditEventsQuery): Promise<AuditEventPage> {

@@ -5,6 +5,7 @@ import { AUDIT_RECORD, type AuditRecord } from '../../common/audit/audit-record.
 import { clientAddress } from '../../common/http/client-address.js';
 import { currentRequest } from '../../common/http/request-context.js';
 import { redactSecrets } from '../../common/logging/redact.js';
+import { traceFields } from '../../common/tracing/trace-context.js';
 import { AuditWriter, type PendingEvent } from './audit-writer.js';
 import { SecurityEventFeed } from './security-events/security-event-feed.js';
 
@@ -50,7 +51,7 @@ export class AuditService {
       userAgent: storable(request?.headers['user-agent'], 300),
       status: record.status ?? null,
       latencyMs,
-      details: redactSecrets(record.details ?? {}) as Record<string, unknown>,
+      details: redactSecrets({ ...record.details, ...traceFields() }) as Record<string, unknown>,
       security: record.security ?? false,
     };
     this.securityEvents.observe(event);

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { firstPartySignIn } from '../../common/auth/access-policy.js';
 import { Authenticated } from '../../common/auth/authenticated.decorator.js';
@@ -26,6 +26,7 @@ export class AuthController {
   ) {}
 
   @Post('register')
+  @ApiOperation({ operationId: 'registerAccount', summary: 'Register an account' })
   @HttpCode(HttpStatus.CREATED)
   @Public()
   @ScopedRateLimit('auth')
@@ -35,6 +36,10 @@ export class AuthController {
   }
 
   @Post('login')
+  @ApiOperation({
+    operationId: 'createTokens',
+    summary: 'Sign in with email and password for a JWT access token and a refresh token',
+  })
   @HttpCode(HttpStatus.OK)
   @Public()
   @ScopedRateLimit('auth')
@@ -44,6 +49,10 @@ export class AuthController {
   }
 
   @Post('refresh')
+  @ApiOperation({
+    operationId: 'refreshTokens',
+    summary: 'Trade a refresh token for a new pair (the old one is spent)',
+  })
   @HttpCode(HttpStatus.OK)
   @Public()
   @ScopedRateLimit('auth')
@@ -54,6 +63,7 @@ export class AuthController {
 
   /** Possession of the refresh token is the authority; a JWT sent along is revoked too. */
   @Post('logout')
+  @ApiOperation({ operationId: 'revokeRefreshToken', summary: 'Sign out: revoke a refresh token and its family' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @Public()
   @ApiNoContentResponse()
@@ -62,6 +72,7 @@ export class AuthController {
   }
 
   @Post('verify')
+  @ApiOperation({ operationId: 'verifyToken', summary: 'Check a JWT access token and read its claims' })
   @HttpCode(HttpStatus.OK)
   @Public()
   @ApiOkResponse({ description: '{ active: true, ...claims }' })
@@ -80,6 +91,7 @@ export class AuthController {
   }
 
   @Get('me')
+  @ApiOperation({ operationId: 'getCurrentUser', summary: 'Who the credential belongs to, and what it may do' })
   @Authenticated()
   @ApiOkResponse({ type: MeResponse })
   async me(@Principal() me: Principal): Promise<MeResponse> {
@@ -96,6 +108,7 @@ export class AuthController {
   }
 
   @Post('password')
+  @ApiOperation({ operationId: 'changePassword', summary: 'Change your password, ending every other credential' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @ScopedRateLimit('auth')
   @Authenticated({ policy: firstPartySignIn })

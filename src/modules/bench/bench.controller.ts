@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiExcludeController, ApiOperation } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Authenticated } from '../../common/auth/authenticated.decorator.js';
 import { Principal } from '../../common/auth/principal.js';
@@ -18,6 +18,7 @@ export class BenchController {
   constructor(private readonly resources: ResourcesService) {}
 
   @Get('public')
+  @ApiOperation({ operationId: 'getBenchPublic', summary: 'Benchmark: a public route' })
   @Public()
   publicRoute(): { ok: true } {
     return { ok: true };
@@ -25,6 +26,7 @@ export class BenchController {
 
   /** The credential guard's cost; with a JWT it must touch no database (test/e2e/jwt-no-sql). */
   @Get('protected')
+  @ApiOperation({ operationId: 'getBenchProtected', summary: 'Benchmark: a route behind the credential guard' })
   @Authenticated()
   protectedRoute(): { ok: true } {
     return { ok: true };
@@ -35,6 +37,7 @@ export class BenchController {
    * so the bench can tell what the audit interceptor costs.
    */
   @Post('resources')
+  @ApiOperation({ operationId: 'createBenchResource', summary: 'Benchmark: create a resource' })
   @HttpCode(HttpStatus.CREATED)
   @Authenticated({ permission: 'resources:write' })
   async createResource(

@@ -19,6 +19,7 @@ import {
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiOperation,
   ApiPreconditionFailedResponse,
   ApiTags,
 } from '@nestjs/swagger';
@@ -54,6 +55,7 @@ export class ResourcesController {
   constructor(private readonly resources: ResourcesService) {}
 
   @Get()
+  @ApiOperation({ operationId: 'listResources', summary: 'List resources the caller may see' })
   @Authenticated({ permission: 'resources:read', anonymous: true })
   @ApiOkResponse({ type: ResourcePage })
   list(@Principal() me: Principal | undefined, @Query() query: ListResourcesQuery): Promise<ResourcePage> {
@@ -61,6 +63,7 @@ export class ResourcesController {
   }
 
   @Get(':id')
+  @ApiOperation({ operationId: 'getResource', summary: 'Get a resource, with its version as ETag' })
   @Authenticated({ permission: 'resources:read', anonymous: true })
   @ApiOkResponse({ type: ResourceResponse, headers: { ETag: { description: '"<version>"' } } })
   @ApiNotFoundResponse({ description: 'Missing, or not visible to the caller' })
@@ -75,6 +78,7 @@ export class ResourcesController {
   }
 
   @Post()
+  @ApiOperation({ operationId: 'createResource', summary: 'Create a resource' })
   @HttpCode(HttpStatus.CREATED)
   @Authenticated({ permission: 'resources:write' })
   @Audited('resource.create')
@@ -91,6 +95,7 @@ export class ResourcesController {
   }
 
   @Patch(':id')
+  @ApiOperation({ operationId: 'updateResource', summary: 'Change a resource (If-Match for optimistic concurrency)' })
   @Authenticated({ permission: 'resources:write' })
   @Audited('resource.update')
   @ApiHeader({
@@ -113,6 +118,7 @@ export class ResourcesController {
   }
 
   @Delete(':id')
+  @ApiOperation({ operationId: 'deleteResource', summary: 'Delete a resource' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ permission: 'resources:write' })
   @Audited('resource.delete')

@@ -15,6 +15,7 @@ import {
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
 import { anyOf, can, isSelf } from '../../common/auth/access-policy.js';
@@ -34,6 +35,7 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Get()
+  @ApiOperation({ operationId: 'listUsers', summary: 'List users' })
   @Authenticated({ permission: 'users:read' })
   @ApiOkResponse({ type: UserPage })
   list(@Query() query: PageQuery): Promise<UserPage> {
@@ -41,6 +43,7 @@ export class UsersController {
   }
 
   @Get(':id')
+  @ApiOperation({ operationId: 'getUser', summary: 'Get a user (anyone with users:read, or oneself)' })
   @Authenticated({ policy: anyOf(can('users:read'), isSelf('users:read')) })
   @ApiOkResponse({ type: UserResponse })
   @ApiNotFoundResponse()
@@ -49,6 +52,7 @@ export class UsersController {
   }
 
   @Patch(':id')
+  @ApiOperation({ operationId: 'updateUser', summary: 'Change the profile, roles or status of a user' })
   @Authenticated({ policy: anyOf(can('users:manage'), isSelf('users:manage')) })
   @Audited('user.update')
   @ApiOkResponse({ type: UserResponse })
@@ -62,6 +66,7 @@ export class UsersController {
   }
 
   @Delete(':id')
+  @ApiOperation({ operationId: 'deleteUser', summary: 'Delete a user' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ permission: 'users:manage' })
   @Audited('user.delete')

@@ -1,5 +1,12 @@
 import { Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post } from '@nestjs/common';
-import { ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
+import {
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Audited } from '../../../common/audit/audited.decorator.js';
 import { allOf, can, firstPartySignIn } from '../../../common/auth/access-policy.js';
 import { Authenticated } from '../../../common/auth/authenticated.decorator.js';
@@ -62,6 +69,7 @@ export class CredentialsController {
   ) {}
 
   @Get('credentials')
+  @ApiOperation({ operationId: 'listCredentials', summary: 'List your credentials of every kind' })
   @Authenticated()
   @ApiOkResponse({ type: CredentialList })
   async list(@Principal() me: Principal): Promise<CredentialList> {
@@ -69,6 +77,7 @@ export class CredentialsController {
   }
 
   @Delete('credentials/:id')
+  @ApiOperation({ operationId: 'endCredential', summary: 'End one of your credentials' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ policy: firstPartySignIn })
   @Audited('credential.end')
@@ -79,6 +88,7 @@ export class CredentialsController {
   }
 
   @Post('sign-out-everywhere')
+  @ApiOperation({ operationId: 'signOutEverywhere', summary: 'Sign out everywhere: end every credential but this one' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ policy: firstPartySignIn })
   @Audited('auth.sign-out-everywhere')
@@ -101,6 +111,7 @@ export class UserCredentialsController {
   ) {}
 
   @Get()
+  @ApiOperation({ operationId: 'listUserCredentials', summary: 'List the credentials of a user' })
   @Authenticated({ permission: 'users:manage' })
   @ApiOkResponse({ type: CredentialList })
   async list(@Param('id', uuid) id: string): Promise<CredentialList> {
@@ -109,6 +120,7 @@ export class UserCredentialsController {
   }
 
   @Delete()
+  @ApiOperation({ operationId: 'endUserCredentials', summary: 'End every credential of a user' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ policy: manageUsers })
   @Audited('user.credentials.end')

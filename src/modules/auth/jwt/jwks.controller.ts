@@ -1,5 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { JWK } from 'jose';
 import { Public } from '../../../common/auth/public.decorator.js';
 import { SigningKeysService } from './signing-keys.service.js';
@@ -11,6 +11,7 @@ export class JwksController {
 
   /** The public keys that verify our access tokens; public data, so it may be cached briefly. */
   @Get('jwks.json')
+  @ApiOperation({ operationId: 'getJwks', summary: 'Public keys that verify JWT access tokens (JWKS)' })
   @Public()
   @Header('Cache-Control', 'public, max-age=300')
   @ApiOkResponse({ description: 'JSON Web Key Set (RFC 7517)' })

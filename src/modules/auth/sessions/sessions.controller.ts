@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Post, Req, Res } from '@nestjs/common';
-import { ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Authenticated } from '../../../common/auth/authenticated.decorator.js';
 import { makePrincipal, Principal } from '../../../common/auth/principal.js';
@@ -29,6 +29,7 @@ export class SessionsController {
   ) {}
 
   @Post('session')
+  @ApiOperation({ operationId: 'createSession', summary: 'Sign in with email and password for a session cookie' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @Public()
   @ReplacesStaleSession()
@@ -64,6 +65,7 @@ export class SessionsController {
   }
 
   @Delete('session')
+  @ApiOperation({ operationId: 'deleteSession', summary: 'Sign out of the session' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated()
   @Audited('auth.session.end')
@@ -74,6 +76,7 @@ export class SessionsController {
   }
 
   @Get('csrf')
+  @ApiOperation({ operationId: 'getCsrfToken', summary: 'Get the CSRF token for unsafe requests of the session' })
   @Public()
   @ReplacesStaleSession()
   @ApiOkResponse({ type: CsrfTokenResponse })

@@ -1,7 +1,14 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { originOf } from '../credentials/credential-origin.js';
-import { ApiConflictResponse, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { firstPartySignIn } from '../../../common/auth/access-policy.js';
 import { Authenticated } from '../../../common/auth/authenticated.decorator.js';
 import { Principal } from '../../../common/auth/principal.js';
@@ -16,6 +23,7 @@ export class PersonalTokensController {
   constructor(private readonly tokens: PersonalTokensService) {}
 
   @Post()
+  @ApiOperation({ operationId: 'createPersonalToken', summary: 'Create a personal token (shown once)' })
   @Authenticated({ policy: firstPartySignIn })
   @Audited('personal-token.create')
   @ApiCreatedResponse({ type: CreatedPersonalTokenResponse })
@@ -29,6 +37,7 @@ export class PersonalTokensController {
   }
 
   @Get()
+  @ApiOperation({ operationId: 'listPersonalTokens', summary: 'List your personal tokens' })
   @Authenticated()
   @ApiOkResponse({ type: [PersonalTokenResponse] })
   list(@Principal() me: Principal): Promise<PersonalTokenResponse[]> {
@@ -36,6 +45,7 @@ export class PersonalTokensController {
   }
 
   @Delete(':id')
+  @ApiOperation({ operationId: 'deletePersonalToken', summary: 'Revoke a personal token' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ policy: firstPartySignIn })
   @Audited('personal-token.delete')

@@ -1,5 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Audited } from '../../../common/audit/audited.decorator.js';
 import { allOf, can, firstPartySignIn } from '../../../common/auth/access-policy.js';
 import { Authenticated } from '../../../common/auth/authenticated.decorator.js';
@@ -24,6 +31,10 @@ export class OAuthClientsController {
   constructor(private readonly clients: OAuthClientsService) {}
 
   @Post()
+  @ApiOperation({
+    operationId: 'createOAuthClient',
+    summary: 'Register an OAuth client (the secret of a confidential client is shown once)',
+  })
   @HttpCode(HttpStatus.CREATED)
   @Authenticated({ policy: manageWithSignIn })
   @Audited('oauth-client.create')
@@ -33,12 +44,14 @@ export class OAuthClientsController {
   }
 
   @Get()
+  @ApiOperation({ operationId: 'listOAuthClients', summary: 'List OAuth clients' })
   @ApiOkResponse({ type: OAuthClientPage })
   list(@Query() query: PageQuery): Promise<OAuthClientPage> {
     return this.clients.list(query);
   }
 
   @Get(':clientId')
+  @ApiOperation({ operationId: 'getOAuthClient', summary: 'Get an OAuth client' })
   @ApiOkResponse({ type: OAuthClientResponse })
   @ApiNotFoundResponse()
   get(@Param('clientId', uuid) clientId: string): Promise<OAuthClientResponse> {
@@ -46,6 +59,7 @@ export class OAuthClientsController {
   }
 
   @Delete(':clientId')
+  @ApiOperation({ operationId: 'deleteOAuthClient', summary: 'Delete an OAuth client, ending its grants and tokens' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ policy: manageWithSignIn })
   @Audited('oauth-client.delete')

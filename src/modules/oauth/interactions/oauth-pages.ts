@@ -1,15 +1,7 @@
-import type { Permission } from '../../../common/auth/permission.js';
+import { PERMISSION_WORDS, type Permission } from '../../../common/auth/permission.js';
 
 /** What each scope lets a client do, in the words the consent page shows. */
-const SCOPE_WORDS: Record<Permission, string> = {
-  'resources:read': 'Read your resources',
-  'resources:write': 'Create, change and delete your resources',
-  'users:read': 'See user accounts',
-  'users:manage': 'Change and delete user accounts',
-  'api-keys:manage': "Manage everyone's API keys",
-  'audit:read': 'Read the audit trail',
-  'oauth-clients:manage': 'Register and delete OAuth clients',
-};
+const SCOPE_WORDS = PERMISSION_WORDS;
 
 /** Every interpolated value goes through here: the pages show client names and emails. */
 export function escapeHtml(value: string): string {

@@ -12,7 +12,14 @@ import {
   Query,
   Res,
 } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Audited } from '../../common/audit/audited.decorator.js';
 import { Authenticated } from '../../common/auth/authenticated.decorator.js';
@@ -29,6 +36,7 @@ export class FieldNotesController {
   constructor(private readonly fieldNotes: FieldNotesService) {}
 
   @Get()
+  @ApiOperation({ operationId: 'listFieldNotes', summary: 'List the field notes the caller may see' })
   @Authenticated({ permission: 'field-notes:read' })
   @ApiOkResponse({ type: FieldNotePage })
   list(@Principal() me: Principal, @Query() query: PageQuery): Promise<FieldNotePage> {
@@ -36,6 +44,7 @@ export class FieldNotesController {
   }
 
   @Get(':id')
+  @ApiOperation({ operationId: 'getFieldNote', summary: 'Get one field note' })
   @Authenticated({ permission: 'field-notes:read' })
   @ApiOkResponse({ type: FieldNoteResponse })
   @ApiNotFoundResponse({ description: 'Missing, or not visible to the caller' })
@@ -44,6 +53,7 @@ export class FieldNotesController {
   }
 
   @Post()
+  @ApiOperation({ operationId: 'createFieldNote', summary: 'Create one field note' })
   @HttpCode(HttpStatus.CREATED)
   @Authenticated({ permission: 'field-notes:write' })
   @Audited('field-note.create')
@@ -59,6 +69,7 @@ export class FieldNotesController {
   }
 
   @Patch(':id')
+  @ApiOperation({ operationId: 'updateFieldNote', summary: 'Change one field note' })
   @Authenticated({ permission: 'field-notes:write' })
   @Audited('field-note.update')
   @ApiOkResponse({ type: FieldNoteResponse })
@@ -72,6 +83,7 @@ export class FieldNotesController {
   }
 
   @Delete(':id')
+  @ApiOperation({ operationId: 'deleteFieldNote', summary: 'Delete one field note' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ permission: 'field-notes:write' })
   @Audited('field-note.delete')

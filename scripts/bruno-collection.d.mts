@@ -1,0 +1,2 @@
+/** The example Bruno collection made from an OpenAPI document (bruno-collection.mjs). */
+export function brunoCollection(openApiDocument: unknown): unknown;
