@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AppConfig } from '../config/app-config.js';
-import { parseKeySet, readKeySetFile, toSigningKey, JWT_ALGORITHM } from '../modules/auth/jwt/signing-keys.js';
+import { parseKeySet, readKeySetFile, toSigningKey } from '../modules/auth/jwt/signing-keys.js';
 import { AuditEvent } from '../modules/audit/audit-event.entity.js';
 import {
   AuditEventsRepository,
@@ -82,7 +82,7 @@ function checkpointKeys(config: AppConfig): CheckpointKeys {
   const keys = keySet.keys.map(toSigningKey);
   return (kid) => {
     const key = keys.find((candidate) => candidate.kid === kid);
-    return key ? { publicKey: key.publicKey, alg: key.publicJwk.alg ?? JWT_ALGORITHM } : undefined;
+    return key ? { publicKey: key.publicKey, alg: key.alg } : undefined;
   };
 }
 

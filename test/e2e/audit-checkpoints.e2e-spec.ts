@@ -6,7 +6,7 @@ import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditVerify } from '../../src/cli/audit-verify.command.js';
-import { generateStoredKey } from '../../src/modules/auth/jwt/signing-keys.js';
+import { generateKeySet } from '../../src/modules/auth/jwt/signing-keys.js';
 import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
 import { CHECKPOINT_TYP } from '../../src/modules/audit/checkpoints/audit-checkpoint.js';
 import { AuditCheckpointer } from '../../src/modules/audit/checkpoints/audit-checkpointer.js';
@@ -47,7 +47,7 @@ describe('audit checkpoints', () => {
     database = (await TestDatabase.create(adminUrl)).retain();
     receiver = await Receiver.start();
     folder = await mkdtemp(join(tmpdir(), 'audit-checkpoints-'));
-    jwtKeys = JSON.stringify({ keys: [await generateStoredKey()] });
+    jwtKeys = JSON.stringify(await generateKeySet());
     t = await startTestApp(
       {
         DATABASE_URL: appRoleUrl(database.url),
@@ -88,7 +88,11 @@ describe('audit checkpoints', () => {
       hash: string;
     }[];
     expect(payload).toMatchObject({ seq: head?.seq, hash: head?.hash, at: expect.any(String) });
-    expect(protectedHeader.kid).toBe(JSON.parse(jwtKeys).keys[0].kid);
+    // The key that signs access tokens (ES256), not the ID tokens' RS256 one.
+    const signing = (JSON.parse(jwtKeys) as { keys: { kid: string; alg: string }[] }).keys.find(
+      (key) => key.alg === 'ES256',
+    );
+    expect(protectedHeader).toMatchObject({ kid: signing?.kid, alg: 'ES256' });
 
     await receiver.until(() => receiver.ofType('audit.checkpoint').length > 0, 'the checkpoint');
     expect(receiver.ofType('audit.checkpoint')[0]?.data).toMatchObject({ seq: head?.seq, jws: checkpoint?.jws });
@@ -168,7 +172,7 @@ describe('audit checkpoints', () => {
   });
 
   it('should refuse a checkpoint signed by another key', async () => {
-    const other = JSON.stringify({ keys: [await generateStoredKey()] });
+    const other = JSON.stringify(await generateKeySet());
     const { code, stdout } = await runCli(auditVerify, ['--checkpoint', join(folder, 'checkpoint.json')], {
       DATABASE_URL: database.url,
       JWT_KEYS: other,

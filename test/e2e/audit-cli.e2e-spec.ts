@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditVerify } from '../../src/cli/audit-verify.command.js';
 import { tokensPurge } from '../../src/cli/tokens-purge.command.js';
 import type { CliCommand } from '../../src/cli/cli-command.js';
-import { generateStoredKey } from '../../src/modules/auth/jwt/signing-keys.js';
+import { generateKeySet } from '../../src/modules/auth/jwt/signing-keys.js';
 import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
 import { signedIn } from '../factories/auth.js';
 import { runCli, type CliStorage } from '../setup/cli.js';
@@ -47,7 +47,7 @@ describe('CLI: tokens:purge and audit:verify', () => {
   const run = (command: CliCommand, args: string[] = []) => runCli(command, args, storage());
 
   beforeAll(async () => {
-    jwtKeys = JSON.stringify({ keys: [await generateStoredKey()] });
+    jwtKeys = JSON.stringify(await generateKeySet());
     if (adminUrl) database = (await TestDatabase.create(adminUrl)).retain();
     else dataDir = await mkdtemp(join(tmpdir(), 'audit-cli-'));
   });

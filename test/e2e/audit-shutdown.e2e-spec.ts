@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { MetricsRegistry } from '../../src/common/metrics/metrics-registry.js';
 import { AuditEventsRepository } from '../../src/modules/audit/audit-events.repository.js';
 import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
-import { generateStoredKey } from '../../src/modules/auth/jwt/signing-keys.js';
+import { generateKeySet } from '../../src/modules/auth/jwt/signing-keys.js';
 import { signedIn } from '../factories/auth.js';
 import { ServerProcess } from '../setup/server-process.js';
 import { LOCAL_POSTGRES } from '../setup/services.js';
@@ -143,7 +143,7 @@ describe('audit trail at SIGTERM (a server process)', () => {
       LOG_LEVEL: 'warn',
       DATA_DIR: ':memory:',
       DATABASE_URL: database.url,
-      JWT_KEYS: JSON.stringify({ keys: [await generateStoredKey()] }),
+      JWT_KEYS: JSON.stringify(await generateKeySet()),
       SHUTDOWN_GRACE: '1s',
     };
     server = await ServerProcess.start('server', env);

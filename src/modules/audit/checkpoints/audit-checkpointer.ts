@@ -2,7 +2,6 @@ import { Injectable, type BeforeApplicationShutdown, type OnModuleInit } from '@
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../../config/app-config.js';
-import { JWT_ALGORITHM } from '../../auth/jwt/signing-keys.js';
 import { SigningKeysService } from '../../auth/jwt/signing-keys.service.js';
 import { AuditWriter } from '../audit-writer.js';
 import { SecurityEventFeed } from '../security-events/security-event-feed.js';
@@ -75,7 +74,7 @@ export class AuditCheckpointer implements OnModuleInit, BeforeApplicationShutdow
     const key = this.keys.current;
     const checkpoint = await signCheckpoint(
       head,
-      { kid: key.kid, alg: key.publicJwk.alg ?? JWT_ALGORITHM, privateKey: key.privateKey },
+      { kid: key.kid, alg: key.alg, privateKey: key.privateKey },
       this.config.auth.issuer,
       new Date(),
     );
