@@ -1,5 +1,5 @@
-import { RetentionModule } from '../modules/audit/retention/retention.module.js';
-import { RetentionService, type PurgeCounts } from '../modules/audit/retention/retention.service.js';
+import { RetentionModule } from '../modules/retention/retention.module.js';
+import { RetentionService, type PurgeCounts } from '../modules/retention/retention.service.js';
 import { UsageError, type CliCommand } from './cli-command.js';
 import { loadCliConfig, withAppContext } from './cli-context.js';
 

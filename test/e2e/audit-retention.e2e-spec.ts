@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditEventsRepository } from '../../src/modules/audit/audit-events.repository.js';
 import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
-import { RetentionService } from '../../src/modules/audit/retention/retention.service.js';
+import { RetentionService } from '../../src/modules/retention/retention.service.js';
 import { signedIn, signUp } from '../factories/auth.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
 

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AlertWebhook } from './alerts/alert-webhook.js';
 import { SecurityAlertsListener } from './alerts/security-alerts.listener.js';
@@ -10,11 +9,9 @@ import { AuditMetrics } from './audit-metrics.js';
 import { AuditWriter } from './audit-writer.js';
 import { AuditInterceptor } from './audit.interceptor.js';
 import { AuditService } from './audit.service.js';
-import { RetentionModule } from './retention/retention.module.js';
-import { RetentionScheduler } from './retention/retention.scheduler.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([AuditEvent]), RetentionModule],
+  imports: [TypeOrmModule.forFeature([AuditEvent])],
   controllers: [AuditEventsController],
   providers: [
     AuditMetrics,
@@ -23,9 +20,9 @@ import { RetentionScheduler } from './retention/retention.scheduler.js';
     AuditEventsRepository,
     AlertWebhook,
     SecurityAlertsListener,
-    RetentionScheduler,
-    { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
+    AuditInterceptor,
   ],
-  exports: [AuditEventsRepository, AuditWriter],
+  // AuditInterceptor: the app module installs it as the global interceptor.
+  exports: [AuditEventsRepository, AuditWriter, AuditInterceptor],
 })
 export class AuditModule {}

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
+import { Audited } from '../../common/audit/audited.decorator.js';
 import { firstPartySignIn } from '../../common/auth/access-policy.js';
 import { Authenticated } from '../../common/auth/authenticated.decorator.js';
 import { Principal } from '../../common/auth/principal.js';
@@ -29,6 +30,7 @@ export class AuthController {
   @HttpCode(HttpStatus.CREATED)
   @Public()
   @ScopedRateLimit('auth')
+  @Audited('user.register')
   @ApiCreatedResponse({ type: UserResponse })
   register(@Body() body: RegisterDto): Promise<UserResponse> {
     return this.users.register(body);

@@ -1,6 +1,6 @@
 import { Injectable, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { AppConfig } from '../../../config/app-config.js';
+import { AppConfig } from '../../config/app-config.js';
 import { RetentionService } from './retention.service.js';
 
 /**
