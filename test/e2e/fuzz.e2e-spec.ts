@@ -560,6 +560,9 @@ function validValue(name: string, schema: Schema): fc.Arbitrary<unknown> {
       return fc.uniqueArray(validValue(name, schema.items ?? {}), { maxLength: 4, selector: (v) => JSON.stringify(v) });
     case 'object':
       return validObject(schema);
+    default:
+      // Strings, and schemas without a type: by format below.
+      break;
   }
   if (schema.format === 'email') {
     return fc.oneof(
@@ -1057,6 +1060,9 @@ class World {
       credentialId: jwt.jti,
     });
     switch (principal) {
+      case 'anonymous':
+        // Sends no credential: there is nothing to rebuild.
+        return;
       case 'user':
       case 'admin':
         this.credentials.set(principal, { Authorization: `Bearer ${jwt.token}` });

@@ -175,7 +175,11 @@ describeWithSharedServices('two server processes behind one load balancer', () =
       const admin = await signUp(onA);
       const db = new pg.Client({ connectionString: database.url });
       await db.connect();
-      await db.query(`UPDATE users SET roles = ARRAY['admin'] WHERE id = $1`, [admin.id]).finally(() => db.end());
+      try {
+        await db.query(`UPDATE users SET roles = ARRAY['admin'] WHERE id = $1`, [admin.id]);
+      } finally {
+        await db.end();
+      }
       const { access_token } = await logIn(onA, admin);
       const registered = await onB
         .post('/api/v1/oauth-clients')

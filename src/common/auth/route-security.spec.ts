@@ -1,4 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
+// oxlint-disable-next-line no-restricted-imports -- this spec proves the boot refuses them
 import { SkipThrottle, Throttle } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { describe, expect, it } from 'vitest';
