@@ -22,7 +22,7 @@ import { LEAKS_INTERNALS } from './problem-details.js';
 /*
  * Walks every route of the OpenAPI document with generated requests, well-formed and not,
  * as anonymous callers and as signed-in users and admins (JWT, personal token, API key,
- * cookie session), and holds each answer to the contract of API.md's "Everywhere": never a
+ * cookie session), and holds each answer to the contract of docs/contract.md's "Everywhere": never a
  * 5xx for what a client sent, an answer in time, every 4xx a problem+json, nothing internal
  * in any body; and nothing logged as an error meanwhile, on the request path or off it.
  *

@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import type { AppConfig } from '../../config/app-config.js';
 
-/** Security scheme names, one per credential type of API.md. */
+/** Security scheme names, one per credential type of docs/contract.md. */
 export const SECURITY_SCHEMES = {
   jwt: 'jwt',
   oauth2: 'oauth2',
