@@ -2,7 +2,7 @@
  * Every audit action this server writes, the second security vocabulary after permissions.
  * `@Audited(action)`, every emitter and the alert detectors take an `AuditAction`, so a
  * typo is a type error rather than an alert that silently never fires. `npm run new:module`
- * adds a generated module's actions above the marker line.
+ * adds a generated module's actions at the end.
  */
 export const AUDIT_ACTIONS = [
   // Signing in and out, credentials refused (auth)
@@ -45,7 +45,6 @@ export const AUDIT_ACTIONS = [
   'access.denied',
   'rate-limit.exceeded',
   'security.alert',
-  // new:module actions (keep this line: the generator adds above it)
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
