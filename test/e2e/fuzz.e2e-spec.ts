@@ -17,7 +17,7 @@ import { signedIn, signedInAdmin } from '../factories/auth.js';
 import { cookieHeader, sessionCookies } from '../factories/session.js';
 import { newRegistration } from '../factories/users.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
-import { LEAKS_INTERNALS } from './problem-details.js';
+import { LEAKS_INTERNALS } from '../support/problem-details.js';
 
 /*
  * Walks every route of the OpenAPI document with generated requests, well-formed and not,

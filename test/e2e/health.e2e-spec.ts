@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lifecycle } from '../../src/modules/health/lifecycle.js';
 import { ThrowawayRedis } from '../setup/redis-server.js';
 import { describeWithSharedServices, startTestApp, type TestApp } from '../setup/test-app.js';
-import { expectProblem } from './problem-details.js';
+import { expectProblem } from '../support/problem-details.js';
 
 describe('GET /health/ready', () => {
   let t: TestApp;

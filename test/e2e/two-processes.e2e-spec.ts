@@ -14,8 +14,9 @@ import { LoadBalancer, UPSTREAM_HEADER } from '../setup/load-balancer.js';
 import { runOnce, ServerProcess } from '../setup/server-process.js';
 import { LOCAL_POSTGRES } from '../setup/services.js';
 import { describeWithSharedServices, TEST_REDIS_URL, TestDatabase } from '../setup/test-app.js';
-import { expectProblem } from './problem-details.js';
-import { expectAllowed, expectThrottled } from './rate-limit-headers.js';
+import { expectProblem } from '../support/problem-details.js';
+import { expectAllowed, expectThrottled } from '../support/rate-limit-headers.js';
+import { bearer } from '../support/http.js';
 
 /**
  * Low enough to reach quickly. The limit test's clients have addresses of their own; the
@@ -30,7 +31,6 @@ const REDIRECT_URI = 'https://client.example.test/callback';
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
 
 const secret = () => randomBytes(32).toString('base64url');
-const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 const answeredBy = (res: Response) => res.headers[UPSTREAM_HEADER] as string | undefined;
 
 /** A client of the balancer whose connections come from `address` (all of 127.0.0.0/8 is loopback). */
