@@ -3,7 +3,12 @@ import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { ModulesContainer } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXPRESS_ROUTES } from '../../src/app.module.js';
-import { describeAccess, describeRateLimit, routeSecurity } from '../../src/common/auth/route-security.js';
+import {
+  describeAccess,
+  describeAudit,
+  describeRateLimit,
+  routeSecurity,
+} from '../../src/common/auth/route-security.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
 
 function joinPaths(...parts: (string | undefined)[]): string {
@@ -14,7 +19,7 @@ function joinPaths(...parts: (string | undefined)[]): string {
 }
 
 const line = (method: string, path: string, limit: string, audit: string, access: string) =>
-  `${method.padEnd(6)} ${path.padEnd(46)} ${limit.padEnd(24)} ${audit.padEnd(24)} ${access}`.trimEnd();
+  `${method.padEnd(6)} ${path.padEnd(46)} ${limit.padEnd(24)} ${audit.padEnd(36)} ${access}`.trimEnd();
 
 const HEADER = line('METHOD', 'PATH', 'RATE LIMIT', 'AUDIT', 'ACCESS');
 
@@ -41,7 +46,7 @@ function nestRoutes(t: TestApp): { method: string; path: string; line: string }[
           method,
           full,
           describeRateLimit(security.rateLimit),
-          security.auditAction ?? '—',
+          describeAudit(security),
           describeAccess(security.access),
         ),
       });
@@ -103,7 +108,8 @@ describe('route access policies', () => {
 
   it('should match the reviewed snapshot, route by route', async () => {
     const snapshot = [
-      '# Nest routes: the global guard, rate limits, audit interceptor, validation and problem+json apply',
+      '# Nest routes: the global guard, rate limits, audit interceptor, validation and problem+json apply.',
+      '# Any of them may also record auth.credential.refused (guard), access.denied and rate-limit.exceeded (filter).',
       HEADER,
       ...nestRoutes(t).map((route) => route.line),
       '',

@@ -4,11 +4,11 @@ import { SkipThrottle, Throttle } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { describe, expect, it } from 'vitest';
 import { ScopedRateLimit, SkipRateLimit } from '../../modules/rate-limit/rate-limit.decorator.js';
-import { Audited } from '../audit/audited.decorator.js';
+import { Audited, AuditedInService } from '../audit/audited.decorator.js';
 import { Authenticated } from './authenticated.decorator.js';
 import type { Principal } from './principal.js';
 import { Public } from './public.decorator.js';
-import { describeAccess, RouteDeclarationError, routeSecurity } from './route-security.js';
+import { describeAccess, describeAudit, RouteDeclarationError, routeSecurity } from './route-security.js';
 
 const of = (controller: new () => object, name: string) =>
   routeSecurity((controller.prototype as Record<string, object>)[name] as object, controller);
@@ -83,13 +83,34 @@ describe(routeSecurity.name, () => {
     });
   });
 
+  it('should show both what the interceptor writes and what the service records', () => {
+    @Authenticated()
+    @Controller('accounts')
+    class AccountsController {
+      @Audited('user.update')
+      @AuditedInService('auth.password.change')
+      @Get()
+      change() {}
+
+      @Get('quiet')
+      quiet() {}
+    }
+    expect(describeAudit(of(AccountsController, 'change'))).toBe('user.update; auth.password.change (service)');
+    expect(describeAudit(of(AccountsController, 'quiet'))).toBe('—');
+  });
+
   it('should leave a route without declarations denied', () => {
     @Controller('bare')
     class BareController {
       @Get()
       bare() {}
     }
-    expect(of(BareController, 'bare')).toEqual({ access: undefined, rateLimit: undefined, auditAction: undefined });
+    expect(of(BareController, 'bare')).toEqual({
+      access: undefined,
+      rateLimit: undefined,
+      auditAction: undefined,
+      serviceAuditActions: [],
+    });
     expect(describeAccess(undefined)).toBe('DENIED (no policy)');
   });
 

@@ -20,12 +20,16 @@ export interface RouteSecurity {
   readonly access: RouteAccess | undefined;
   /** Undefined: the identity limits (anonymous, user, API key) only. */
   readonly rateLimit: RateLimitDeclaration | undefined;
+  /** The one event per request the audit interceptor writes (`@Audited`). */
   readonly auditAction: AuditAction | undefined;
+  /** What the route's service records itself, as it happens (`@AuditedInService`): sign-in failures, lockouts, reuse. */
+  readonly serviceAuditActions: readonly AuditAction[];
 }
 
 export const ROUTE_ACCESS = 'route:access';
 export const ROUTE_RATE_LIMIT = 'route:rate-limit';
 export const ROUTE_AUDIT_ACTION = 'route:audit-action';
+export const ROUTE_SERVICE_AUDIT_ACTIONS = 'route:service-audit-actions';
 
 /** A route declared in a way the server refuses to boot with. */
 export class RouteDeclarationError extends Error {
@@ -93,6 +97,7 @@ export function routeSecurity(handler: Target, controller: Type | Target): Route
       access: nearest<RouteAccess>(ROUTE_ACCESS),
       rateLimit: nearest<RateLimitDeclaration>(ROUTE_RATE_LIMIT),
       auditAction: nearest<AuditAction>(ROUTE_AUDIT_ACTION),
+      serviceAuditActions: nearest<AuditAction[]>(ROUTE_SERVICE_AUDIT_ACTIONS) ?? [],
     };
     byHandler.set(handler, security);
   }
@@ -119,4 +124,13 @@ export function describeRateLimit(rateLimit: RateLimitDeclaration | undefined): 
     case 'scoped':
       return `default+${rateLimit.scope}`;
   }
+}
+
+/** The audit column of the route-policy snapshot: the interceptor's action, then what the service records. */
+export function describeAudit({ auditAction, serviceAuditActions }: RouteSecurity): string {
+  const written = [
+    ...(auditAction ? [auditAction] : []),
+    ...(serviceAuditActions.length > 0 ? [`${serviceAuditActions.join(', ')} (service)`] : []),
+  ];
+  return written.join('; ') || '—';
 }

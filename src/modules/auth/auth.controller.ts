@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { Audited } from '../../common/audit/audited.decorator.js';
+import { Audited, AuditedInService } from '../../common/audit/audited.decorator.js';
 import { firstPartySignIn } from '../../common/auth/access-policy.js';
 import { Authenticated } from '../../common/auth/authenticated.decorator.js';
 import { Principal } from '../../common/auth/principal.js';
@@ -37,6 +37,7 @@ export class AuthController {
   }
 
   @Post('login')
+  @AuditedInService('auth.login', 'auth.lockout')
   @HttpCode(HttpStatus.OK)
   @Public()
   @ScopedRateLimit('auth')
@@ -46,6 +47,7 @@ export class AuthController {
   }
 
   @Post('refresh')
+  @AuditedInService('auth.refresh.reuse')
   @HttpCode(HttpStatus.OK)
   @Public()
   @ScopedRateLimit('auth')
@@ -56,6 +58,7 @@ export class AuthController {
 
   /** Possession of the refresh token is the authority; a JWT sent along is revoked too. */
   @Post('logout')
+  @AuditedInService('auth.logout')
   @HttpCode(HttpStatus.NO_CONTENT)
   @Public()
   @ApiNoContentResponse()
@@ -98,6 +101,7 @@ export class AuthController {
   }
 
   @Post('password')
+  @AuditedInService('auth.password.change')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ScopedRateLimit('auth')
   @Authenticated({ policy: firstPartySignIn })
