@@ -109,7 +109,8 @@ describe('route access policies', () => {
   it('should match the reviewed snapshot, route by route', async () => {
     const snapshot = [
       '# Nest routes: the global guard, rate limits, audit interceptor, validation and problem+json apply.',
-      '# Any of them may also record auth.credential.refused (guard), access.denied and rate-limit.exceeded (filter).',
+      '# Any of them may also record auth.credential.refused (guard), api-key.use and api-key.new-address (API-key',
+      '# sign-in), access.denied and rate-limit.exceeded (filter).',
       HEADER,
       ...nestRoutes(t).map((route) => route.line),
       '',
