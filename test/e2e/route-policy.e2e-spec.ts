@@ -110,7 +110,8 @@ describe('route access policies', () => {
     const snapshot = [
       '# Nest routes: the global guard, rate limits, audit interceptor, validation and problem+json apply.',
       '# Any of them may also record auth.credential.refused (guard), api-key.use and api-key.new-address (API-key',
-      '# sign-in), access.denied and rate-limit.exceeded (filter).',
+      "# sign-in), access.denied and rate-limit.exceeded (filter). RATE LIMIT: default is the caller's identity limit",
+      '# (address, user or API key), +auth also the auth limit per address, none is @SkipRateLimit().',
       HEADER,
       ...nestRoutes(t).map((route) => route.line),
       '',
