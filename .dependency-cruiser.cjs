@@ -15,8 +15,11 @@ const PUBLIC_SURFACE = [
   '\\.decorator\\.ts$',
   '/dto/',
   '-retention\\.ts$',
-  // Where the API-key and OAuth strategies register themselves with the credential guard.
+  // Where the API-key and OAuth strategies register themselves with the credential guard, and
+  // their credentials with the inventory; where a credential came from; what a credential may
+  // create (mayCreate, the caps).
   '^src/modules/auth/credential-strategies\\.ts$',
+  '^src/modules/auth/credentials/(credential-inventory|credential-origin|attenuation)\\.ts$',
   // The credential guard runs the rate limiter after authentication, before the 401.
   '^src/modules/rate-limit/rate-limit\\.guard\\.ts$',
   // Foreign keys only: the next rule says who may import it.

@@ -49,7 +49,8 @@ async function seed(db: DataSource, userId: string): Promise<void> {
   await revoked(ahead(MINUTE));
   const cutoff = (validAfter: Date) =>
     db.query(`INSERT INTO token_cutoffs (user_id, tokens_valid_after) VALUES ($1, $2)`, [randomUUID(), validAfter]);
-  // JWT_ACCESS_TTL is 5 min: a cutoff older than 6 min can kill no live token.
+  // Every token and grant lives 5 min at most here (JWT_ACCESS_TTL, OAUTH_ACCESS_TTL and, in
+  // this file, OAUTH_REFRESH_TTL): a cutoff older than 6 min can kill no live one.
   await cutoff(ago(7 * MINUTE));
   await cutoff(ago(5 * MINUTE));
   // OAuth artifacts are kept a day past expiry, like refresh tokens (late replays read as reuse).
@@ -67,7 +68,7 @@ describe(RetentionService.name, () => {
   describe('purgeExpired', () => {
     let t: TestApp;
     beforeAll(async () => {
-      t = await startTestApp({ AUDIT_RETENTION: '30d' });
+      t = await startTestApp({ AUDIT_RETENTION: '30d', OAUTH_REFRESH_TTL: '5m' });
       // The oldest events are written first, as they would have been.
       const writer = t.app.get(AuditWriter);
       for (let i = 0; i < 3; i++) {
@@ -145,6 +146,23 @@ describe(RetentionService.name, () => {
         oauthModels: 0,
         auditEvents: 0,
       });
+    });
+
+    it('should keep a cut-off as long as an OAuth refresh token it can kill may live', async () => {
+      // OAUTH_REFRESH_TTL is 14 days by default: a 7-minute-old cut-off still kills grants.
+      const other = await startTestApp();
+      try {
+        const db = other.app.get(DataSource);
+        const userId = randomUUID();
+        await db.query(
+          `INSERT INTO token_cutoffs (user_id, tokens_valid_after) VALUES ($1, now() - interval '7 minutes')`,
+          [userId],
+        );
+        expect((await other.app.get(RetentionService).purgeExpired()).tokenCutoffs).toBe(0);
+        expect(await db.query(`SELECT user_id FROM token_cutoffs WHERE user_id = $1`, [userId])).toHaveLength(1);
+      } finally {
+        await other.close();
+      }
     });
 
     it('should keep audit events forever when AUDIT_RETENTION is unset', async () => {

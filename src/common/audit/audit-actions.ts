@@ -13,6 +13,10 @@ export const AUDIT_ACTIONS = [
   'auth.password.change',
   'auth.session.end',
   'auth.credential.refused',
+  'auth.sign-out-everywhere',
+  // One credential ended from the inventory, or all of a user's by an admin
+  'credential.end',
+  'user.credentials.end',
   // Accounts (users, the create-admin command)
   'user.register',
   'user.create-admin',

@@ -110,6 +110,7 @@ describe(routeSecurity.name, () => {
       rateLimit: undefined,
       auditAction: undefined,
       serviceAuditActions: [],
+      replacesStaleSession: false,
     });
     expect(describeAccess(undefined)).toBe('DENIED (no policy)');
   });

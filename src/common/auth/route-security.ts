@@ -24,12 +24,15 @@ export interface RouteSecurity {
   readonly auditAction: AuditAction | undefined;
   /** What the route's service records itself, as it happens (`@AuditedInService`): sign-in failures, lockouts, reuse. */
   readonly serviceAuditActions: readonly AuditAction[];
+  /** A stale `sid` cookie is ignored here rather than refused (signing in, fetching a CSRF token). */
+  readonly replacesStaleSession: boolean;
 }
 
 export const ROUTE_ACCESS = 'route:access';
 export const ROUTE_RATE_LIMIT = 'route:rate-limit';
 export const ROUTE_AUDIT_ACTION = 'route:audit-action';
 export const ROUTE_SERVICE_AUDIT_ACTIONS = 'route:service-audit-actions';
+export const ROUTE_REPLACES_STALE_SESSION = 'route:replaces-stale-session';
 
 /** A route declared in a way the server refuses to boot with. */
 export class RouteDeclarationError extends Error {
@@ -98,6 +101,7 @@ export function routeSecurity(handler: Target, controller: Type | Target): Route
       rateLimit: nearest<RateLimitDeclaration>(ROUTE_RATE_LIMIT),
       auditAction: nearest<AuditAction>(ROUTE_AUDIT_ACTION),
       serviceAuditActions: nearest<AuditAction[]>(ROUTE_SERVICE_AUDIT_ACTIONS) ?? [],
+      replacesStaleSession: nearest<boolean>(ROUTE_REPLACES_STALE_SESSION) ?? false,
     };
     byHandler.set(handler, security);
   }

@@ -70,6 +70,13 @@ import { PersonalTokensService } from './tokens/personal-tokens.service.js';
     CredentialGuard,
   ],
   // CredentialGuard: the app module installs it as the global guard (the pipeline is listed there).
-  exports: [AuthService, RevocationService, SigningKeysService, CredentialStrategies, CredentialInventory, CredentialGuard],
+  exports: [
+    AuthService,
+    RevocationService,
+    SigningKeysService,
+    CredentialStrategies,
+    CredentialInventory,
+    CredentialGuard,
+  ],
 })
 export class AuthModule {}

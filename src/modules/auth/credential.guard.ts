@@ -11,7 +11,6 @@ import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { CredentialStrategies } from './credential-strategies.js';
 import { presentedCredential, refusalChallenge, SESSION_COOKIE, type PresentedCredential } from './credentials.js';
 import { CsrfService } from './sessions/csrf.service.js';
-import { REPLACES_STALE_SESSION } from './sessions/replaces-stale-session.decorator.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -35,6 +34,9 @@ export class CredentialGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<Request>();
     const response = context.switchToHttp().getResponse<Response>();
     const credential = presentedCredential(request);
+    // Every declaration of the route, read once per handler, nearest first (a handler's
+    // @Authenticated over its controller's @Public()).
+    const route = routeSecurity(context.getHandler(), context.getClass());
     // A refused credential is counted against its address before the 401, so guessing
     // tokens is rate limited like any anonymous traffic.
     let refusal = credential
@@ -43,7 +45,7 @@ export class CredentialGuard implements CanActivate {
     // Signing in (and fetching a CSRF token to sign in with) must work for a browser whose
     // session expired: its stale cookie is dropped (already cleared in the answer) and the
     // request goes on as anonymous. The new session's id is always a fresh one.
-    if (refusal && credential?.kind === 'session' && this.reflector.get(REPLACES_STALE_SESSION, context.getHandler())) {
+    if (refusal && credential?.kind === 'session' && route.replacesStaleSession) {
       delete (request.cookies as Record<string, unknown>)[SESSION_COOKIE];
       refusal = undefined;
     }
@@ -56,8 +58,7 @@ export class CredentialGuard implements CanActivate {
     ) {
       throw new ForbiddenError('Missing or invalid X-CSRF-Token for this session.');
     }
-    // The nearest declaration wins: a handler's @Authenticated over its controller's @Public().
-    const { access } = routeSecurity(context.getHandler(), context.getClass());
+    const { access } = route;
     if (access?.kind === 'public') return true;
     if (!request.principal) {
       if (access?.orAnonymous) return true;
