@@ -129,15 +129,10 @@ export const EXPRESS_ROUTES: readonly ExpressRoute[] = [
     rateLimit: 'none',
     audit: ['oauth.consent'],
   },
-  ...[
-    '/.well-known/oauth-authorization-server',
-    '/.well-known/oauth-authorization-server/oauth',
-    '/.well-known/openid-configuration',
-    '/.well-known/openid-configuration/oauth',
-  ].map((path) => ({
+  ...['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'].map((path) => ({
     method: 'GET' as const,
     path,
-    access: 'public (alias of the provider discovery document)',
+    access: 'public (the provider discovery document, issuer PUBLIC_URL)',
     rateLimit: 'none',
     audit: [],
   })),

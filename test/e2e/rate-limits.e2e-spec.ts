@@ -2,7 +2,7 @@ import { Agent } from 'node:http';
 import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsersService } from '../../src/modules/users/users.service.js';
-import { signedIn } from '../factories/auth.js';
+import { signedIn, type TokenPair } from '../factories/auth.js';
 import { newRegistration } from '../factories/users.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
 import { expectProblem } from '../support/problem-details.js';

@@ -130,15 +130,15 @@ describe('route access policies', () => {
     const nestPaths = new Set(nestRoutes(t).map((route) => route.path));
     const served = expressPaths(t, nestPaths);
     expect(served.filter((path) => !EXPRESS_ROUTES.some((route) => covers(route.path, path)))).toEqual([]);
-    // The discovery aliases are rewrites by a path-less middleware, so they are asked for below.
+    // The discovery documents are rewrites by a path-less middleware, so they are asked for below.
     const declared = EXPRESS_ROUTES.filter((route) => !route.path.startsWith('/.well-known/'));
     expect(declared.filter((route) => !served.some((path) => covers(route.path, path)))).toEqual([]);
   });
 
-  it('should answer every declared discovery alias from the authorization server', async () => {
+  it('should answer every declared discovery document from the authorization server', async () => {
     for (const route of EXPRESS_ROUTES.filter((r) => r.path.startsWith('/.well-known/'))) {
       const res = await t.http.get(route.path).set('Host', new URL(t.config.app.publicUrl).host).expect(200);
-      expect(res.body, route.path).toMatchObject({ issuer: `${t.config.app.publicUrl}/oauth` });
+      expect(res.body, route.path).toMatchObject({ issuer: t.config.oauth.issuer });
     }
   });
 });
