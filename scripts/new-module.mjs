@@ -2,7 +2,8 @@
  * `npm run new:module -- <name>`: a feature module like src/modules/resources, from the
  * templates in scripts/module-template (written for the sample name `field-notes`), and its
  * registration: permissions and the role that gets them, the OAuth consent words, the
- * entity, the migration and the module. Nothing is written unless every file is new and
+ * entity, the migration, the module, its audit actions and its rows of the contract's role
+ * table (docs/contract.md). Nothing is written unless every file is new and
  * every registry has the anchor its edit needs; docs/adding-a-module.md walks through it.
  */
 import { existsSync } from 'node:fs';
@@ -187,6 +188,15 @@ class Registry {
     this.text = `${before}${comma}\n${entries.map((entry) => `${entry},`).join('\n')}${this.text.slice(at)}`;
   }
 
+  /** Adds rows at the end of the markdown table that ends before `marker`. */
+  appendRows(marker, rows) {
+    const at = this.text.indexOf(marker);
+    const end = at < 0 ? -1 : this.text.lastIndexOf('|', at) + 1;
+    if (end <= 0)
+      fail(`${this.file}: cannot find the table before "${marker}" to add ${rows.length} rows to; add them by hand`);
+    this.text = `${this.text.slice(0, end)}\n${rows.join('\n')}${this.text.slice(end)}`;
+  }
+
   addImport(statement) {
     const imports = [...this.text.matchAll(/^import [\s\S]*?from '[^']+';$/gm)];
     const last = imports.at(-1);
@@ -231,15 +241,20 @@ async function registries(names, timestamp) {
   app.append('imports: [', [`${plural.pascal}Module`], 'static forRoot');
   edits.push(app);
 
-  // The spec's hand-written copy of API.md's role table, while the example module is there.
-  const rolesTable = 'src/modules/resources/resource-policy.spec.ts';
-  if (existsSync(join(ROOT, rolesTable))) {
-    const spec = await open(rolesTable);
-    spec.append('const ALL: readonly string[] = [', permissions);
-    spec.append('user: [', permissions, 'const GRANTS');
-    spec.append('staff: [', permissions, 'const GRANTS');
-    edits.push(spec);
-  }
+  const auditActions = await open('src/common/audit/audit-actions.ts');
+  auditActions.append(
+    'export const AUDIT_ACTIONS = [',
+    ['create', 'update', 'delete'].map((verb) => `'${singular.kebab}.${verb}'`),
+  );
+  edits.push(auditActions);
+
+  // The human-readable rule: granted to user, so to staff too; admin has every permission.
+  const contract = await open('docs/contract.md');
+  contract.appendRows('<!-- roles-table:end -->', [
+    `| ${permissions[0].replaceAll("'", '`')} | ✓ | ✓ | ✓ | read your ${plural.words} |`,
+    `| ${permissions[1].replaceAll("'", '`')} | ✓ | ✓ | ✓ | create, change and delete your ${plural.words} |`,
+  ]);
+  edits.push(contract);
   return edits;
 }
 
@@ -296,7 +311,9 @@ function report({ plural }, files, edits) {
     `  npm test -- test/e2e/${plural.kebab}.e2e-spec.ts`,
     '  npm test -- test/e2e/route-policy.e2e-spec.ts -u',
     '    then review test/e2e/__snapshots__/route-policy.txt: the new routes are a permission change.',
-    `  Add the routes and the ${plural.kebab}:* permissions to your API contract (API.md, "Roles and permissions").`,
+    `  Say what ${plural.kebab}:read and ${plural.kebab}:write allow in your words, in the role table of docs/contract.md.`,
+    '  npm test -- test/docs/module-map.spec.ts',
+    "    then paste the map it prints into docs/architecture.md: the new module's arrows.",
     '  Make the fields yours: entity, migration, DTOs and tests. See docs/adding-a-module.md.',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -3,10 +3,14 @@ import { ConsoleLogger, Module, type DynamicModule, type INestApplicationContext
 import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
+import pino from 'pino';
+import { MetricsModule } from '../common/metrics/metrics-registry.js';
 import { loadConfig, type AppConfig } from '../config/app-config.js';
 import { ConfigModule } from '../config/config.module.js';
 import { dataSourceOptions } from '../db/data-source-options.js';
 import { openDataSource } from '../db/database.module.js';
+import { AuditModule } from '../modules/audit/audit.module.js';
 import { isOperatorError } from './cli-command.js';
 
 /** The same configuration the server would boot with, `.env` included. */
@@ -34,6 +38,19 @@ class StderrLogger extends ConsoleLogger {
   }
 }
 
+/**
+ * For a command that changes who can do what (create-admin): the audit module as the server
+ * runs it, so the command's AUDIT_RECORD events are stored, flushed when the context closes.
+ * Its logger writes to stderr: a command's stdout is its result.
+ */
+export function auditImports(config: AppConfig): NonNullable<DynamicModule['imports']> {
+  return [
+    LoggerModule.forRoot({ pinoHttp: [{ level: config.log.level }, pino.destination(2)] }),
+    MetricsModule,
+    AuditModule,
+  ];
+}
+
 @Module({})
 class CliModule {
   /** Config and database, plus the feature modules the command uses: no HTTP, no guards. */
@@ -42,7 +59,8 @@ class CliModule {
       module: CliModule,
       imports: [
         ConfigModule.forRoot(config),
-        // Services emit domain events (UsersService does); a command has no listeners for them.
+        // Services emit domain events (UsersService does); a command listens only to the
+        // audit records of `auditImports`, when it loads them.
         EventEmitterModule.forRoot(),
         // DatabaseModule's setup, minus TypeOrmModule's 9 retries 3 s apart: a command fails
         // at once (a data folder held by the running server, a database that is down).

@@ -1,12 +1,14 @@
 import { parseArgs } from 'node:util';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { isEmail } from 'class-validator';
+import { AUDIT_RECORD, type AuditRecord } from '../common/audit/audit-record.js';
 import { normalizeEmail } from '../common/auth/normalize-email.js';
 import { ValidationFailedError } from '../common/errors/app-error.js';
 import { UsersModule } from '../modules/users/users.module.js';
 import { EmailTakenError } from '../modules/users/users.errors.js';
 import { UsersService } from '../modules/users/users.service.js';
 import { CliError, UsageError, type CliCommand } from './cli-command.js';
-import { loadCliConfig, withAppContext } from './cli-context.js';
+import { auditImports, loadCliConfig, withAppContext } from './cli-context.js';
 import { readNewPassword } from './read-password.js';
 
 const DEFAULT_DISPLAY_NAME = 'Administrator';
@@ -20,12 +22,20 @@ export const createAdmin: CliCommand = {
     const { email, displayName } = parseCreateAdminArgs(args);
     const config = loadCliConfig();
     const password = await readNewPassword();
-    return withAppContext(config, [UsersModule], async (context) => {
+    return withAppContext(config, [UsersModule, ...auditImports(config)], async (context) => {
+      // An admin made at the console is a security event like any change of roles: recorded
+      // with no actor (the operator has no account), whether it succeeded or not.
+      const audit = (record: Omit<AuditRecord, 'action' | 'security' | 'actorId'>) =>
+        context
+          .get(EventEmitter2)
+          .emitAsync(AUDIT_RECORD, { action: 'user.create-admin', security: true, actorId: null, ...record });
       try {
         const admin = await context.get(UsersService).createAdmin({ email, password, displayName });
+        await audit({ outcome: 'success', target: admin.id, details: { via: 'cli' } });
         process.stdout.write(`Created admin ${admin.email} (${admin.id})\n`);
         return 0;
       } catch (error) {
+        await audit({ outcome: 'failure', target: email, details: { via: 'cli' } });
         if (error instanceof ValidationFailedError) {
           const problems = error.errors.map((e) => `  - ${e.field} ${e.message}`).join('\n');
           throw new CliError(`The password was refused:\n${problems}`);

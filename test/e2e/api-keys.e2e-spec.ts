@@ -1,11 +1,11 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiKeysRepository } from '../../src/modules/api-keys/api-keys.repository.js';
 import { logIn, signedIn, signedInAdmin, signUp, type TokenPair } from '../factories/auth.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
-import { expectProblem } from './problem-details.js';
+import { expectProblem } from '../support/problem-details.js';
+import { bearer, countRows, listAll } from '../support/http.js';
 
 interface CreatedKey {
   id: string;
@@ -34,7 +34,6 @@ describe('API keys: /api/v1/api-keys', () => {
     vi.restoreAllMocks();
   });
 
-  const bearer = (tokens: TokenPair) => ({ Authorization: `Bearer ${tokens.access_token}` });
   const withKey = (key: string) => ({ 'X-API-Key': key });
   const db = () => t.app.get(DataSource);
   const me = (key: string) => t.http.get('/api/v1/auth/me').set(withKey(key));
@@ -46,27 +45,6 @@ describe('API keys: /api/v1/api-keys', () => {
       .send({ name: 'ci', scopes: ['resources:read'], ...body });
     expect(res.status).toBe(201);
     return res.body as CreatedKey;
-  }
-
-  /** Every page of GET /api/v1/api-keys. */
-  async function listAll(headers: Record<string, string>): Promise<CreatedKey[]> {
-    const all: CreatedKey[] = [];
-    let cursor: string | null = null;
-    do {
-      const res: Response = await t.http
-        .get('/api/v1/api-keys')
-        .query({ limit: 100, ...(cursor ? { cursor } : {}) })
-        .set(headers);
-      expect(res.status).toBe(200);
-      all.push(...(res.body.data as CreatedKey[]));
-      cursor = res.body.nextCursor as string | null;
-    } while (cursor);
-    return all;
-  }
-
-  async function keyCount(): Promise<number> {
-    const [row] = (await db().query('SELECT count(*)::int AS n FROM api_keys')) as { n: number }[];
-    return Number(row?.n);
   }
 
   describe('POST /', () => {
@@ -99,13 +77,13 @@ describe('API keys: /api/v1/api-keys', () => {
 
     it('should refuse scopes beyond the creator’s permissions with 403, and store no key', async () => {
       const { tokens } = await signedIn(t.http);
-      const before = await keyCount();
+      const before = await countRows(t, 'api_keys');
       for (const scopes of [['users:manage'], ['resources:read', 'api-keys:manage'], ['audit:read']]) {
         const res = await t.http.post('/api/v1/api-keys').set(bearer(tokens)).send({ name: 'escalate', scopes });
         expectProblem(res, 403);
         expect(res.text).not.toMatch(/nsak_/);
       }
-      expect(await keyCount()).toBe(before);
+      expect(await countRows(t, 'api_keys')).toBe(before);
     });
 
     it('should refuse an expiry in the past and unknown scopes with 400', async () => {
@@ -139,10 +117,23 @@ describe('API keys: /api/v1/api-keys', () => {
       const first = await createKey(alice.tokens, { name: 'a1' });
       const second = await createKey(alice.tokens, { name: 'a2' });
       const bobs = await createKey(bob.tokens, { name: 'b1' });
-      expect((await listAll(bearer(alice.tokens))).map((k) => k.id)).toEqual([second.id, first.id]);
-      expect((await listAll(bearer(bob.tokens))).map((k) => k.id)).toEqual([bobs.id]);
+      expect(
+        (
+          await listAll<CreatedKey>(t.http, '/api/v1/api-keys', {
+            query: { limit: 100 },
+            headers: bearer(alice.tokens),
+          })
+        ).items.map((k) => k.id),
+      ).toEqual([second.id, first.id]);
+      expect(
+        (
+          await listAll<CreatedKey>(t.http, '/api/v1/api-keys', { query: { limit: 100 }, headers: bearer(bob.tokens) })
+        ).items.map((k) => k.id),
+      ).toEqual([bobs.id]);
       const admin = await signedInAdmin(t);
-      const everyone = (await listAll(bearer(admin.tokens))).map((k) => k.id);
+      const everyone = (
+        await listAll<CreatedKey>(t.http, '/api/v1/api-keys', { query: { limit: 100 }, headers: bearer(admin.tokens) })
+      ).items.map((k) => k.id);
       expect(everyone).toEqual(expect.arrayContaining([first.id, second.id, bobs.id]));
     });
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
 import { signedIn, signedInAdmin, signUp, type SignedUpUser } from '../factories/auth.js';
 import { startSession } from '../factories/session.js';
+import { newRegistration } from '../factories/users.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
 
 interface AuditRow {
@@ -63,6 +64,20 @@ describe('audited actions', () => {
     await expectOneEvent(deleted, { action: 'resource.delete', outcome: 'success', actor_id: user.id, target: id });
     const missing = await t.http.delete(`/api/v1/resources/${id}`).set('Authorization', auth);
     await expectOneEvent(missing, { action: 'resource.delete', outcome: 'failure', target: id });
+  });
+
+  it('should record a self-registration, and one refused for a taken email', async () => {
+    const registration = newRegistration();
+    const created = await t.http.post('/api/v1/auth/register').send(registration);
+    expect(created.status).toBe(201);
+    await expectOneEvent(created, {
+      action: 'user.register',
+      outcome: 'success',
+      actor_id: null,
+      target: created.body.id,
+    });
+    const taken = await t.http.post('/api/v1/auth/register').send(registration);
+    await expectOneEvent(taken, { action: 'user.register', outcome: 'failure', status: 409, target: null });
   });
 
   it('should record user update and delete by an admin', async () => {

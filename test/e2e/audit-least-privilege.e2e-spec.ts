@@ -3,7 +3,7 @@ import { MetricsRegistry } from '../../src/common/metrics/metrics-registry.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditWriter, type PendingEvent } from '../../src/modules/audit/audit-writer.js';
 import { AuditEventsRepository } from '../../src/modules/audit/audit-events.repository.js';
-import { RetentionService } from '../../src/modules/audit/retention/retention.service.js';
+import { RetentionService } from '../../src/modules/retention/retention.service.js';
 import { signedIn } from '../factories/auth.js';
 import { appRoleUrl, ensureAppRole, TEST_APP_ROLE } from '../setup/databases.js';
 import { LOCAL_POSTGRES } from '../setup/services.js';

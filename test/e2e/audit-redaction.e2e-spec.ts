@@ -6,6 +6,7 @@ import { logIn, signedIn, signedInAdmin, signUp, type TokenPair } from '../facto
 import { startSession } from '../factories/session.js';
 import { strongPassword } from '../factories/users.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
+import { bearer } from '../support/http.js';
 
 /**
  * Each credential type is used for audited actions and for refused ones; then neither the
@@ -20,7 +21,6 @@ describe('audit trail redaction', () => {
   });
   afterAll(() => t.close());
 
-  const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
   const createResource = (headers: Record<string, string>) =>
     t.http.post('/api/v1/resources').set(headers).send({ name: 'redaction probe', visibility: 'private' });
   const readAudit = (headers: Record<string, string>) => t.http.get('/api/v1/audit-events').set(headers);

@@ -4,7 +4,7 @@ import { AuditWriter, type PendingEvent } from '../../src/modules/audit/audit-wr
 import { AuditEventsRepository } from '../../src/modules/audit/audit-events.repository.js';
 import { signedIn, signedInAdmin, signUp } from '../factories/auth.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
-import { expectProblem } from './problem-details.js';
+import { expectProblem } from '../support/problem-details.js';
 
 describe('audit trail', () => {
   let t: TestApp;

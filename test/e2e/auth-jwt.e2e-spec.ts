@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLE_PERMISSIONS } from '../../src/common/auth/roles.js';
 import { logIn, signedIn, signUp } from '../factories/auth.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
-import { expectProblem } from './problem-details.js';
+import { expectProblem } from '../support/problem-details.js';
 
 describe('JWT pair: /api/v1/auth', () => {
   let t: TestApp;

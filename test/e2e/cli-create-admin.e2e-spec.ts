@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAdmin } from '../../src/cli/create-admin.command.js';
 import { logIn } from '../factories/auth.js';
@@ -38,6 +39,12 @@ describe('CLI: create-admin', () => {
       const me = await t.http.get('/api/v1/auth/me').set('Authorization', `Bearer ${tokens.access_token}`);
       expect(me.status).toBe(200);
       expect(me.body.roles).toContain('admin');
+      // The command wrote its audit event, as a change of roles on the server would.
+      expect(
+        await t.app
+          .get(DataSource)
+          .query(`SELECT action, outcome, actor_id, target FROM audit_events WHERE action = 'user.create-admin'`),
+      ).toEqual([{ action: 'user.create-admin', outcome: 'success', actor_id: null, target: me.body.id }]);
     } finally {
       await t.close();
     }

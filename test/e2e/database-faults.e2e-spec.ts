@@ -10,7 +10,7 @@ import { WriteWorkload, type WriteAnswer } from '../factories/write-workload.js'
 import { LOCAL_POSTGRES } from '../setup/services.js';
 import { SilenceableHop } from '../setup/silenceable-hop.js';
 import { describeWithSharedServices, startTestApp, TestDatabase, type TestApp } from '../setup/test-app.js';
-import { expectProblem, LEAKS_INTERNALS } from './problem-details.js';
+import { expectProblem, LEAKS_INTERNALS } from '../support/problem-details.js';
 
 const CONNECT_TIMEOUT_S = 1;
 const QUERY_TIMEOUT_S = 2;

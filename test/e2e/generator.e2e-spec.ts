@@ -194,7 +194,14 @@ describe('npm run new:module', () => {
         'test/e2e/notes.e2e-spec.ts',
         'test/e2e/invoice-items.e2e-spec.ts',
       ].join(' ');
-      const edited = ['src/common/auth', 'src/db/entities.ts', 'src/db/migrations', 'src/app.module.ts'].join(' ');
+      const edited = [
+        'src/common/auth',
+        'src/common/audit',
+        'src/db/entities.ts',
+        'src/db/migrations',
+        'src/app.module.ts',
+        'docs/contract.md',
+      ].join(' ');
       await expectSuccess(shell(project, `npx oxlint --deny-warnings ${written}`));
       await expectSuccess(shell(project, `npx prettier --check ${written} ${edited}`));
 
@@ -215,22 +222,27 @@ describe('npm run new:module', () => {
 
       await expectSuccess(shell(project, ACCEPT_ITS_ROUTES));
       const snapshot = await readFile(join(project, 'test/e2e/__snapshots__/route-policy.txt'), 'utf8');
-      for (const name of ['notes', 'invoice-items']) {
+      for (const [name, one] of [
+        ['notes', 'note'],
+        ['invoice-items', 'invoice-item'],
+      ] as const) {
         const routes = snapshot.split('\n').filter((line) => line.includes(`/api/v1/${name}`));
+        // Method, path, rate limit, audit action, access.
         expect(routes.map((line) => line.replace(/\s+/g, ' '))).toEqual([
-          `DELETE /api/v1/${name}/:id authenticated: ${name}:write`,
-          `GET /api/v1/${name} authenticated: ${name}:read`,
-          `GET /api/v1/${name}/:id authenticated: ${name}:read`,
-          `PATCH /api/v1/${name}/:id authenticated: ${name}:write`,
-          `POST /api/v1/${name} authenticated: ${name}:write`,
+          `DELETE /api/v1/${name}/:id default ${one}.delete authenticated: ${name}:write`,
+          `GET /api/v1/${name} default — authenticated: ${name}:read`,
+          `GET /api/v1/${name}/:id default — authenticated: ${name}:read`,
+          `PATCH /api/v1/${name}/:id default ${one}.update authenticated: ${name}:write`,
+          `POST /api/v1/${name} default ${one}.create authenticated: ${name}:write`,
         ]);
       }
 
-      // The specs that check what the generator edited: the role table's copy and the migration list.
+      // The specs that check what the generator edited: the role table of docs/contract.md (and
+      // the policy tests that read it), the migration list, and the module map.
       await expectSuccess(
         shell(
           project,
-          'npm test -- src/modules/resources/resource-policy.spec.ts src/db/migrations/migrations-index.spec.ts',
+          'npm test -- test/docs/contract.spec.ts src/modules/resources/resource-policy.spec.ts src/db/migrations/migrations-index.spec.ts',
         ),
       );
     },

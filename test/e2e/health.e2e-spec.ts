@@ -5,7 +5,7 @@ import { ThrowawayRedis } from '../setup/redis-server.js';
 import { SilenceableHop } from '../setup/silenceable-hop.js';
 import { describeWithSharedServices, startTestApp, TestDatabase, type TestApp } from '../setup/test-app.js';
 import { LOCAL_POSTGRES } from '../setup/services.js';
-import { expectProblem } from './problem-details.js';
+import { expectProblem } from '../support/problem-details.js';
 
 // First in the file: nestjs-pino keeps one root logger per process, the first app's, so only
 // the first app of a file sees its own log lines in `t.logs`.

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SigningKeysService } from '../../src/modules/auth/jwt/signing-keys.service.js';
 import { signedIn, signUp, type SignedUpUser, type TokenPair } from '../factories/auth.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
-import { expectProblem } from './problem-details.js';
+import { expectProblem } from '../support/problem-details.js';
 
 /** Beyond the server's 5 s clock leeway, so a leeway bug cannot hide behind it. */
 const WELL_PAST_LEEWAY_SECONDS = 60;

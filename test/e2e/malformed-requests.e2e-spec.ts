@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
-import { LEAKS_INTERNALS } from './problem-details.js';
+import { LEAKS_INTERNALS } from '../support/problem-details.js';
 
 interface RawResponse {
   status: number;

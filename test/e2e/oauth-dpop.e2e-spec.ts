@@ -15,7 +15,7 @@ import {
   type RegisteredClient,
 } from '../factories/oauth-server.js';
 import { describeWithSharedServices, startTestCluster, type TestCluster } from '../setup/test-app.js';
-import { expectProblem } from './problem-details.js';
+import { expectProblem } from '../support/problem-details.js';
 
 const REDIRECT_URI = 'https://client.example.test/callback';
 

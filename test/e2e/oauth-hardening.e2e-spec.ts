@@ -13,7 +13,7 @@ import {
   type RegisteredClient,
 } from '../factories/oauth-server.js';
 import { strongPassword } from '../factories/users.js';
-import { expectProblem } from './problem-details.js';
+import { expectProblem } from '../support/problem-details.js';
 
 const REDIRECT_URI = 'https://client.example.test/callback';
 const MAX_FAILURES = 3;

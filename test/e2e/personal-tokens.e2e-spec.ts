@@ -6,7 +6,8 @@ import { PersonalToken } from '../../src/modules/auth/tokens/personal-token.enti
 import { signedIn, type TokenPair } from '../factories/auth.js';
 import { newRegistration } from '../factories/users.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
-import { expectProblem } from './problem-details.js';
+import { expectProblem } from '../support/problem-details.js';
+import { bearer } from '../support/http.js';
 
 interface CreatedToken {
   id: string;
@@ -27,7 +28,6 @@ describe('Personal tokens: /api/v1/auth/tokens', () => {
     vi.restoreAllMocks();
   });
 
-  const bearer = (tokens: TokenPair) => ({ Authorization: `Bearer ${tokens.access_token}` });
   const withToken = (token: string) => ({ Authorization: `Token ${token}` });
   const db = () => t.app.get(DataSource);
 

@@ -16,8 +16,8 @@ import {
   type TestAppOptions,
   type TestCluster,
 } from '../setup/test-app.js';
-import { expectProblem } from './problem-details.js';
-import { expectAllowed, expectRateLimitHeaders, expectThrottled } from './rate-limit-headers.js';
+import { expectProblem } from '../support/problem-details.js';
+import { expectAllowed, expectRateLimitHeaders, expectThrottled } from '../support/rate-limit-headers.js';
 
 /** A public route anonymous callers may read: every request to it counts against the address. */
 const PUBLIC_LIST = '/api/v1/resources';

@@ -5,8 +5,9 @@ import { UsersService } from '../../src/modules/users/users.service.js';
 import { signedIn, type TokenPair } from '../factories/auth.js';
 import { newRegistration } from '../factories/users.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
-import { expectProblem } from './problem-details.js';
-import { expectAllowed, expectRateLimitHeaders, expectThrottled } from './rate-limit-headers.js';
+import { expectProblem } from '../support/problem-details.js';
+import { expectAllowed, expectRateLimitHeaders, expectThrottled } from '../support/rate-limit-headers.js';
+import { bearer } from '../support/http.js';
 
 /** A public route anonymous callers may read: every request to it counts against its caller's bucket. */
 const PUBLIC_LIST = '/api/v1/resources';
@@ -117,8 +118,6 @@ describe('rate limits (RATE_LIMIT_ANON=5/min, RATE_LIMIT_USER=5/min, RATE_LIMIT_
   });
 
   describe('for users and their API keys', () => {
-    const bearer = (tokens: TokenPair) => ({ Authorization: `Bearer ${tokens.access_token}` });
-
     function created(res: Response): Record<string, unknown> {
       expect(res.status, res.text).toBe(201);
       return res.body as Record<string, unknown>;

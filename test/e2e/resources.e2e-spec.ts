@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ResourcesRepository } from '../../src/modules/resources/resources.repository.js';
 import { signedIn, signedInAdmin, type SignedUpUser, type TokenPair } from '../factories/auth.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
-import { expectProblem } from './problem-details.js';
+import { expectProblem } from '../support/problem-details.js';
+import { bearer, countRows, listAll } from '../support/http.js';
 
 interface Resource {
   id: string;
@@ -15,11 +16,6 @@ interface Resource {
   createdAt: string;
   updatedAt: string;
   version: number;
-}
-
-interface Page {
-  data: Resource[];
-  nextCursor: string | null;
 }
 
 type Caller = { user: SignedUpUser; tokens: TokenPair };
@@ -36,8 +32,9 @@ describe('Resources: /api/v1/resources', () => {
   });
   afterAll(() => t.close());
 
-  const bearer = (caller: Caller) => ({ Authorization: `Bearer ${caller.tokens.access_token}` });
   const url = (id: string) => `${BASE}/${id}`;
+  const listResources = (query: Record<string, string | number>, headers: Record<string, string> = {}) =>
+    listAll<Resource>(t.http, BASE, { query, headers });
 
   async function create(owner: Caller, body: Partial<Resource> = {}): Promise<Resource> {
     const res = await t.http
@@ -52,28 +49,6 @@ describe('Resources: /api/v1/resources', () => {
   async function current(id: string): Promise<Resource | undefined> {
     const res = await t.http.get(url(id)).set(bearer(witness));
     return res.status === 200 ? (res.body as Resource) : undefined;
-  }
-
-  async function countRows(): Promise<number> {
-    const [row] = (await t.app.get(DataSource).query('SELECT count(*)::int AS n FROM resources')) as { n: number }[];
-    return Number(row?.n);
-  }
-
-  /** Every page of a listing, in order, following nextCursor. */
-  async function listAll(query: Record<string, string | number>, headers: Record<string, string> = {}) {
-    const pages: Page[] = [];
-    let cursor: string | null = null;
-    do {
-      const res = await t.http
-        .get(BASE)
-        .query({ ...query, ...(cursor ? { cursor } : {}) })
-        .set(headers)
-        .expect(200);
-      const page = res.body as Page;
-      pages.push(page);
-      cursor = page.nextCursor;
-    } while (cursor !== null && pages.length < 100);
-    return { pages, items: pages.flatMap((page) => page.data) };
   }
 
   describe('POST /', () => {
@@ -114,20 +89,20 @@ describe('Resources: /api/v1/resources', () => {
         return insert(resource);
       });
       try {
-        const before = await countRows();
+        const before = await countRows(t, 'resources');
         expectProblem(await t.http.post(BASE).set(bearer(alice)).send({ name: 'orphan', visibility: 'private' }), 409);
-        expect(await countRows()).toBe(before);
+        expect(await countRows(t, 'resources')).toBe(before);
       } finally {
         spy.mockRestore();
       }
     });
 
     it('should refuse an anonymous caller with 401', async () => {
-      const before = await countRows();
+      const before = await countRows(t, 'resources');
       const res = await t.http.post(BASE).send({ name: 'anonymous', visibility: 'public' });
       expectProblem(res, 401);
       expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="api"/);
-      expect(await countRows()).toBe(before);
+      expect(await countRows(t, 'resources')).toBe(before);
     });
 
     it('should refuse a credential without resources:write with 403', async () => {
@@ -137,13 +112,13 @@ describe('Resources: /api/v1/resources', () => {
         .set(bearer(alice))
         .send({ name: 'read only', scopes: ['resources:read'] })
         .expect(201);
-      const before = await countRows();
+      const before = await countRows(t, 'resources');
       const res = await t.http
         .post(BASE)
         .set('X-API-Key', key.body.key as string)
         .send({ name: 'through a read-only key', visibility: 'private' });
       expectProblem(res, 403);
-      expect(await countRows()).toBe(before);
+      expect(await countRows(t, 'resources')).toBe(before);
     });
 
     it.each([
@@ -154,24 +129,24 @@ describe('Resources: /api/v1/resources', () => {
       ['createdAt', () => '2000-01-01T00:00:00.000Z'],
     ])('should refuse the extra field %s with 400 and create nothing', async (field, value) => {
       const alice = await signedIn(t.http);
-      const before = await countRows();
+      const before = await countRows(t, 'resources');
       const res = await t.http
         .post(BASE)
         .set(bearer(alice))
         .send({ name: 'mass assignment', visibility: 'private', [field]: value() });
       expectProblem(res, 400);
       expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
-      expect(await countRows()).toBe(before);
+      expect(await countRows(t, 'resources')).toBe(before);
     });
 
     it('should refuse a __proto__ property with 400 and create nothing', async () => {
       const alice = await signedIn(t.http);
       const victim = await signedIn(t.http);
-      const before = await countRows();
+      const before = await countRows(t, 'resources');
       const raw = `{"name":"polluted","visibility":"private","__proto__":{"ownerId":"${victim.user.id}","version":7}}`;
       const res = await t.http.post(BASE).set(bearer(alice)).set('Content-Type', 'application/json').send(raw);
       expectProblem(res, 400);
-      expect(await countRows()).toBe(before);
+      expect(await countRows(t, 'resources')).toBe(before);
       expect(({} as Record<string, unknown>).ownerId).toBeUndefined();
     });
 
@@ -184,7 +159,7 @@ describe('Resources: /api/v1/resources', () => {
       ['no visibility', { visibility: undefined }],
     ])('should refuse %s with 400 and create nothing', async (_label, fields) => {
       const alice = await signedIn(t.http);
-      const before = await countRows();
+      const before = await countRows(t, 'resources');
       const res = await t.http
         .post(BASE)
         .set(bearer(alice))
@@ -193,7 +168,7 @@ describe('Resources: /api/v1/resources', () => {
       expect(res.body.errors).toEqual(
         expect.arrayContaining([expect.objectContaining({ field: Object.keys(fields)[0] })]),
       );
-      expect(await countRows()).toBe(before);
+      expect(await countRows(t, 'resources')).toBe(before);
     });
 
     it('should accept the bounds themselves: names of 1 and 200 characters, a description of 10000', async () => {
@@ -209,7 +184,7 @@ describe('Resources: /api/v1/resources', () => {
       const alice = await signedIn(t.http);
       const shown = await create(alice, { visibility: 'public' });
       const hidden = await create(alice, { visibility: 'private' });
-      const { items } = await listAll({ limit: 100 });
+      const { items } = await listResources({ limit: 100 });
       expect(items.map((r) => r.id)).toContain(shown.id);
       expect(items.map((r) => r.id)).not.toContain(hidden.id);
       expect(items.every((r) => r.visibility === 'public')).toBe(true);
@@ -221,10 +196,10 @@ describe('Resources: /api/v1/resources', () => {
       const alicePublic = await create(alice, { visibility: 'public' });
       const alicePrivate = await create(alice, { visibility: 'private' });
       const bobPrivate = await create(bob, { visibility: 'private' });
-      const ids = (await listAll({ limit: 100 }, bearer(bob))).items.map((r) => r.id);
+      const ids = (await listResources({ limit: 100 }, bearer(bob))).items.map((r) => r.id);
       expect(ids).toEqual(expect.arrayContaining([alicePublic.id, bobPrivate.id]));
       expect(ids).not.toContain(alicePrivate.id);
-      const { items } = await listAll({ limit: 100 }, bearer(bob));
+      const { items } = await listResources({ limit: 100 }, bearer(bob));
       expect(items.every((r) => r.visibility === 'public' || r.ownerId === bob.user.id)).toBe(true);
     });
 
@@ -232,18 +207,18 @@ describe('Resources: /api/v1/resources', () => {
       const alice = await signedIn(t.http);
       const admin = await signedInAdmin(t);
       const alicePrivate = await create(alice, { visibility: 'private' });
-      const ids = (await listAll({ limit: 100 }, bearer(admin))).items.map((r) => r.id);
+      const ids = (await listResources({ limit: 100 }, bearer(admin))).items.map((r) => r.id);
       expect(ids).toContain(alicePrivate.id);
-      expect(ids).toHaveLength(await countRows());
+      expect(ids).toHaveLength(await countRows(t, 'resources'));
     });
 
     it('should filter by visibility', async () => {
       const carol = await signedIn(t.http);
       const mine = await create(carol, { visibility: 'private' });
       const shared = await create(carol, { visibility: 'public' });
-      const privates = (await listAll({ visibility: 'private', limit: 100 }, bearer(carol))).items;
+      const privates = (await listResources({ visibility: 'private', limit: 100 }, bearer(carol))).items;
       expect(privates.map((r) => r.id)).toEqual([mine.id]);
-      const publics = (await listAll({ visibility: 'public', limit: 100 }, bearer(carol))).items;
+      const publics = (await listResources({ visibility: 'public', limit: 100 }, bearer(carol))).items;
       expect(publics.map((r) => r.id)).toContain(shared.id);
       expect(publics.every((r) => r.visibility === 'public')).toBe(true);
       expectProblem(await t.http.get(BASE).query({ visibility: 'secret' }), 400);
@@ -256,7 +231,7 @@ describe('Resources: /api/v1/resources', () => {
       for (const name of names) await create(carol, { name, visibility: 'private' });
       // Carol's own private resources are the only private ones she sees: the filter is isolated.
       const search = async (q: string) =>
-        (await listAll({ q, visibility: 'private', limit: 100 }, bearer(carol))).items.map((r) => r.name).sort();
+        (await listResources({ q, visibility: 'private', limit: 100 }, bearer(carol))).items.map((r) => r.name).sort();
       expect(await search('%')).toEqual([`${tag} 100%`]);
       expect(await search('_')).toEqual([`${tag} a_b`]);
       expect(await search('\\')).toEqual([`${tag} c\\d`]);
@@ -268,10 +243,10 @@ describe('Resources: /api/v1/resources', () => {
     it('should treat SQL in q as text to find', async () => {
       const carol = await signedIn(t.http);
       const injection = "'; drop table resources; --";
-      const before = await countRows();
+      const before = await countRows(t, 'resources');
       const res = await t.http.get(BASE).query({ q: injection }).expect(200);
       expect(res.body).toEqual({ data: [], nextCursor: null });
-      expect(await countRows()).toBe(before);
+      expect(await countRows(t, 'resources')).toBe(before);
       const named = await create(carol, { name: `x ${injection}`, visibility: 'private' });
       const found = await t.http.get(BASE).query({ q: injection }).set(bearer(carol)).expect(200);
       expect(found.body.data.map((r: Resource) => r.id)).toEqual([named.id]);
@@ -281,7 +256,7 @@ describe('Resources: /api/v1/resources', () => {
       const dave = await signedIn(t.http);
       const created: string[] = [];
       for (let i = 0; i < 7; i++) created.push((await create(dave, { name: `page-${i}` })).id);
-      const { pages, items } = await listAll({ visibility: 'private', limit: 3 }, bearer(dave));
+      const { pages, items } = await listResources({ visibility: 'private', limit: 3 }, bearer(dave));
       expect(pages.map((page) => page.data.length)).toEqual([3, 3, 1]);
       expect(pages.at(-1)?.nextCursor).toBeNull();
       const ids = items.map((r) => r.id);

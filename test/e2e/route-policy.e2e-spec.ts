@@ -1,10 +1,14 @@
 import { RequestMethod, type Type } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
-import { ModulesContainer, Reflector } from '@nestjs/core';
+import { ModulesContainer } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AccessPolicy } from '../../src/common/auth/access-policy.js';
-import { ACCESS_POLICY, ALLOW_ANONYMOUS } from '../../src/common/auth/authenticated.decorator.js';
-import { IS_PUBLIC } from '../../src/common/auth/public.decorator.js';
+import { EXPRESS_ROUTES } from '../../src/app.module.js';
+import {
+  describeAccess,
+  describeAudit,
+  describeRateLimit,
+  routeSecurity,
+} from '../../src/common/auth/route-security.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
 
 function joinPaths(...parts: (string | undefined)[]): string {
@@ -14,14 +18,15 @@ function joinPaths(...parts: (string | undefined)[]): string {
     .join('/')}`;
 }
 
-/**
- * Every route with its access policy, one line each. A change here is a permission change:
- * the snapshot makes it visible in review.
- */
-function routePolicies(t: TestApp): string[] {
-  const reflector = t.app.get(Reflector);
+const line = (method: string, path: string, limit: string, audit: string, access: string) =>
+  `${method.padEnd(6)} ${path.padEnd(46)} ${limit.padEnd(24)} ${audit.padEnd(36)} ${access}`.trimEnd();
+
+const HEADER = line('METHOD', 'PATH', 'RATE LIMIT', 'AUDIT', 'ACCESS');
+
+/** Every Nest route, read by the very function the guard, the limiter and the interceptor call. */
+function nestRoutes(t: TestApp): { method: string; path: string; line: string }[] {
   const controllers = [...t.app.get(ModulesContainer).values()].flatMap((m) => [...m.controllers.values()]);
-  const lines: string[] = [];
+  const routes: { method: string; path: string; line: string }[] = [];
   for (const wrapper of controllers) {
     const controller = wrapper.metatype as Type | undefined;
     if (!controller) continue;
@@ -32,21 +37,66 @@ function routePolicies(t: TestApp): string[] {
       const path = Reflect.getMetadata(PATH_METADATA, handler) as string | undefined;
       if (path === undefined) continue;
       const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod];
-      const targets = [handler, controller];
-      const isPublic = reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets);
-      const policy = reflector.getAllAndOverride<AccessPolicy | undefined>(ACCESS_POLICY, targets);
-      const anonymous = reflector.getAllAndOverride<boolean | undefined>(ALLOW_ANONYMOUS, targets)
-        ? 'anonymous or '
-        : '';
-      const rule = isPublic
-        ? 'public'
-        : policy
-          ? `${anonymous}authenticated: ${policy.description}`
-          : 'DENIED (no policy)';
-      lines.push(`${method.padEnd(6)} ${joinPaths(base, path).padEnd(44)} ${rule}`);
+      const security = routeSecurity(handler, controller);
+      const full = joinPaths(base, path);
+      routes.push({
+        method,
+        path: full,
+        line: line(
+          method,
+          full,
+          describeRateLimit(security.rateLimit),
+          describeAudit(security),
+          describeAccess(security.access),
+        ),
+      });
     }
   }
-  return lines.sort();
+  return routes.sort((a, b) => a.line.localeCompare(b.line));
+}
+
+interface ExpressLayer {
+  rawPath?: string;
+  slash?: boolean;
+  route?: { path: string; methods: Record<string, boolean> };
+  handle?: { stack?: ExpressLayer[] };
+}
+
+/**
+ * The paths Express itself answers, read from its router: mounts (`app.use(path, …)`), the
+ * routes of mounted routers, and routes added on the app (Swagger). Global middleware (no
+ * path) and Nest's own routes and middleware bindings (every method) are left out.
+ */
+function expressPaths(t: TestApp, nestPaths: Set<string>): string[] {
+  const express = t.app.getHttpAdapter().getInstance() as { router: { stack: ExpressLayer[] } };
+  const found = new Set<string>();
+  for (const layer of express.router.stack) {
+    if (layer.slash !== false) continue;
+    if (layer.route) {
+      const everyMethod = Object.keys(layer.route.methods).length > 20;
+      if (!everyMethod && !nestPaths.has(layer.route.path)) found.add(layer.route.path);
+      continue;
+    }
+    const mount = layer.rawPath ?? '';
+    const inner = layer.handle?.stack?.filter((l) => l.route) ?? [];
+    if (inner.length === 0) found.add(mount);
+    for (const route of inner) found.add(joinPaths(mount, route.route?.path));
+  }
+  return [...found].sort();
+}
+
+/** Whether a declared Express route covers a path Express answers: the same path, or a prefix mount. */
+function covers(declared: string, path: string): boolean {
+  if (declared === path) return true;
+  if (!declared.endsWith('/*')) return false;
+  const prefix = declared.slice(0, -2);
+  return path === prefix || path.startsWith(`${prefix}/`);
+}
+
+function expressLines(): string[] {
+  return EXPRESS_ROUTES.map((route) =>
+    line(route.method, route.path, route.rateLimit, route.audit.join(', ') || '—', route.access),
+  ).sort();
 }
 
 describe('route access policies', () => {
@@ -57,10 +107,38 @@ describe('route access policies', () => {
   afterAll(() => t.close());
 
   it('should match the reviewed snapshot, route by route', async () => {
-    await expect(`${routePolicies(t).join('\n')}\n`).toMatchFileSnapshot('./__snapshots__/route-policy.txt');
+    const snapshot = [
+      '# Nest routes: the global guard, rate limits, audit interceptor, validation and problem+json apply.',
+      '# Any of them may also record auth.credential.refused (guard), api-key.use and api-key.new-address (API-key',
+      "# sign-in), access.denied and rate-limit.exceeded (filter). RATE LIMIT: default is the caller's identity limit",
+      '# (address, user or API key), +auth also the auth limit per address, none is @SkipRateLimit().',
+      HEADER,
+      ...nestRoutes(t).map((route) => route.line),
+      '',
+      '# Served by Express before Nest (EXPRESS_ROUTES in app.module.ts): none of the above applies',
+      HEADER,
+      ...expressLines(),
+    ];
+    await expect(`${snapshot.join('\n')}\n`).toMatchFileSnapshot('./__snapshots__/route-policy.txt');
   });
 
   it('should leave no route without a policy', () => {
-    expect(routePolicies(t).filter((line) => line.includes('DENIED'))).toEqual([]);
+    expect(nestRoutes(t).filter((route) => route.line.includes('DENIED'))).toEqual([]);
+  });
+
+  it('should declare every path Express answers outside Nest, and no path it does not', () => {
+    const nestPaths = new Set(nestRoutes(t).map((route) => route.path));
+    const served = expressPaths(t, nestPaths);
+    expect(served.filter((path) => !EXPRESS_ROUTES.some((route) => covers(route.path, path)))).toEqual([]);
+    // The discovery documents are rewrites by a path-less middleware, so they are asked for below.
+    const declared = EXPRESS_ROUTES.filter((route) => !route.path.startsWith('/.well-known/'));
+    expect(declared.filter((route) => !served.some((path) => covers(route.path, path)))).toEqual([]);
+  });
+
+  it('should answer every declared discovery document from the authorization server', async () => {
+    for (const route of EXPRESS_ROUTES.filter((r) => r.path.startsWith('/.well-known/'))) {
+      const res = await t.http.get(route.path).set('Host', new URL(t.config.app.publicUrl).host).expect(200);
+      expect(res.body, route.path).toMatchObject({ issuer: t.config.oauth.issuer });
+    }
   });
 });

@@ -4,7 +4,7 @@ import { signedIn, signUp } from '../factories/auth.js';
 import { cookieHeader, sessionCookies, startSession } from '../factories/session.js';
 import { newRegistration } from '../factories/users.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
-import { expectProblem } from './problem-details.js';
+import { expectProblem } from '../support/problem-details.js';
 
 describe('Cookie sessions: /api/v1/auth', () => {
   let t: TestApp;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { logIn, signedIn, signUp } from '../factories/auth.js';
 import { strongPassword } from '../factories/users.js';
 import { describeWithSharedServices, startTestCluster, type TestApp, type TestCluster } from '../setup/test-app.js';
-import { expectProblem } from './problem-details.js';
+import { expectProblem } from '../support/problem-details.js';
 
 /** The contract says "at once, on every instance"; a second is the bound we hold it to. */
 const WITHIN_MS = 1_000;

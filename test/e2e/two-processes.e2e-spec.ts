@@ -14,8 +14,9 @@ import { LoadBalancer, UPSTREAM_HEADER } from '../setup/load-balancer.js';
 import { runOnce, ServerProcess } from '../setup/server-process.js';
 import { LOCAL_POSTGRES } from '../setup/services.js';
 import { describeWithSharedServices, TEST_REDIS_URL, TestDatabase } from '../setup/test-app.js';
-import { expectProblem } from './problem-details.js';
-import { expectAllowed, expectThrottled } from './rate-limit-headers.js';
+import { expectProblem } from '../support/problem-details.js';
+import { expectAllowed, expectThrottled } from '../support/rate-limit-headers.js';
+import { bearer } from '../support/http.js';
 
 /**
  * Low enough to reach quickly. The limit test's clients have addresses of their own; the
@@ -30,7 +31,6 @@ const REDIRECT_URI = 'https://client.example.test/callback';
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
 
 const secret = () => randomBytes(32).toString('base64url');
-const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 const answeredBy = (res: Response) => res.headers[UPSTREAM_HEADER] as string | undefined;
 
 /** A client of the balancer whose connections come from `address` (all of 127.0.0.0/8 is loopback). */
@@ -175,7 +175,11 @@ describeWithSharedServices('two server processes behind one load balancer', () =
       const admin = await signUp(onA);
       const db = new pg.Client({ connectionString: database.url });
       await db.connect();
-      await db.query(`UPDATE users SET roles = ARRAY['admin'] WHERE id = $1`, [admin.id]).finally(() => db.end());
+      try {
+        await db.query(`UPDATE users SET roles = ARRAY['admin'] WHERE id = $1`, [admin.id]);
+      } finally {
+        await db.end();
+      }
       const { access_token } = await logIn(onA, admin);
       const registered = await onB
         .post('/api/v1/oauth-clients')

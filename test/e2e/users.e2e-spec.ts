@@ -6,7 +6,8 @@ import { logIn, signedIn, signedInAdmin, signUp, type SignedUpUser, type TokenPa
 import { startSession } from '../factories/session.js';
 import { newRegistration } from '../factories/users.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
-import { expectProblem } from './problem-details.js';
+import { expectProblem } from '../support/problem-details.js';
+import { bearer } from '../support/http.js';
 
 interface User {
   id: string;
@@ -24,9 +25,6 @@ type Caller = { user: SignedUpUser; tokens: TokenPair };
 const BASE = '/api/v1/users';
 const USER_FIELDS = ['createdAt', 'displayName', 'email', 'id', 'isActive', 'lastLoginAt', 'roles', 'updatedAt'];
 const url = (id: string) => `${BASE}/${id}`;
-const bearer = (caller: Caller | TokenPair) => ({
-  Authorization: `Bearer ${'tokens' in caller ? caller.tokens.access_token : caller.access_token}`,
-});
 
 /** Helpers bound to one app. */
 function usersApi(app: () => TestApp) {

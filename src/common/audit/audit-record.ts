@@ -1,4 +1,5 @@
 import type { AuthMethod } from '../auth/principal.js';
+import type { AuditAction } from './audit-actions.js';
 
 /** The event name every module emits audit records under; the audit module stores them. */
 export const AUDIT_RECORD = 'audit.record';
@@ -10,7 +11,7 @@ export type AuditOutcome = 'success' | 'failure' | 'denied';
  * are filled in from the request context by the audit module; a module may override them.
  */
 export interface AuditRecord {
-  action: string;
+  action: AuditAction;
   outcome: AuditOutcome;
   target?: string | null;
   details?: Record<string, unknown>;

@@ -1,11 +1,9 @@
-import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { applyDecorators } from '@nestjs/common';
 import { ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { documentCredentials } from '../http/openapi.js';
 import { can, signedIn, type AccessPolicy } from './access-policy.js';
 import type { Permission } from './permission.js';
-
-export const ACCESS_POLICY = 'auth:policy';
-export const ALLOW_ANONYMOUS = 'auth:allow-anonymous';
+import { declareOnce, ROUTE_ACCESS, type RouteAccess } from './route-security.js';
 
 export interface AuthenticatedOptions {
   /** Shorthand for `policy: can(permission)`. */
@@ -24,9 +22,9 @@ export interface AuthenticatedOptions {
  */
 export function Authenticated(options: AuthenticatedOptions = {}): MethodDecorator & ClassDecorator {
   const rule = options.policy ?? (options.permission ? can(options.permission) : signedIn);
+  const access: RouteAccess = { kind: 'authenticated', policy: rule, orAnonymous: options.anonymous === true };
   return applyDecorators(
-    SetMetadata(ACCESS_POLICY, rule),
-    SetMetadata(ALLOW_ANONYMOUS, options.anonymous === true),
+    declareOnce(ROUTE_ACCESS, 'access (@Public/@Authenticated)', access),
     documentCredentials(options.permission),
     ApiUnauthorizedResponse({ description: 'No credential, or one that is invalid, expired or revoked' }),
     ApiForbiddenResponse({ description: `Signed in but not allowed: needs ${rule.description}` }),

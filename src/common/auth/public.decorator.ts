@@ -1,6 +1,6 @@
-import { SetMetadata } from '@nestjs/common';
+import { declareOnce, ROUTE_ACCESS, type RouteAccess } from './route-security.js';
 
-export const IS_PUBLIC = 'auth:public';
+const PUBLIC: RouteAccess = { kind: 'public' };
 
 /** The only way out of the global default-deny guard: the route needs no credential. */
-export const Public = () => SetMetadata(IS_PUBLIC, true);
+export const Public = () => declareOnce(ROUTE_ACCESS, 'access (@Public/@Authenticated)', PUBLIC);

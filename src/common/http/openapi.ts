@@ -13,7 +13,7 @@ import {
 import type { AppConfig } from '../../config/app-config.js';
 import { PERMISSION_WORDS, PERMISSIONS, type Permission } from '../auth/permission.js';
 
-/** Security scheme names, one per credential type. */
+/** Security scheme names, one per credential type of docs/contract.md. */
 export const SECURITY_SCHEMES = {
   jwt: 'jwt',
   oauth2: 'oauth2',

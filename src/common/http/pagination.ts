@@ -1,4 +1,3 @@
-import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
@@ -30,7 +29,7 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-/** Where a page stops in (createdAt, id) order, newest first. */
+/** Where a page stops in (createdAt, id) order, newest first; the cursor carries it, `newestFirst` (src/db/keyset.ts) reads from it. */
 export interface Keyset {
   createdAt: Date;
   id: string;
@@ -71,20 +70,4 @@ export function toPage<Row, T>(
   const shown = more ? rows.slice(0, limit) : rows;
   const last = shown[shown.length - 1];
   return { data: shown.map(map), nextCursor: more && last ? encodeCursor(keyOf(last)) : null };
-}
-
-/**
- * A page newest first, from after `after`: the keyset clause and order every list shares.
- * `created` and `id` name the query's columns, e.g. `r.created_at` and `r.id`.
- */
-export function newestFirst<T extends ObjectLiteral>(
-  query: SelectQueryBuilder<T>,
-  [created, id]: [created: string, id: string],
-  limit: number,
-  after: Keyset | undefined,
-): SelectQueryBuilder<T> {
-  if (after) {
-    query.andWhere(`(${created}, ${id}) < (:createdAt, :afterId)`, { createdAt: after.createdAt, afterId: after.id });
-  }
-  return query.orderBy(created, 'DESC').addOrderBy(id, 'DESC').limit(limit);
 }

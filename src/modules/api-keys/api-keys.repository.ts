@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, IsNull, type EntityManager, type FindOptionsWhere, type Repository } from 'typeorm';
 import { CredentialLimitError } from '../auth/credentials/attenuation.js';
-import { newestFirst, type Keyset } from '../../common/http/pagination.js';
+import { newestFirst, type Keyset } from '../../db/keyset.js';
 import { ApiKeyAddress } from './api-key-address.entity.js';
 import { ApiKey } from './api-key.entity.js';
 

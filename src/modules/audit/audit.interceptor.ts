@@ -1,10 +1,9 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { tap, type Observable } from 'rxjs';
+import { routeSecurity } from '../../common/auth/route-security.js';
 import { renderError } from '../../common/errors/problem-details.filter.js';
 import { AuditService } from './audit.service.js';
-import { AUDITED_ACTION } from '../../common/audit/audited.decorator.js';
 
 /**
  * Writes one audit event for every request to an @Audited route, success or failure,
@@ -13,13 +12,10 @@ import { AUDITED_ACTION } from '../../common/audit/audited.decorator.js';
  */
 @Injectable()
 export class AuditInterceptor implements NestInterceptor {
-  constructor(
-    private readonly reflector: Reflector,
-    private readonly audit: AuditService,
-  ) {}
+  constructor(private readonly audit: AuditService) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const action = this.reflector.get<string | undefined>(AUDITED_ACTION, context.getHandler());
+    const action = routeSecurity(context.getHandler(), context.getClass()).auditAction;
     if (!action) return next.handle();
     const request = context.switchToHttp().getRequest<Request>();
     const response = context.switchToHttp().getResponse<Response>();

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { SecurityAlertsListener } from './alerts/security-alerts.listener.js';
 import { AuthModule } from '../auth/auth.module.js';
@@ -15,11 +14,9 @@ import { AuditInterceptor } from './audit.interceptor.js';
 import { AuditService } from './audit.service.js';
 import { SecurityEventFeed } from './security-events/security-event-feed.js';
 import { SecurityEventOutbox } from './security-events/security-event-outbox.js';
-import { RetentionModule } from './retention/retention.module.js';
-import { RetentionScheduler } from './retention/retention.scheduler.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([AuditEvent]), RetentionModule, AuthModule],
+  imports: [TypeOrmModule.forFeature([AuditEvent]), AuthModule],
   controllers: [AuditEventsController],
   providers: [
     AuditMetrics,
@@ -32,9 +29,9 @@ import { RetentionScheduler } from './retention/retention.scheduler.js';
     SecurityAlertsListener,
     AuditCheckpointer,
     OcsfStream,
-    RetentionScheduler,
-    { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
+    AuditInterceptor,
   ],
-  exports: [AuditEventsRepository, AuditWriter, AuditPrivileges, AuditCheckpointer],
+  // AuditInterceptor: the app module installs it as the global interceptor.
+  exports: [AuditEventsRepository, AuditWriter, AuditPrivileges, AuditCheckpointer, AuditInterceptor],
 })
 export class AuditModule {}

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
+import { Audited, AuditedInService } from '../../common/audit/audited.decorator.js';
 import { firstPartySignIn } from '../../common/auth/access-policy.js';
 import { Authenticated } from '../../common/auth/authenticated.decorator.js';
 import { Principal } from '../../common/auth/principal.js';
@@ -30,6 +31,7 @@ export class AuthController {
   @HttpCode(HttpStatus.CREATED)
   @Public()
   @ScopedRateLimit('auth')
+  @Audited('user.register')
   @ApiCreatedResponse({ type: UserResponse })
   register(@Body() body: RegisterDto): Promise<UserResponse> {
     return this.users.register(body);
@@ -40,6 +42,7 @@ export class AuthController {
     operationId: 'createTokens',
     summary: 'Sign in with email and password for a JWT access token and a refresh token',
   })
+  @AuditedInService('auth.login', 'auth.lockout')
   @HttpCode(HttpStatus.OK)
   @Public()
   @ScopedRateLimit('auth')
@@ -53,6 +56,7 @@ export class AuthController {
     operationId: 'refreshTokens',
     summary: 'Trade a refresh token for a new pair (the old one is spent)',
   })
+  @AuditedInService('auth.refresh.reuse')
   @HttpCode(HttpStatus.OK)
   @Public()
   @ScopedRateLimit('auth')
@@ -64,6 +68,7 @@ export class AuthController {
   /** Possession of the refresh token is the authority; a JWT sent along is revoked too. */
   @Post('logout')
   @ApiOperation({ operationId: 'revokeRefreshToken', summary: 'Sign out: revoke a refresh token and its family' })
+  @AuditedInService('auth.logout')
   @HttpCode(HttpStatus.NO_CONTENT)
   @Public()
   @ApiNoContentResponse()
@@ -109,6 +114,7 @@ export class AuthController {
 
   @Post('password')
   @ApiOperation({ operationId: 'changePassword', summary: 'Change your password, ending every other credential' })
+  @AuditedInService('auth.password.change')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ScopedRateLimit('auth')
   @Authenticated({ policy: firstPartySignIn })

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { UsersModule } from '../users/users.module.js';
@@ -68,8 +67,16 @@ import { PersonalTokensService } from './tokens/personal-tokens.service.js';
     JwtStrategy,
     PersonalTokenStrategy,
     SessionStrategy,
-    { provide: APP_GUARD, useClass: CredentialGuard },
+    CredentialGuard,
   ],
-  exports: [AuthService, RevocationService, SigningKeysService, CredentialStrategies, CredentialInventory],
+  // CredentialGuard: the app module installs it as the global guard (the pipeline is listed there).
+  exports: [
+    AuthService,
+    RevocationService,
+    SigningKeysService,
+    CredentialStrategies,
+    CredentialInventory,
+    CredentialGuard,
+  ],
 })
 export class AuthModule {}

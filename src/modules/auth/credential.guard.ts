@@ -1,20 +1,16 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { AUDIT_RECORD, type AuditRecord } from '../../common/audit/audit-record.js';
 import type { Request, Response } from 'express';
 import passport, { type Strategy } from 'passport';
-import type { AccessPolicy } from '../../common/auth/access-policy.js';
-import { ACCESS_POLICY, ALLOW_ANONYMOUS } from '../../common/auth/authenticated.decorator.js';
 import type { Principal } from '../../common/auth/principal.js';
-import { IS_PUBLIC } from '../../common/auth/public.decorator.js';
+import { routeSecurity } from '../../common/auth/route-security.js';
 import { ForbiddenError, UnauthenticatedError } from '../../common/errors/app-error.js';
 import { MetricsRegistry } from '../../common/metrics/metrics-registry.js';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { CredentialStrategies } from './credential-strategies.js';
 import { presentedCredential, refusalChallenge, SESSION_COOKIE, type PresentedCredential } from './credentials.js';
 import { CsrfService } from './sessions/csrf.service.js';
-import { REPLACES_STALE_SESSION } from './sessions/replaces-stale-session.decorator.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -27,7 +23,6 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 @Injectable()
 export class CredentialGuard implements CanActivate {
   constructor(
-    private readonly reflector: Reflector,
     private readonly csrf: CsrfService,
     private readonly strategies: CredentialStrategies,
     private readonly rateLimits: RateLimitGuard,
@@ -38,8 +33,10 @@ export class CredentialGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<Request>();
     const response = context.switchToHttp().getResponse<Response>();
-    const targets = [context.getHandler(), context.getClass()];
     const credential = presentedCredential(request);
+    // Every declaration of the route, read once per handler, nearest first (a handler's
+    // @Authenticated over its controller's @Public()).
+    const route = routeSecurity(context.getHandler(), context.getClass());
     // A refused credential is counted against its address before the 401, so guessing
     // tokens is rate limited like any anonymous traffic.
     let refusal = credential
@@ -48,7 +45,7 @@ export class CredentialGuard implements CanActivate {
     // Signing in (and fetching a CSRF token to sign in with) must work for a browser whose
     // session expired: its stale cookie is dropped (already cleared in the answer) and the
     // request goes on as anonymous. The new session's id is always a fresh one.
-    if (refusal && credential?.kind === 'session' && this.reflector.get(REPLACES_STALE_SESSION, context.getHandler())) {
+    if (refusal && credential?.kind === 'session' && route.replacesStaleSession) {
       delete (request.cookies as Record<string, unknown>)[SESSION_COOKIE];
       refusal = undefined;
     }
@@ -61,14 +58,16 @@ export class CredentialGuard implements CanActivate {
     ) {
       throw new ForbiddenError('Missing or invalid X-CSRF-Token for this session.');
     }
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    const { access } = route;
+    if (access?.kind === 'public') return true;
     if (!request.principal) {
-      if (this.reflector.getAllAndOverride<boolean>(ALLOW_ANONYMOUS, targets)) return true;
+      if (access?.orAnonymous) return true;
       throw new UnauthenticatedError();
     }
-    const policy = this.reflector.getAllAndOverride<AccessPolicy | undefined>(ACCESS_POLICY, targets);
-    if (!policy) throw new ForbiddenError('This route declares no access policy.');
-    if (!policy.allows(request.principal, request)) throw new ForbiddenError(`This needs ${policy.description}.`);
+    if (!access) throw new ForbiddenError('This route declares no access policy.');
+    if (!access.policy.allows(request.principal, request)) {
+      throw new ForbiddenError(`This needs ${access.policy.description}.`);
+    }
     return true;
   }
 

@@ -1,14 +1,12 @@
-import { SetMetadata } from '@nestjs/common';
+import { declareOnce, ROUTE_RATE_LIMIT, type RateLimitScope } from '../../common/auth/route-security.js';
 
-export const RATE_LIMIT_SCOPE = 'rate-limit:scope';
+export type { RateLimitScope } from '../../common/auth/route-security.js';
 
-/** Scoped limits a route may declare (DRF's ScopedRateThrottle), configured in AppConfig. */
-export type RateLimitScope = 'auth';
+const WHAT = 'rate limit (@ScopedRateLimit/@SkipRateLimit)';
 
-/** One line on a route: it also counts against the stricter limit of `scope` (per address). */
-export const ScopedRateLimit = (scope: RateLimitScope) => SetMetadata(RATE_LIMIT_SCOPE, scope);
-
-export const RATE_LIMIT_SKIP = 'rate-limit:skip';
+/** One line on a route or controller: it also counts against the stricter limit of `scope` (per address). */
+export const ScopedRateLimit = (scope: RateLimitScope) =>
+  declareOnce(ROUTE_RATE_LIMIT, WHAT, { kind: 'scoped', scope });
 
 /** For probes and scrapers that must never be turned away (health checks). */
-export const SkipRateLimit = () => SetMetadata(RATE_LIMIT_SKIP, true);
+export const SkipRateLimit = () => declareOnce(ROUTE_RATE_LIMIT, WHAT, { kind: 'skip' });

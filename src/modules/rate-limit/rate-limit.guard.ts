@@ -1,9 +1,10 @@
-import { Inject, Injectable, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, type ExecutionContext, type OnApplicationBootstrap } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { ThrottlerGuard, type ThrottlerOptions } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
+import { routeSecurity } from '../../common/auth/route-security.js';
 import { TooManyRequestsError } from '../../common/errors/app-error.js';
 import { AppConfig } from '../../config/app-config.js';
-import { RATE_LIMIT_SKIP } from './rate-limit.decorator.js';
 
 /** The tightest limit that applied to a request: what its RateLimit headers report. */
 interface AppliedLimit {
@@ -33,16 +34,29 @@ function resolved(value: ThrottlerOptions['limit'], context: ExecutionContext): 
  * after authentication, so buckets key on the principal (user, API key) or else the address.
  *
  * `canActivate` is ours rather than ThrottlerGuard's: which limits a route has is decided
- * once per route (our @SkipRateLimit and @ScopedRateLimit) instead of with a dozen metadata
- * lookups and awaits on every request, which cost more than counting itself. So
- * @nestjs/throttler's own @Throttle and @SkipThrottle decorators are not read here.
+ * once per route (our @SkipRateLimit and @ScopedRateLimit, read by `routeSecurity` and
+ * cached per handler) instead of with a dozen metadata lookups and awaits on every request,
+ * which cost more than counting itself. @nestjs/throttler's own @Throttle and @SkipThrottle
+ * are refused: by the lint, and by `routeSecurity` when the server boots.
  */
 @Injectable()
-export class RateLimitGuard extends ThrottlerGuard {
-  // A property, so ThrottlerGuard's constructor (and its injection tokens) stays as it is.
+export class RateLimitGuard extends ThrottlerGuard implements OnApplicationBootstrap {
+  // Properties, so ThrottlerGuard's constructor (and its injection tokens) stays as it is.
   @Inject(AppConfig) private readonly config!: AppConfig;
-  /** Per route handler: whether it is limited at all. */
-  private readonly limitedRoutes = new WeakMap<object, boolean>();
+  @Inject(DiscoveryService) private readonly discovery!: DiscoveryService;
+  @Inject(MetadataScanner) private readonly scanner!: MetadataScanner;
+
+  /**
+   * Reads every route's declarations once at boot: a route with @nestjs/throttler's own
+   * decorators stops the boot (`routeSecurity` refuses them), and requests find the cache warm.
+   */
+  onApplicationBootstrap(): void {
+    for (const { metatype, instance } of this.discovery.getControllers()) {
+      if (!metatype || !instance) continue;
+      const prototype = Object.getPrototypeOf(instance) as Record<string, object>;
+      for (const name of this.scanner.getAllMethodNames(prototype)) routeSecurity(prototype[name] as object, metatype);
+    }
+  }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     if (!this.isLimited(context)) return true;
@@ -79,14 +93,7 @@ export class RateLimitGuard extends ThrottlerGuard {
   /** Everything is skipped with RATE_LIMITS_ENABLED=false (benchmarks); else @SkipRateLimit() routes. */
   private isLimited(context: ExecutionContext): boolean {
     if (!this.config.rateLimits.enabled) return false;
-    const handler = context.getHandler();
-    let limited = this.limitedRoutes.get(handler);
-    if (limited === undefined) {
-      limited =
-        this.reflector.getAllAndOverride<boolean | undefined>(RATE_LIMIT_SKIP, [handler, context.getClass()]) !== true;
-      this.limitedRoutes.set(handler, limited);
-    }
-    return limited;
+    return routeSecurity(context.getHandler(), context.getClass()).rateLimit?.kind !== 'skip';
   }
 
   /** Buckets are per principal or address, not per route: one budget across the API. */

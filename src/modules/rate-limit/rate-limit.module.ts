@@ -1,11 +1,12 @@
 import { Module, type ExecutionContext } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { ThrottlerModule, type ThrottlerOptions } from '@nestjs/throttler';
 import type { Request } from 'express';
+import { routeSecurity } from '../../common/auth/route-security.js';
 import { addressBucket, clientAddress } from '../../common/http/client-address.js';
 import { CounterStore } from '../../common/redis/counter-store.js';
 import { AppConfig } from '../../config/app-config.js';
 import { CounterThrottlerStorage } from './counter-throttler-storage.js';
-import { RATE_LIMIT_SCOPE } from './rate-limit.decorator.js';
 import { RateLimitGuard } from './rate-limit.guard.js';
 
 const requestOf = (context: ExecutionContext) => context.switchToHttp().getRequest<Request>();
@@ -46,7 +47,10 @@ function throttlers(config: AppConfig): ThrottlerOptions[] {
       name: 'auth',
       limit: auth.limit,
       ttl: auth.windowSeconds * 1000,
-      skipIf: (context) => Reflect.getMetadata(RATE_LIMIT_SCOPE, context.getHandler()) !== 'auth',
+      skipIf: (context) => {
+        const { rateLimit } = routeSecurity(context.getHandler(), context.getClass());
+        return rateLimit?.kind !== 'scoped' || rateLimit.scope !== 'auth';
+      },
       getTracker: byAddress,
     },
   ];
@@ -54,6 +58,7 @@ function throttlers(config: AppConfig): ThrottlerOptions[] {
 
 @Module({
   imports: [
+    DiscoveryModule,
     ThrottlerModule.forRootAsync({
       inject: [AppConfig, CounterStore],
       useFactory: (config: AppConfig, counters: CounterStore) => ({

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, type Repository } from 'typeorm';
-import { newestFirst, type Keyset } from '../../common/http/pagination.js';
+import { newestFirst, type Keyset } from '../../db/keyset.js';
 import type { Role } from '../../common/auth/roles.js';
 import { isUniqueViolation } from '../../common/errors/db-errors.js';
 import { EmailTakenError, LastAdminError } from './users.errors.js';

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
 import { signedIn, signedInAdmin, type SignedUpUser, type TokenPair } from '../factories/auth.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
-import { expectProblem } from './problem-details.js';
+import { apiKeyFor, auditEventsOf, bearer, countRows } from '../support/http.js';
+import { expectProblem } from '../support/problem-details.js';
 
 interface FieldNote {
   id: string;
@@ -37,7 +36,6 @@ describe('Field notes: /api/v1/field-notes', () => {
   });
   afterAll(() => t.close());
 
-  const bearer = (caller: Caller) => ({ Authorization: `Bearer ${caller.tokens.access_token}` });
   const url = (id: string) => `${BASE}/${id}`;
 
   async function create(owner: Caller, fields: Partial<FieldNote> = {}): Promise<FieldNote> {
@@ -53,27 +51,6 @@ describe('Field notes: /api/v1/field-notes', () => {
   async function current(id: string): Promise<FieldNote | undefined> {
     const res = await t.http.get(url(id)).set(bearer(witness));
     return res.status === 200 ? (res.body as FieldNote) : undefined;
-  }
-
-  async function countRows(): Promise<number> {
-    const [row] = (await t.app.get(DataSource).query('SELECT count(*)::int AS n FROM field_notes')) as { n: number }[];
-    return Number(row?.n);
-  }
-
-  /** An API key of `owner` that carries only `scopes`. */
-  async function apiKey(owner: Caller, scopes: string[]): Promise<{ 'X-API-Key': string }> {
-    const res = await t.http.post('/api/v1/api-keys').set(bearer(owner)).send({ name: 'scoped', scopes }).expect(201);
-    return { 'X-API-Key': res.body.key as string };
-  }
-
-  /** The audit events written for one request (by its X-Request-Id). */
-  async function auditEventsOf(res: Response): Promise<AuditRow[]> {
-    await t.app.get(AuditWriter).drain();
-    return (await t.app
-      .get(DataSource)
-      .query('SELECT action, outcome, actor_id, target FROM audit_events WHERE request_id = $1', [
-        res.headers['x-request-id'],
-      ])) as AuditRow[];
   }
 
   describe('POST /', () => {
@@ -94,11 +71,11 @@ describe('Field notes: /api/v1/field-notes', () => {
 
     it('should refuse an anonymous caller with 401 and a credential without field-notes:write with 403', async () => {
       const alice = await signedIn(t.http);
-      const before = await countRows();
+      const before = await countRows(t, 'field_notes');
       expectProblem(await t.http.post(BASE).send({ title: 'anonymous' }), 401);
-      const readOnly = await apiKey(alice, ['field-notes:read']);
+      const readOnly = await apiKeyFor(t, bearer(alice), ['field-notes:read']);
       expectProblem(await t.http.post(BASE).set(readOnly).send({ title: 'through a read-only key' }), 403);
-      expect(await countRows()).toBe(before);
+      expect(await countRows(t, 'field_notes')).toBe(before);
     });
 
     it.each([
@@ -108,14 +85,14 @@ describe('Field notes: /api/v1/field-notes', () => {
       ['roles', () => ['admin']],
     ])('should refuse the extra field %s with 400 and create nothing', async (field, value) => {
       const alice = await signedIn(t.http);
-      const before = await countRows();
+      const before = await countRows(t, 'field_notes');
       const res = await t.http
         .post(BASE)
         .set(bearer(alice))
         .send({ title: 'mass assignment', [field]: value() });
       expectProblem(res, 400);
       expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
-      expect(await countRows()).toBe(before);
+      expect(await countRows(t, 'field_notes')).toBe(before);
     });
 
     it.each([
@@ -126,7 +103,7 @@ describe('Field notes: /api/v1/field-notes', () => {
       ['a body of 10001 characters', { body: 'b'.repeat(10_001) }],
     ])('should refuse %s with 400 and create nothing', async (_label, fields) => {
       const alice = await signedIn(t.http);
-      const before = await countRows();
+      const before = await countRows(t, 'field_notes');
       const res = await t.http
         .post(BASE)
         .set(bearer(alice))
@@ -135,7 +112,7 @@ describe('Field notes: /api/v1/field-notes', () => {
       expect(res.body.errors).toEqual(
         expect.arrayContaining([expect.objectContaining({ field: Object.keys(fields)[0] })]),
       );
-      expect(await countRows()).toBe(before);
+      expect(await countRows(t, 'field_notes')).toBe(before);
     });
   });
 
@@ -178,7 +155,7 @@ describe('Field notes: /api/v1/field-notes', () => {
     it('should refuse an anonymous caller with 401 and a credential without field-notes:read with 403', async () => {
       const alice = await signedIn(t.http);
       expectProblem(await t.http.get(BASE), 401);
-      expectProblem(await t.http.get(BASE).set(await apiKey(alice, ['field-notes:write'])), 403);
+      expectProblem(await t.http.get(BASE).set(await apiKeyFor(t, bearer(alice), ['field-notes:write'])), 403);
     });
 
     it.each([{ limit: '0' }, { limit: '101' }, { cursor: 'bogus' }, { ownerId: randomUUID() }])(
@@ -280,19 +257,19 @@ describe('Field notes: /api/v1/field-notes', () => {
       const created = await t.http.post(BASE).set(bearer(alice)).send({ title: 'audited' }).expect(201);
       const id = created.body.id as string;
       const target = { target: id };
-      expect(await auditEventsOf(created)).toEqual([
+      expect(await auditEventsOf<AuditRow>(t, created, 'action, outcome, actor_id, target')).toEqual([
         { action: 'field-note.create', outcome: 'success', ...actor, ...target },
       ]);
       const updated = await t.http.patch(url(id)).set(bearer(alice)).send({ title: 'changed' }).expect(200);
-      expect(await auditEventsOf(updated)).toEqual([
+      expect(await auditEventsOf<AuditRow>(t, updated, 'action, outcome, actor_id, target')).toEqual([
         { action: 'field-note.update', outcome: 'success', ...actor, ...target },
       ]);
       const refused = await t.http.delete(url(id)).set(bearer(bob)).expect(404);
-      expect(await auditEventsOf(refused)).toEqual([
+      expect(await auditEventsOf<AuditRow>(t, refused, 'action, outcome, actor_id, target')).toEqual([
         { action: 'field-note.delete', outcome: 'failure', actor_id: bob.user.id, ...target },
       ]);
       const deleted = await t.http.delete(url(id)).set(bearer(alice)).expect(204);
-      expect(await auditEventsOf(deleted)).toEqual([
+      expect(await auditEventsOf<AuditRow>(t, deleted, 'action, outcome, actor_id, target')).toEqual([
         { action: 'field-note.delete', outcome: 'success', ...actor, ...target },
       ]);
     });

@@ -1,12 +1,11 @@
 import type { Request } from 'express';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { AccessPolicy } from '../../../common/auth/access-policy.js';
-import { ACCESS_POLICY } from '../../../common/auth/authenticated.decorator.js';
 import { AUTH_METHODS } from '../../../common/auth/credential-kind.js';
 import { PERMISSIONS } from '../../../common/auth/permission.js';
 import { effectivePermissions, makePrincipal } from '../../../common/auth/principal.js';
 import { ROLES } from '../../../common/auth/roles.js';
+import { routeSecurity } from '../../../common/auth/route-security.js';
 import { ApiKeysController } from '../../api-keys/api-keys.controller.js';
 import { OAuthClientsController } from '../../oauth/clients/oauth-clients.controller.js';
 import { AuthController } from '../auth.controller.js';
@@ -82,7 +81,8 @@ const CREDENTIAL_ROUTES: [string, object, string][] = [
 describe('routes that create, rotate or end credentials', () => {
   it.each(CREDENTIAL_ROUTES)('%s should admit only a first-party sign-in', (_, prototype, method) => {
     const handler = (prototype as Record<string, unknown>)[method] as object;
-    const policy = Reflect.getMetadata(ACCESS_POLICY, handler) as AccessPolicy | undefined;
+    const { access } = routeSecurity(handler, (prototype as object).constructor);
+    const policy = access?.kind === 'authenticated' ? access.policy : undefined;
     expect(policy).toBeDefined();
     const request = { params: { id: 'u-1' } } as unknown as Request;
     fc.assert(

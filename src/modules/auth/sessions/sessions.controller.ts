@@ -15,7 +15,7 @@ import { CsrfTokenResponse, LoginDto } from '../dto/auth.dto.js';
 import { CSRF_HEADER, CsrfService } from './csrf.service.js';
 import { ReplacesStaleSession } from './replaces-stale-session.decorator.js';
 import { SessionsService } from './sessions.service.js';
-import { Audited } from '../../../common/audit/audited.decorator.js';
+import { Audited, AuditedInService } from '../../../common/audit/audited.decorator.js';
 
 /** Cookie sessions for browser clients: sign in, sign out, CSRF tokens. */
 @ApiTags('auth')
@@ -30,6 +30,7 @@ export class SessionsController {
 
   @Post('session')
   @ApiOperation({ operationId: 'createSession', summary: 'Sign in with email and password for a session cookie' })
+  @AuditedInService('auth.login', 'auth.lockout')
   @HttpCode(HttpStatus.NO_CONTENT)
   @Public()
   @ReplacesStaleSession()

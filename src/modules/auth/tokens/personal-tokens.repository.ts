@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, type Repository } from 'typeorm';
+import { DataSource, LessThan, type EntityManager, type Repository } from 'typeorm';
 import { CredentialLimitError } from '../credentials/attenuation.js';
 import { PersonalToken } from './personal-token.entity.js';
 
@@ -52,5 +52,9 @@ export class PersonalTokensRepository {
 
   async recordUse(id: string, at: Date): Promise<void> {
     await this.tokens.update({ id }, { lastUsedAt: at });
+  }
+
+  async purgeExpired(before: Date): Promise<number> {
+    return (await this.tokens.delete({ expiresAt: LessThan(before) })).affected ?? 0;
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
-import { newestFirst, type Keyset } from '../../../common/http/pagination.js';
+import { newestFirst, type Keyset } from '../../../db/keyset.js';
 import { OAuthClient } from './oauth-client.entity.js';
 
 @Injectable()

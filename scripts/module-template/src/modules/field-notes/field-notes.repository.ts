@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository, SelectQueryBuilder, WhereExpressionBuilder } from 'typeorm';
-import { newestFirst, type Keyset } from '../../common/http/pagination.js';
+import { newestFirst, type Keyset } from '../../db/keyset.js';
 import type { FieldNoteScope } from './field-note-scope.js';
 import { FieldNote } from './field-note.entity.js';
 

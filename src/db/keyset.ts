@@ -1,0 +1,21 @@
+import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+import type { Keyset } from '../common/http/pagination.js';
+
+export type { Keyset } from '../common/http/pagination.js';
+
+/**
+ * A page newest first, from after `after`: the keyset clause and order every list shares.
+ * `created` and `id` name the query's columns, e.g. `r.created_at` and `r.id`. The cursor that
+ * carries `after` is an HTTP concern (common/http/pagination.ts); this is the SQL.
+ */
+export function newestFirst<T extends ObjectLiteral>(
+  query: SelectQueryBuilder<T>,
+  [created, id]: [created: string, id: string],
+  limit: number,
+  after: Keyset | undefined,
+): SelectQueryBuilder<T> {
+  if (after) {
+    query.andWhere(`(${created}, ${id}) < (:createdAt, :afterId)`, { createdAt: after.createdAt, afterId: after.id });
+  }
+  return query.orderBy(created, 'DESC').addOrderBy(id, 'DESC').limit(limit);
+}
