@@ -71,7 +71,6 @@ describe('npm run lint', () => {
       'src',
       '--config',
       '.dependency-cruiser.cjs',
-      '--ignore-known',
       '--output-type',
       'err',
     ]);

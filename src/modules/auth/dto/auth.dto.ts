@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsEmail, IsOptional, IsString, Length, MaxLength } from 'class-validator';
 import { normalizeEmail } from '../../../common/auth/normalize-email.js';
-import { PASSWORD_MAX_LENGTH } from '../../users/password-policy.js';
+import { PASSWORD_MAX_LENGTH } from '../../users/dto/password-rules.js';
 
 const toNormalizedEmail = ({ value }: { value: unknown }) =>
   typeof value === 'string' ? normalizeEmail(value) : value;
