@@ -61,6 +61,7 @@ describe(purgeReport.name, () => {
     sessions: 0,
     revokedAccessTokens: 7,
     tokenCutoffs: 2,
+    revocationLog: 5,
     oauthModels: 4,
   };
 
@@ -73,6 +74,7 @@ describe(purgeReport.name, () => {
         '  sessions: 0',
         '  revoked access tokens: 7',
         '  token cutoffs: 2',
+        '  revocation log entries: 5',
         '  oauth codes, tokens and grants: 4',
         '  audit events: 12',
         '',

@@ -1,5 +1,5 @@
-import { RetentionModule } from '../modules/audit/retention/retention.module.js';
-import { RetentionService, type PurgeCounts } from '../modules/audit/retention/retention.service.js';
+import { RetentionModule } from '../modules/retention/retention.module.js';
+import { RetentionService, type PurgeCounts } from '../modules/retention/retention.service.js';
 import { UsageError, type CliCommand } from './cli-command.js';
 import { loadCliConfig, withAppContext } from './cli-context.js';
 
@@ -11,6 +11,7 @@ export function purgeReport(counts: PurgeCounts): string {
     `sessions: ${counts.sessions}`,
     `revoked access tokens: ${counts.revokedAccessTokens}`,
     `token cutoffs: ${counts.tokenCutoffs}`,
+    `revocation log entries: ${counts.revocationLog}`,
     `oauth codes, tokens and grants: ${counts.oauthModels}`,
     `audit events: ${counts.auditEvents ?? 'kept (AUDIT_RETENTION unset)'}`,
   ];

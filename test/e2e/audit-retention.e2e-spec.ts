@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditEventsRepository } from '../../src/modules/audit/audit-events.repository.js';
 import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
-import { RetentionService } from '../../src/modules/audit/retention/retention.service.js';
+import { RetentionService } from '../../src/modules/retention/retention.service.js';
 import { signedIn, signUp } from '../factories/auth.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
 
@@ -49,9 +49,16 @@ async function seed(db: DataSource, userId: string): Promise<void> {
   await revoked(ahead(MINUTE));
   const cutoff = (validAfter: Date) =>
     db.query(`INSERT INTO token_cutoffs (user_id, tokens_valid_after) VALUES ($1, $2)`, [randomUUID(), validAfter]);
-  // JWT_ACCESS_TTL is 5 min: a cutoff older than 6 min can kill no live token.
-  await cutoff(ago(7 * MINUTE));
+  // Every token and grant lives 5 min at most here (JWT_ACCESS_TTL, OAUTH_ACCESS_TTL and, in
+  // this file, OAUTH_REFRESH_TTL): a cutoff older than 6 min can kill no live one; its row
+  // stays 10 min more, until every instance has forgotten it.
+  await cutoff(ago(17 * MINUTE));
   await cutoff(ago(5 * MINUTE));
+  // The revocation log is kept an hour: catch-up re-reads only its last minute.
+  const logged = (at: Date) =>
+    db.query(`INSERT INTO revocation_log (at, event) VALUES ($1, '{"type":"user"}')`, [at]);
+  await logged(ago(2 * 60 * MINUTE));
+  await logged(ago(MINUTE));
   // OAuth artifacts are kept a day past expiry, like refresh tokens (late replays read as reuse).
   const oauthModel = (id: string, expiresAt: Date) =>
     db.query(`INSERT INTO oauth_models (model, id, payload, expires_at) VALUES ('AccessToken', $1, '{}', $2)`, [
@@ -67,7 +74,7 @@ describe(RetentionService.name, () => {
   describe('purgeExpired', () => {
     let t: TestApp;
     beforeAll(async () => {
-      t = await startTestApp({ AUDIT_RETENTION: '30d' });
+      t = await startTestApp({ AUDIT_RETENTION: '30d', OAUTH_REFRESH_TTL: '5m' });
       // The oldest events are written first, as they would have been.
       const writer = t.app.get(AuditWriter);
       for (let i = 0; i < 3; i++) {
@@ -109,6 +116,7 @@ describe(RetentionService.name, () => {
         sessions: 1,
         revokedAccessTokens: 1,
         tokenCutoffs: 1,
+        revocationLog: 1,
         oauthModels: 1,
         auditEvents: 3,
       });
@@ -142,9 +150,27 @@ describe(RetentionService.name, () => {
         sessions: 0,
         revokedAccessTokens: 0,
         tokenCutoffs: 0,
+        revocationLog: 0,
         oauthModels: 0,
         auditEvents: 0,
       });
+    });
+
+    it('should keep a cut-off as long as an OAuth refresh token it can kill may live', async () => {
+      // OAUTH_REFRESH_TTL is 14 days by default: a 7-minute-old cut-off still kills grants.
+      const other = await startTestApp();
+      try {
+        const db = other.app.get(DataSource);
+        const userId = randomUUID();
+        await db.query(
+          `INSERT INTO token_cutoffs (user_id, tokens_valid_after) VALUES ($1, now() - interval '7 minutes')`,
+          [userId],
+        );
+        expect((await other.app.get(RetentionService).purgeExpired()).tokenCutoffs).toBe(0);
+        expect(await db.query(`SELECT user_id FROM token_cutoffs WHERE user_id = $1`, [userId])).toHaveLength(1);
+      } finally {
+        await other.close();
+      }
     });
 
     it('should keep audit events forever when AUDIT_RETENTION is unset', async () => {

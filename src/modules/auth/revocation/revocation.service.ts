@@ -6,6 +6,7 @@ import { DataSource, MoreThan, type EntityManager } from 'typeorm';
 import type { CredentialKind } from '../../../common/auth/credential-kind.js';
 import { RedisService } from '../../../common/redis/redis.service.js';
 import { AppConfig } from '../../../config/app-config.js';
+import { CLOCK_MARGIN_MS } from '../jwt/clock-margin.js';
 import type { RevocationEvent } from './revocation-event.js';
 import { RevocationLogEntry } from './revocation-log-entry.entity.js';
 import { RevokedAccessToken } from './revoked-access-token.entity.js';
@@ -225,6 +226,8 @@ export class RevocationService implements OnModuleInit, OnApplicationShutdown {
     for (const { userId, tokensValidAfter, generation } of cutoffs) {
       this.userCutoffs.set(userId, { validAfterMs: tokensValidAfter.getTime(), generation });
     }
+    // The tables hold every revocation in force: of the log, only the re-read window matters.
+    this.syncedUpTo = new Date(now);
     await this.replayLog();
   }
 
@@ -251,12 +254,11 @@ export class RevocationService implements OnModuleInit, OnApplicationShutdown {
 
   /** A cut-off must outlive every token it can kill: first-party and OAuth access tokens, and OAuth grants. */
   private horizonMs(): number {
-    return (this.config.auth.revocationHorizonSeconds + 60) * 1000;
+    return this.config.auth.revocationHorizonSeconds * 1000 + CLOCK_MARGIN_MS;
   }
 
   private prune(now = Date.now()): void {
-    // Kept a minute past expiry: verification accepts tokens a few seconds late (clock leeway).
-    const expired = now - 60_000;
+    const expired = now - CLOCK_MARGIN_MS;
     for (const [jti, expiresAt] of this.revokedJtis) if (expiresAt < expired) this.revokedJtis.delete(jti);
     const horizon = now - this.horizonMs();
     for (const [userId, cutoff] of this.userCutoffs) if (cutoff.validAfterMs < horizon) this.userCutoffs.delete(userId);
