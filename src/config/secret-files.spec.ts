@@ -22,6 +22,8 @@ describe('secrets from <NAME>_FILE', () => {
       OAUTH_COOKIE_KEYS_FILE: file('cookies', `${'k'.repeat(32)},${'o'.repeat(32)}\n`),
       METRICS_TOKEN_FILE: file('metrics', 'm'.repeat(32)),
       ALERT_WEBHOOK_URL_FILE: file('webhook', 'https://hooks.example.com/T0K3N\n'),
+      ALERT_WEBHOOK_SECRET_FILE: file('webhook-secret', `whsec_${Buffer.alloc(32, 7).toString('base64')}\n`),
+      DATABASE_MIGRATION_URL_FILE: file('migration-url', 'postgres://owner:0wn3r@db:5432/app\n'),
     });
     expect(config.db.url).toBe('postgres://app:s3cret@db:5432/app');
     expect(config.redis.url).toBe('redis://:pw@redis:6379');
@@ -30,7 +32,9 @@ describe('secrets from <NAME>_FILE', () => {
     expect(config.oauth.cookieKeys).toEqual(['k'.repeat(32), 'o'.repeat(32)]);
     expect(config.metrics.token).toBe('m'.repeat(32));
     expect(config.alerts.webhookUrl).toBe('https://hooks.example.com/T0K3N');
-    expect(FILE_SECRETS).toHaveLength(7);
+    expect(config.alerts.webhookSecret).toBe(`whsec_${Buffer.alloc(32, 7).toString('base64')}`);
+    expect(config.db.migrationUrl).toBe('postgres://owner:0wn3r@db:5432/app');
+    expect(FILE_SECRETS).toHaveLength(9);
   });
 
   it('should refuse a variable set both ways, and name an unreadable file without its content', () => {

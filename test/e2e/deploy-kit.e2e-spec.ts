@@ -27,7 +27,8 @@ interface K8sObject {
 }
 
 /** Secrets a deployment may leave out (no alert webhook); every other one is mounted. */
-const OPTIONAL_SECRETS = new Set<string>(['ALERT_WEBHOOK_URL']);
+// Optional features: alerts (URL and signing secret), and a migration role of its own.
+const OPTIONAL_SECRETS = new Set<string>(['ALERT_WEBHOOK_URL', 'ALERT_WEBHOOK_SECRET', 'DATABASE_MIGRATION_URL']);
 
 /**
  * What the Kubernetes base must say, on the manifests kustomize renders (`npm run
