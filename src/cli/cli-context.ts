@@ -6,6 +6,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
 import { MetricsModule } from '../common/metrics/metrics-registry.js';
+import { RedisModule } from '../common/redis/redis.module.js';
 import { loadConfig, type AppConfig } from '../config/app-config.js';
 import { ConfigModule } from '../config/config.module.js';
 import { dataSourceOptions } from '../db/data-source-options.js';
@@ -47,6 +48,9 @@ export function auditImports(config: AppConfig): NonNullable<DynamicModule['impo
   return [
     LoggerModule.forRoot({ pinoHttp: [{ level: config.log.level }, pino.destination(2)] }),
     MetricsModule,
+    // The audit module signs checkpoints with the auth module's keys; auth's revocation
+    // service shares state through Redis, as in the server.
+    RedisModule,
     AuditModule,
   ];
 }

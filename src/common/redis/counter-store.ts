@@ -57,17 +57,18 @@ class MemoryCounters {
  * instance, so a limit never fails open; shared counting resumes when Redis is back.
  */
 type Client = NonNullable<RedisService['client']>;
-const scripted = new WeakSet<Client>();
 
 /**
  * The hit script as a command of its own: ioredis sends it by SHA (EVALSHA) and only once
- * in full, instead of its text with every request.
+ * in full, instead of its text with every request. Defined when the store is made, before any
+ * command: an auto-pipeline built earlier would lack it ("pipeline[functionName] is not a
+ * function", which crashed the server under load when it was defined on first use).
  */
+function defineHitCounter(client: Client): void {
+  client.defineCommand('hitCounter', { numberOfKeys: 1, lua: HIT_SCRIPT });
+}
+
 async function hitCounter(client: Client, key: string, windowMs: number): Promise<CounterState> {
-  if (!scripted.has(client)) {
-    client.defineCommand('hitCounter', { numberOfKeys: 1, lua: HIT_SCRIPT });
-    scripted.add(client);
-  }
   const command = (client as unknown as Record<string, (key: string, windowMs: number) => Promise<[number, number]>>)
     .hitCounter;
   const [count, ttl] = await command.call(client, key, windowMs);
@@ -89,6 +90,7 @@ export class CounterStore {
     private readonly metrics: MetricsRegistry,
     @InjectPinoLogger(CounterStore.name) private readonly logger: PinoLogger,
   ) {
+    if (redis.client) defineHitCounter(redis.client);
     this.leases = redis.client && new BudgetLeases(redis.client);
     // A reconnected Redis is used again at once.
     redis.client?.on('ready', () => {
