@@ -17,6 +17,7 @@ import { AuditModule } from './modules/audit/audit.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { BenchModule } from './modules/bench/bench.module.js';
 import { HealthModule } from './modules/health/health.module.js';
+import { MailModule } from './modules/mail/mail.module.js';
 import { OAuthModule } from './modules/oauth/oauth.module.js';
 import { ResourcesModule } from './modules/resources/resources.module.js';
 import { UsersModule } from './modules/users/users.module.js';
@@ -40,6 +41,7 @@ export class AppModule implements NestModule {
         MetricsModule,
         AuditModule,
         HealthModule,
+        MailModule,
         UsersModule,
         AuthModule,
         ResourcesModule,

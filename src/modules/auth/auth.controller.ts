@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { firstPartySignIn } from '../../common/auth/access-policy.js';
 import { Authenticated } from '../../common/auth/authenticated.decorator.js';
@@ -7,13 +7,11 @@ import { Principal } from '../../common/auth/principal.js';
 import { Public } from '../../common/auth/public.decorator.js';
 import { clientAddress } from '../../common/http/client-address.js';
 import { UnauthenticatedError } from '../../common/errors/app-error.js';
-import { UserResponse } from '../users/dto/user.response.js';
 import { ScopedRateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { UsersService } from '../users/users.service.js';
 import { AuthService } from './auth.service.js';
 import { originOf } from './credentials/credential-origin.js';
 import { ChangePasswordDto, LoginDto, MeResponse, RefreshDto, TokenPairResponse, VerifyDto } from './dto/auth.dto.js';
-import { RegisterDto } from './dto/register.dto.js';
 import { AccessTokensService, InvalidAccessTokenError } from './jwt/access-tokens.service.js';
 
 @ApiTags('auth')
@@ -24,15 +22,6 @@ export class AuthController {
     private readonly users: UsersService,
     private readonly accessTokens: AccessTokensService,
   ) {}
-
-  @Post('register')
-  @HttpCode(HttpStatus.CREATED)
-  @Public()
-  @ScopedRateLimit('auth')
-  @ApiCreatedResponse({ type: UserResponse })
-  register(@Body() body: RegisterDto): Promise<UserResponse> {
-    return this.users.register(body);
-  }
 
   @Post('login')
   @HttpCode(HttpStatus.OK)
@@ -89,6 +78,7 @@ export class AuthController {
       id: user.id,
       email: user.email,
       displayName: user.displayName,
+      emailVerified: user.emailVerifiedAt !== null,
       roles: [...me.roles],
       permissions: [...me.permissions].sort(),
       authMethod: me.authMethod,

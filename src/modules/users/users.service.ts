@@ -40,7 +40,11 @@ export class UsersService {
   ) {}
 
   /** Creates an account after the password rules pass; a taken email raises EmailTakenError. */
-  async register(registration: Registration, roles: Role[] = ['user']): Promise<UserResponse> {
+  async register(
+    registration: Registration,
+    roles: Role[] = ['user'],
+    { emailVerified = false } = {},
+  ): Promise<UserResponse> {
     const problems = await passwordProblems(registration.password, registration);
     if (problems.length > 0) {
       throw new ValidationFailedError(problems.map((message) => ({ field: 'password', message })));
@@ -50,13 +54,14 @@ export class UsersService {
       displayName: registration.displayName,
       passwordHash: await this.hasher.hash(registration.password),
       roles,
+      emailVerifiedAt: emailVerified ? new Date() : null,
     });
     return UserResponse.from(user);
   }
 
-  /** An administrator, under the same password rules; only the CLI creates one. */
+  /** An administrator, under the same password rules, its email taken as proved; only the CLI creates one. */
   createAdmin(admin: Registration): Promise<UserResponse> {
-    return this.register(admin, ['admin']);
+    return this.register(admin, ['admin'], { emailVerified: true });
   }
 
   /**
