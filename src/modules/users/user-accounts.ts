@@ -39,8 +39,11 @@ export class UserAccounts {
     return this.hasher.hash(password);
   }
 
-  /** Inserts the account unless the email is taken; null then (nothing raised, the transaction goes on). */
-  async insertIfNew(manager: EntityManager, account: NewAccount): Promise<User | null> {
+  /**
+   * Inserts the account unless the email is taken: its id, or null (nothing raised, the
+   * transaction goes on). One statement either way.
+   */
+  async insertIfNew(manager: EntityManager, account: NewAccount): Promise<string | null> {
     const result = await manager
       .createQueryBuilder()
       .insert()
@@ -49,8 +52,7 @@ export class UserAccounts {
       .orIgnore()
       .returning('id')
       .execute();
-    const id = (result.raw as { id: string }[])[0]?.id;
-    return id ? manager.findOneBy(User, { id }) : null;
+    return (result.raw as { id: string }[])[0]?.id ?? null;
   }
 
   findByEmail(manager: EntityManager, email: string): Promise<User | null> {

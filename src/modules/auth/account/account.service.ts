@@ -17,6 +17,8 @@ import { InvalidAccountTokenError } from './account.errors.js';
 
 /** The intent the worker turns into a verification mail, when the address has an unproved account. */
 const RESEND_VERIFICATION = 'resend-verification';
+/** A registration: a proof to the new account, or a notice to the owner of a taken address. */
+const REGISTERED = 'registered';
 
 export type RegistrationOutcome = { status: 'verification-sent' } | UserResponse;
 
@@ -40,12 +42,14 @@ export class AccountService implements OnModuleInit {
 
   onModuleInit(): void {
     this.outbox.handleIntent(RESEND_VERIFICATION, (manager, values) => this.prepareVerification(manager, values));
+    this.outbox.handleIntent(REGISTERED, (manager, values) => this.prepareRegistered(manager, values));
   }
 
   /**
-   * `mandatory`: the same 202 for a new and a taken email; a new account gets the proof by
-   * mail, the owner of a taken address a notice. `optional` and `none`: 201 the user, 409
-   * for a taken email; `optional` mails a proof too.
+   * `mandatory`: the same 202 for a new and a taken email, after the same statements (the
+   * insert that may conflict, and one intent); the worker then mails the new account its
+   * proof, or the owner of the taken address a notice. `optional` and `none`: 201 the user,
+   * 409 for a taken email; `optional` mails a proof too.
    */
   async register(registration: Registration): Promise<RegistrationOutcome> {
     const passwordHash = await this.accounts.hashNewPassword(registration.password, registration);
@@ -56,26 +60,25 @@ export class AccountService implements OnModuleInit {
       roles: ['user' as const],
     };
     const mode = this.config.mail.verification;
-    if (mode !== 'mandatory') {
-      const user = await this.dataSource.transaction(async (manager) => {
-        const created = await this.accounts.insertIfNew(manager, account);
-        if (!created) throw new EmailTakenError();
-        if (mode === 'optional') await this.queueVerification(manager, created, created.email, 'verify-email');
-        return created;
-      });
-      this.outbox.wake();
-      return UserResponse.from(user);
-    }
     // Counted for new and taken emails alike; a new account's first proof is never held back.
-    const mayNotify = await this.outbox.mayMail(account.email);
-    await this.dataSource.transaction(async (manager) => {
+    const mayNotify = mode === 'mandatory' && (await this.outbox.mayMail(account.email));
+    const userId = await this.dataSource.transaction(async (manager) => {
       const created = await this.accounts.insertIfNew(manager, account);
-      if (created) await this.queueVerification(manager, created, created.email, 'verify-email');
-      else if (mayNotify)
-        await this.outbox.enqueue(manager, { template: 'register-attempt', to: account.email, values: {} });
+      if (!created && mode !== 'mandatory') throw new EmailTakenError();
+      if (mode !== 'none') {
+        await this.outbox.enqueueIntent(manager, REGISTERED, {
+          email: account.email,
+          userId: created ?? '',
+          notify: mayNotify ? 'yes' : 'no',
+        });
+      }
+      return created;
     });
     this.outbox.wake();
-    return { status: 'verification-sent' };
+    if (mode === 'mandatory') return { status: 'verification-sent' };
+    const user = userId && (await this.users.findById(userId));
+    if (!user) throw new EmailTakenError();
+    return UserResponse.from(user);
   }
 
   /** Proves an email with the token mailed to it: a new account's, or the new address of a change. */
@@ -170,6 +173,16 @@ export class AccountService implements OnModuleInit {
       to: email,
       values: { displayName: user.displayName, token },
     });
+  }
+
+  private async prepareRegistered(manager: EntityManager, values: Record<string, string>): Promise<QueuedMail | null> {
+    if (!values.userId) {
+      return values.notify === 'yes' ? { template: 'register-attempt', to: String(values.email), values: {} } : null;
+    }
+    const user = await this.users.findById(values.userId);
+    if (!user || user.emailVerifiedAt !== null) return null;
+    const token = await this.tokens.issue(manager, user, 'verify-email', user.email);
+    return { template: 'verify-email', to: user.email, values: { displayName: user.displayName, token } };
   }
 
   private async prepareVerification(
