@@ -59,11 +59,19 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
     this.kick();
   }
 
+  /**
+   * Lets the delivery under way finish, for SHUTDOWN_GRACE at most (at least a second): a
+   * mail still leased when the process ends is taken over by another instance, or by this
+   * one after a restart, once its lease runs out.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     clearInterval(this.poll);
     for (const timer of this.retries) clearTimeout(timer);
-    await this.running;
+    const graceMs = Math.max(1000, this.config.app.shutdownGraceSeconds * 1000);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.running, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
     this.mailer.close();
   }
 

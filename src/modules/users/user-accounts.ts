@@ -55,6 +55,10 @@ export class UserAccounts {
     return (result.raw as { id: string }[])[0]?.id ?? null;
   }
 
+  findById(manager: EntityManager, id: string): Promise<User | null> {
+    return manager.findOneBy(User, { id });
+  }
+
   findByEmail(manager: EntityManager, email: string): Promise<User | null> {
     return manager.findOneBy(User, { email });
   }

@@ -179,7 +179,8 @@ export class AccountService implements OnModuleInit {
     if (!values.userId) {
       return values.notify === 'yes' ? { template: 'register-attempt', to: String(values.email), values: {} } : null;
     }
-    const user = await this.users.findById(values.userId);
+    // The transaction's own connection: the embedded database has only one.
+    const user = await this.accounts.findById(manager, values.userId);
     if (!user || user.emailVerifiedAt !== null) return null;
     const token = await this.tokens.issue(manager, user, 'verify-email', user.email);
     return { template: 'verify-email', to: user.email, values: { displayName: user.displayName, token } };
