@@ -282,6 +282,11 @@ describe('Account lifecycle over real mail (EMAIL_VERIFICATION=mandatory)', () =
       expect(mail.html).not.toContain('<img');
       expect(mail.html).toContain('&lt;img src=x onerror=alert(1)&gt;');
       expect(mail.text).toContain('Hello Eve  Bcc: victim@example.test  <img');
+
+      const hostileEmail = { ...newRegistration(), email: 'eve@example.test\r\nBcc: victim@example.test' };
+      problem(await register(hostileEmail), 400);
+      await outboxDrained(t.app);
+      expect(smtp.to('victim@example.test')).toHaveLength(0);
     });
   });
 });
