@@ -19,7 +19,7 @@ export class AccountLifecycle1764918000000 implements MigrationInterface {
         purpose varchar(20) NOT NULL,
         token_hash bytea NOT NULL,
         email varchar(254) NOT NULL,
-        password_digest bytea,
+        credentials_epoch integer,
         created_at timestamptz NOT NULL DEFAULT now(),
         expires_at timestamptz NOT NULL,
         used_at timestamptz,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { USER_EVENTS, type UserChangedEvent } from '../users/users.events.js';
+import { UserAccounts } from '../users/user-accounts.js';
 import { UsersService } from '../users/users.service.js';
 import { MailOutbox } from './mail-outbox.js';
 
@@ -17,25 +18,29 @@ export type SecurityNotice =
 
 /**
  * Queues the notices the contract lists for changes made outside the account flows (those
- * queue theirs in their own transaction): a password change, a new API key or personal
- * token, a second factor added or removed.
+ * queue theirs in their own transaction): a password change or reset (in the transaction of
+ * the change), a new API key or personal token, a second factor added or removed.
  */
 @Injectable()
 export class SecurityNoticesListener {
   constructor(
     private readonly users: UsersService,
+    private readonly accounts: UserAccounts,
     private readonly outbox: MailOutbox,
   ) {}
 
   @OnEvent(USER_EVENTS.passwordChanged, { promisify: true, suppressErrors: false })
   async onPasswordChanged(event: UserChangedEvent): Promise<void> {
-    const user = await this.users.findById(event.userId);
-    if (!user) return;
-    await this.outbox.enqueueNow({
-      template: 'password-changed',
-      to: user.email,
-      values: { displayName: user.displayName },
+    await event.inTransaction(async (manager) => {
+      const user = await this.accounts.findById(manager, event.userId);
+      if (!user) return;
+      await this.outbox.enqueue(manager, {
+        template: 'password-changed',
+        to: user.email,
+        values: { displayName: user.displayName },
+      });
     });
+    event.afterCommit.push(async () => this.outbox.wake());
   }
 
   @OnEvent(SECURITY_NOTICE, { promisify: true, suppressErrors: false })

@@ -7,27 +7,36 @@ import { PasswordHasher } from './password-hasher.js';
 import { passwordProblems } from './password-policy.js';
 import { User } from './user.entity.js';
 import { EmailTakenError } from './users.errors.js';
+import type { Account } from './users.service.js';
 
 export interface NewAccount {
   /** Already normalized (see normalizeEmail). */
   email: string;
   displayName: string;
+  /** From `hashNewPassword`. */
   passwordHash: string;
   roles: Role[];
 }
 
+function toAccount(user: User | null): Account | null {
+  if (!user) return null;
+  const { passwordHash: _hash, ...account } = user;
+  return account;
+}
+
 /**
  * The account changes of the lifecycle flows (registration with mail, verification, email
- * change, password reset), each with the caller's EntityManager, so the change and the
- * mail it causes commit together.
+ * change), each with the caller's EntityManager, so the change and the mail it causes commit
+ * together. What they hand out is an Account: stored password hashes stay in this module.
  */
 @Injectable()
 export class UserAccounts {
   constructor(private readonly hasher: PasswordHasher) {}
 
   /**
-   * The argon2id hash of a password that passes the rules (reported under `field`). Costs
-   * the same whether or not the email has an account: callers run it before looking.
+   * The argon2id hash of a new password that passes the rules (reported under `field`),
+   * for `insertIfNew`. Costs the same whether or not the email has an account: callers run
+   * it before they look.
    */
   async hashNewPassword(
     password: string,
@@ -55,17 +64,23 @@ export class UserAccounts {
     return (result.raw as { id: string }[])[0]?.id ?? null;
   }
 
-  findById(manager: EntityManager, id: string): Promise<User | null> {
-    return manager.findOneBy(User, { id });
+  async findById(manager: EntityManager, id: string): Promise<Account | null> {
+    return toAccount(await manager.findOneBy(User, { id }));
   }
 
-  findByEmail(manager: EntityManager, email: string): Promise<User | null> {
-    return manager.findOneBy(User, { email });
+  async findByEmail(manager: EntityManager, email: string): Promise<Account | null> {
+    return toAccount(await manager.findOneBy(User, { email }));
   }
 
   /** The user, locked until the transaction ends: changes to one account queue up. */
-  findForUpdate(manager: EntityManager, id: string): Promise<User | null> {
-    return manager.createQueryBuilder(User, 'u').setLock('pessimistic_write').where('u.id = :id', { id }).getOne();
+  async findForUpdate(manager: EntityManager, id: string): Promise<Account | null> {
+    return toAccount(await manager.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } }));
+  }
+
+  /** Whether `password` is the user's (an unknown user costs one verification all the same). */
+  async verifyPassword(manager: EntityManager, id: string, password: string): Promise<boolean> {
+    const user = await manager.findOneBy(User, { id });
+    return this.hasher.verify(user?.passwordHash, password);
   }
 
   /** Marks `email` proved, if it is still the user's email. */
@@ -95,13 +110,5 @@ export class UserAccounts {
       if (isUniqueViolation(error, 'users_email_key')) throw new EmailTakenError();
       throw error;
     }
-  }
-
-  async setPasswordHash(manager: EntityManager, id: string, passwordHash: string): Promise<void> {
-    await manager.update(User, { id }, { passwordHash });
-  }
-
-  verifyPassword(user: User, password: string): Promise<boolean> {
-    return this.hasher.verify(user.passwordHash, password);
   }
 }

@@ -126,6 +126,43 @@ export class UsersService {
     return changed === true;
   }
 
+  /**
+   * Sets a new password for a proven recovery (a mailed reset link) instead of the current
+   * one: `proof` runs first, in the transaction of the change with the user's row locked
+   * (it uses the link), and the change happens only if it holds. Every credential ends as on
+   * a password change, API keys included; the email counts as proved (the link came through
+   * it). False when the proof did not hold.
+   */
+  async resetPassword(
+    userId: string,
+    newPassword: string,
+    proof: (manager: EntityManager, account: Account) => Promise<boolean>,
+  ): Promise<boolean> {
+    const user = await this.users.findById(userId);
+    if (!user) return false;
+    const problems = await passwordProblems(newPassword, user);
+    if (problems.length > 0) {
+      throw new ValidationFailedError(problems.map((message) => ({ field: 'newPassword', message })));
+    }
+    const passwordHash = await this.hasher.hash(newPassword);
+    const changed = await this.endingCredentials(
+      userId,
+      userId,
+      USER_EVENTS.passwordChanged,
+      {},
+      async (manager, locked) => {
+        if (!(await proof(manager, toAccount(locked)))) return false;
+        await manager.update(
+          User,
+          { id: userId },
+          { passwordHash, emailVerifiedAt: locked.emailVerifiedAt ?? new Date() },
+        );
+        return true;
+      },
+    );
+    return changed === true;
+  }
+
   /** Ends every credential of the user but `keep`, on every instance (sign-out everywhere). */
   async signOutEverywhere(userId: string, actorId: string, keep?: UserChangedEvent['keep']): Promise<boolean> {
     return (

@@ -30,9 +30,9 @@ export class AccountToken {
   @Column({ type: 'varchar', length: 254 })
   email: string;
 
-  /** Reset only: SHA-256 of the password hash it replaces, so any password change kills it. */
-  @Column({ name: 'password_digest', type: 'bytea', nullable: true })
-  passwordDigest: Buffer | null;
+  /** Reset only: the user's credentials epoch at issue; a password change moves it on, and the token dies. */
+  @Column({ name: 'credentials_epoch', type: 'integer', nullable: true })
+  credentialsEpoch: number | null;
 
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;

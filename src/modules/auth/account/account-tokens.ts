@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { In, type EntityManager } from 'typeorm';
 import { hashOpaqueToken, newOpaqueToken } from '../../../common/auth/opaque-token.js';
 import { RESET_LINK_MINUTES } from '../../mail/mail-templates.js';
-import type { User } from '../../users/user.entity.js';
+import type { Account } from '../../users/users.service.js';
 import { AccountToken, type AccountTokenPurpose } from './account-token.entity.js';
 
 /** How long each kind of mailed token lives (OWASP: a reset link, 30 minutes at most). */
@@ -20,11 +19,6 @@ const TAGS: Record<AccountTokenPurpose, string> = {
   'reset-password': 'nsa_reset',
 };
 
-/** Binds a reset token to the password it replaces: any change of the hash kills it. */
-export function passwordDigest(user: Pick<User, 'passwordHash'>): Buffer {
-  return createHash('sha256').update(user.passwordHash, 'utf8').digest();
-}
-
 /** Issues and redeems the tokens of the account flows, always in the caller's transaction. */
 @Injectable()
 export class AccountTokens {
@@ -34,7 +28,7 @@ export class AccountTokens {
    */
   async issue(
     manager: EntityManager,
-    user: Pick<User, 'id' | 'passwordHash'>,
+    user: Pick<Account, 'id' | 'credentialsEpoch'>,
     purpose: AccountTokenPurpose,
     email: string,
   ): Promise<string> {
@@ -45,7 +39,7 @@ export class AccountTokens {
       purpose,
       tokenHash: hashOpaqueToken(token),
       email,
-      passwordDigest: purpose === 'reset-password' ? passwordDigest(user) : null,
+      credentialsEpoch: purpose === 'reset-password' ? user.credentialsEpoch : null,
       expiresAt: new Date(Date.now() + ACCOUNT_TOKEN_TTL_SECONDS[purpose] * 1000),
     });
     return token;
@@ -77,7 +71,7 @@ export class AccountTokens {
       userId: row.user_id as string,
       purpose: row.purpose as AccountTokenPurpose,
       email: row.email as string,
-      passwordDigest: (row.password_digest as Buffer | null) ?? null,
+      credentialsEpoch: (row.credentials_epoch as number | null) ?? null,
     });
   }
 }

@@ -6,10 +6,10 @@ import type { Principal } from '../../../common/auth/principal.js';
 import { UnauthenticatedError, ValidationFailedError } from '../../../common/errors/app-error.js';
 import { AppConfig } from '../../../config/app-config.js';
 import { MailOutbox, type QueuedMail } from '../../mail/mail-outbox.js';
-import { UserResponse } from '../../users/dto/user.response.js';
+import type { UserResponse } from '../../users/dto/user.response.js';
 import { UserAccounts } from '../../users/user-accounts.js';
 import { EmailTakenError } from '../../users/users.errors.js';
-import { UsersService, type Registration } from '../../users/users.service.js';
+import { UsersService, type Account, type Registration } from '../../users/users.service.js';
 import { InvalidCredentialsError } from '../auth.errors.js';
 import { LockoutService } from '../lockout/lockout.service.js';
 import { AccountTokens } from './account-tokens.js';
@@ -76,9 +76,8 @@ export class AccountService implements OnModuleInit {
     });
     this.outbox.wake();
     if (mode === 'mandatory') return { status: 'verification-sent' };
-    const user = userId && (await this.users.findById(userId));
-    if (!user) throw new EmailTakenError();
-    return UserResponse.from(user);
+    if (!userId) throw new EmailTakenError();
+    return this.users.get(userId);
   }
 
   /** Proves an email with the token mailed to it: a new account's, or the new address of a change. */
@@ -134,7 +133,7 @@ export class AccountService implements OnModuleInit {
     const user = await this.users.findById(caller.userId);
     if (!user) throw new UnauthenticatedError();
     await this.lockout.reserveAttempt(user.email, address);
-    if (!(await this.accounts.verifyPassword(user, currentPassword))) {
+    if (!(await this.accounts.verifyPassword(this.dataSource.manager, user.id, currentPassword))) {
       await this.audit({
         action: 'auth.email.change',
         outcome: 'failure',
@@ -163,7 +162,7 @@ export class AccountService implements OnModuleInit {
 
   private async queueVerification(
     manager: EntityManager,
-    user: { id: string; passwordHash: string; displayName: string },
+    user: Pick<Account, 'id' | 'credentialsEpoch' | 'displayName'>,
     email: string,
     purpose: 'verify-email' | 'change-email',
   ): Promise<void> {

@@ -7,7 +7,7 @@ import { addressBucket } from '../../../common/http/client-address.js';
 import { currentRequest } from '../../../common/http/request-context.js';
 import { AppConfig } from '../../../config/app-config.js';
 import { MailOutbox } from '../../mail/mail-outbox.js';
-import type { User } from '../../users/user.entity.js';
+import type { Account } from '../../users/users.service.js';
 import { EmailNotVerifiedError } from './account.errors.js';
 
 /** Origins remembered per user and kind; the least recently seen go first. */
@@ -29,7 +29,7 @@ export class SignInPolicy {
     private readonly events: EventEmitter2,
   ) {}
 
-  async afterPasswordChecked(user: User, address: string): Promise<void> {
+  async afterPasswordChecked(user: Account, address: string): Promise<void> {
     if (this.config.mail.verification === 'mandatory' && user.emailVerifiedAt === null) {
       await this.events.emitAsync(AUDIT_RECORD, {
         action: 'auth.login',
@@ -45,7 +45,7 @@ export class SignInPolicy {
     await this.rememberOrigin(user, address);
   }
 
-  private async rememberOrigin(user: User, address: string): Promise<void> {
+  private async rememberOrigin(user: Account, address: string): Promise<void> {
     const userAgent = String(currentRequest()?.headers['user-agent'] ?? '').slice(0, USER_AGENT_KEPT);
     const bucket = addressBucket(address);
     const queued = await this.dataSource.transaction(async (manager) => {
