@@ -13,7 +13,7 @@ import {
 import { sessionCookies, startSession } from '../factories/session.js';
 import { newRegistration, strongPassword } from '../factories/users.js';
 import { TestSmtpServer } from '../setup/smtp-server.js';
-import type { TestApp } from '../setup/test-app.js';
+import { startTestApp, type TestApp } from '../setup/test-app.js';
 import { expectProblem } from './problem-details.js';
 
 /** A problem+json answer with this status and, when given, this type. */
@@ -288,5 +288,45 @@ describe('Account lifecycle over real mail (EMAIL_VERIFICATION=mandatory)', () =
       await outboxDrained(t.app);
       expect(smtp.to('victim@example.test')).toHaveLength(0);
     });
+  });
+});
+
+describe('Registration under EMAIL_VERIFICATION=optional and none', () => {
+  let smtp: TestSmtpServer;
+  beforeAll(async () => {
+    smtp = await TestSmtpServer.start();
+  });
+  afterAll(() => smtp?.stop());
+
+  it('should create the user (201), mail a proof and let them sign in before it is used, under optional', async () => {
+    const t = await startTestApp({ EMAIL_VERIFICATION: 'optional', SMTP_URL: smtp.url });
+    try {
+      const body = newRegistration();
+      const res = await t.http.post('/api/v1/auth/register').send(body).expect(201);
+      expect(res.body).toMatchObject({ email: body.email, displayName: body.displayName });
+      problem(await t.http.post('/api/v1/auth/register').send(body), 409);
+      const tokens = await logIn(t.http, body);
+      const me = () => t.http.get('/api/v1/auth/me').set('Authorization', `Bearer ${tokens.access_token}`);
+      expect((await me()).body.emailVerified).toBe(false);
+      const mail = await smtp.next(body.email, /Confirm your email/);
+      await t.http.post('/api/v1/auth/email/verify').send({ token: mail.code }).expect(204);
+      expect((await me()).body.emailVerified).toBe(true);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('should create the user (201) and send no mail, under none', async () => {
+    const t = await startTestApp({ EMAIL_VERIFICATION: 'none', SMTP_URL: smtp.url });
+    try {
+      const body = newRegistration();
+      await t.http.post('/api/v1/auth/register').send(body).expect(201);
+      await t.http.post('/api/v1/auth/email/resend').send({ email: body.email }).expect(202);
+      await logIn(t.http, body);
+      await outboxDrained(t.app);
+      expect(smtp.to(body.email)).toHaveLength(0);
+    } finally {
+      await t.close();
+    }
   });
 });
