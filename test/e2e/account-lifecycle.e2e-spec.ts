@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
 import { logIn } from '../factories/auth.js';
 import { outboxDrained, signUpVerified } from '../factories/mail.js';
 import { FormBrowser, readForm } from '../factories/oauth.js';
@@ -159,6 +160,15 @@ describe('Account lifecycle over real mail (EMAIL_VERIFICATION=mandatory)', () =
       problem(await login(user), 401);
       await logIn(t.http, { email: user.email, password: newPassword });
       await smtp.next(user.email, /password was changed/);
+      await outboxDrained(t.app);
+      expect(smtp.to(user.email, /password was changed/)).toHaveLength(1);
+
+      await t.app.get(AuditWriter).drain();
+      const audited = (await sql(
+        `SELECT outcome, actor_id, target FROM audit_events WHERE action = 'auth.password.reset' AND target = $1`,
+        [user.id],
+      )) as { outcome: string; actor_id: string }[];
+      expect(audited).toEqual([{ outcome: 'success', actor_id: user.id, target: user.id }]);
     });
 
     it('should refuse a used, wrong, expired or superseded reset token, and one whose password changed since', async () => {
@@ -214,6 +224,9 @@ describe('Account lifecycle over real mail (EMAIL_VERIFICATION=mandatory)', () =
       await verify(proof.code).expect(204);
       const notice = await smtp.next(user.email, /email address was changed/);
       expect(notice.text).toContain(newEmail);
+      await outboxDrained(t.app);
+      expect(smtp.to(user.email, /email address was changed/)).toHaveLength(1);
+      expect(smtp.to(newEmail, /Confirm your new email/)).toHaveLength(1);
       problem(await login(user), 401);
       await logIn(t.http, { email: newEmail, password: user.password });
     });

@@ -66,8 +66,8 @@ export class MailOutbox {
   /** Queues an intent (see MailPreparer) in the caller's transaction. */
   async enqueueIntent(manager: EntityManager, intent: string, values: Record<string, string>): Promise<void> {
     if (!this.preparers.has(intent)) throw new Error(`no preparer for mail intent ${intent}`);
+    // Counted as queued once the worker turns it into a mail, if it does.
     await manager.insert(OutboxMail, { template: `${INTENT_PREFIX}${intent}`, recipient: null, values });
-    this.metrics.queued.inc({ template: `${INTENT_PREFIX}${intent}` });
   }
 
   /**

@@ -57,7 +57,7 @@ export class SignInPolicy {
         `INSERT INTO sign_in_origins (user_id, kind, digest) VALUES ($1, 'address', $2), ($1, 'device', $3)
          ON CONFLICT (user_id, kind, digest) DO UPDATE SET last_seen_at = now()
          RETURNING (xmax = 0) AS inserted`,
-        [user.id, digest(`address:${bucket}`), digest(`device:${userAgent}`)],
+        [user.id, digest(user.id, 'address', bucket), digest(user.id, 'device', userAgent)],
       )) as { inserted: boolean }[];
       await manager.query(
         `DELETE FROM sign_in_origins o WHERE o.user_id = $1 AND (o.kind, o.digest) NOT IN (
@@ -85,6 +85,7 @@ export class SignInPolicy {
   }
 }
 
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
+/** Per user, so one table of digests of every IPv4 address does not read them all back. */
+function digest(userId: string, kind: string, value: string): Buffer {
+  return createHash('sha256').update(`${userId}\0${kind}\0${value}`, 'utf8').digest();
 }
