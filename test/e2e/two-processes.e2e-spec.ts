@@ -76,8 +76,6 @@ describeWithSharedServices('two server processes behind one load balancer', () =
       OAUTH_COOKIE_KEYS: secret(),
       RATE_LIMIT_ANON: `${ANONYMOUS_LIMIT}/min`,
       SHUTDOWN_GRACE: '0',
-      // signUp takes a 201; the mail flows have tests of their own (mail-outbox.e2e-spec.ts).
-      EMAIL_VERIFICATION: 'none',
     };
     await runOnce('dist/db/run-migrations.js', [], { env });
     // On a migrated database the instances may boot together, as the compose replicas do.

@@ -101,13 +101,17 @@ export class ServerProcess {
     this.output = captureOutput(child);
   }
 
-  /** Starts the server with `env` (PORT aside) and resolves once /health/ready answers 200. */
+  /**
+   * Starts the server with `env` (PORT aside; EMAIL_VERIFICATION `none` unless given) and
+   * resolves once /health/ready answers 200.
+   */
   static async start(name: string, env: Record<string, string>): Promise<ServerProcess> {
     await ensureBuilt();
     const port = await freePort();
     const child = spawn(process.execPath, [SERVER], {
       cwd: tmpdir(),
-      env: childEnv({ ...env, PORT: String(port) }),
+      // As startTestApp: users sign up without mail unless a test asks for verification.
+      env: childEnv({ EMAIL_VERIFICATION: 'none', ...env, PORT: String(port) }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const server = new ServerProcess(name, port, child);
