@@ -3,7 +3,7 @@ import pg from 'pg';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateStoredKey } from '../../src/modules/auth/jwt/signing-keys.js';
+import { generateKeySet } from '../../src/modules/auth/jwt/signing-keys.js';
 import { newRegistration, strongPassword } from '../factories/users.js';
 import { runOnce, ServerProcess } from '../setup/server-process.js';
 import { LOCAL_POSTGRES } from '../setup/services.js';
@@ -42,7 +42,7 @@ describeWithSharedServices('mail outbox: two server processes and an SMTP server
       DB_MIGRATIONS_RUN: 'false',
       REDIS_URL: TEST_REDIS_URL,
       REDIS_KEY_PREFIX: `test:${randomBytes(6).toString('hex')}:`,
-      JWT_KEYS: JSON.stringify({ keys: [await generateStoredKey()] }),
+      JWT_KEYS: JSON.stringify(await generateKeySet()),
       CSRF_SECRET: secret(),
       API_KEY_PEPPER: secret(),
       OAUTH_COOKIE_KEYS: secret(),
