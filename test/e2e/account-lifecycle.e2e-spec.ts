@@ -194,6 +194,20 @@ describe('Account lifecycle over real mail (EMAIL_VERIFICATION=mandatory)', () =
       problem(await reset(expired), 400, 'urn:problem:invalid-token');
     });
 
+    it('should mail one address no more than RATE_LIMIT_MAIL allows, and answer 202 all the same', async () => {
+      const user = await signUpVerified(t.http, smtp);
+      const { limit } = t.config.mail.perRecipient;
+      for (let i = 0; i < limit + 2; i++) {
+        const res = await t.http.post('/api/v1/auth/password/forgot').send({ email: user.email });
+        expect(res.status).toBe(202);
+        expect(res.body).toEqual({ status: 'accepted' });
+      }
+      await outboxDrained(t.app);
+      // The proof mailed at registration counted too.
+      expect(smtp.to(user.email)).toHaveLength(limit);
+      expect(smtp.to(user.email, /Reset your password/)).toHaveLength(limit - 1);
+    });
+
     it('should kill a reset token once the password changes another way', async () => {
       const user = await signUpVerified(t.http, smtp);
       await t.http.post('/api/v1/auth/password/forgot').send({ email: user.email }).expect(202);

@@ -18,6 +18,18 @@ const USERS = 8;
 const DELIVERED_WITHIN_MS = 60_000;
 
 const secret = () => randomBytes(32).toString('base64url');
+const metricsToken = secret();
+
+/** The sum over both instances of one counter of /metrics, with this label text. */
+async function counted(instances: TestAgent[], metric: string, labels: string): Promise<number> {
+  let total = 0;
+  for (const instance of instances) {
+    const res = await instance.get('/metrics').set('Authorization', `Bearer ${metricsToken}`).expect(200);
+    const line = res.text.split('\n').find((l) => l.startsWith(`${metric}{${labels}}`));
+    total += line ? Number(line.split(' ').at(-1)) : 0;
+  }
+  return total;
+}
 
 /**
  * The outbox between two server processes (each its own OS process, on one database) and
@@ -51,6 +63,7 @@ describeWithSharedServices('mail outbox: two server processes and an SMTP server
       SHUTDOWN_GRACE: '0',
       // Every request comes from 127.0.0.1.
       RATE_LIMIT_AUTH: '1000/min',
+      METRICS_TOKEN: metricsToken,
     };
     await runOnce('dist/db/run-migrations.js', [], { env });
     const started = await Promise.allSettled([
@@ -111,6 +124,9 @@ describeWithSharedServices('mail outbox: two server processes and an SMTP server
         expect(smtp.to(user.email, /Reset your password/)).toHaveLength(1);
       }
       expect(smtp.mails).toHaveLength(2 * USERS);
+      expect(await counted(instances, 'mail_sent_total', 'template="password-reset"')).toBe(USERS);
+      expect(await counted(instances, 'mail_sent_total', 'template="verify-email"')).toBe(USERS);
+      expect(await counted(instances, 'mail_send_errors_total', 'template="intent:password-reset"')).toBeGreaterThan(0);
 
       // The link that waited for SMTP still works.
       const [first] = users;
