@@ -156,7 +156,9 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
   private queued(row: OutboxMail): QueuedMail {
     if (!isMailTemplate(row.template)) throw new PermanentMailError(`unknown mail template ${row.template}`);
     if (row.recipient === null) throw new PermanentMailError('a mail without a recipient');
-    return { template: row.template, to: row.recipient, values: row.values as never };
+    // The values were stored from a QueuedMail of this template (MailOutbox.enqueue).
+    const values = row.values as MailTemplateValues[typeof row.template];
+    return { template: row.template, to: row.recipient, values };
   }
 
   /** Turns an intent into its mail (or nothing), in one transaction with the rewrite of its row. */
