@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
+import { MailOutbox } from '../../src/modules/mail/mail-outbox.js';
 import { logIn } from '../factories/auth.js';
 import { outboxDrained, signUpVerified } from '../factories/mail.js';
 import { FormBrowser, readForm } from '../factories/oauth.js';
@@ -294,6 +295,28 @@ describe('Account lifecycle over real mail (EMAIL_VERIFICATION=mandatory)', () =
       expect(smtp.to(user.email, /New sign-in/)).toHaveLength(1);
       expect(smtp.to(user.email, /New sign-in/)[0]?.text).toContain('NewDevice/1.0');
       expect(smtp.to(user.email, /password was changed/)).toHaveLength(1);
+    });
+  });
+
+  describe('outbox', () => {
+    it('should take over a mail whose sender died holding it, once its lease ran out', async () => {
+      const to = newRegistration().email;
+      await sql(
+        `INSERT INTO mail_outbox (template, recipient, "values", attempts, lease_id, lease_until)
+         VALUES ('password-changed', $1, '{"displayName":"Orphan"}', 1, gen_random_uuid(), now() - interval '1 second')`,
+        [to],
+      );
+      t.app.get(MailOutbox).wake();
+      const mail = await smtp.next(to, /password was changed/);
+      expect(mail.text).toContain('Hello Orphan,');
+      await outboxDrained(t.app);
+      const [row] = (await sql(`SELECT attempts, lease_id, "values" FROM mail_outbox WHERE recipient = $1`, [to])) as {
+        attempts: number;
+        lease_id: string | null;
+        values: Record<string, string>;
+      }[];
+      // Sent, released, and the values (links, in other mails) erased.
+      expect(row).toEqual({ attempts: 2, lease_id: null, values: {} });
     });
   });
 
