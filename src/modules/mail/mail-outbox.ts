@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { currentRequest } from '../../common/http/request-context.js';
 import { CounterStore } from '../../common/redis/counter-store.js';
 import { AppConfig } from '../../config/app-config.js';
 import { MailMetrics } from './mail-metrics.js';
@@ -92,9 +93,19 @@ export class MailOutbox {
     return this.preparers.get(template.slice(INTENT_PREFIX.length));
   }
 
-  /** Tells this instance's worker that mail was committed, so it goes now rather than at the next poll. */
+  /**
+   * Tells this instance's worker that mail was committed, so it goes now rather than at the
+   * next poll. During a request, "now" is once its answer has been handed over: the mail
+   * work (looking up the address, minting a token, SMTP) never shares the time of the
+   * answer, which therefore tells nothing about what the worker will find.
+   */
   wake(): void {
-    for (const listener of this.wakeListeners) listener();
+    const wakeAll = () => {
+      for (const listener of this.wakeListeners) listener();
+    };
+    const res = currentRequest()?.res;
+    if (res && !res.writableFinished) res.once('finish', wakeAll);
+    else wakeAll();
   }
 
   onWake(listener: () => void): void {
