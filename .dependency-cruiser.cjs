@@ -20,6 +20,10 @@ const PUBLIC_SURFACE = [
   // create (mayCreate, the caps).
   '^src/modules/auth/credential-strategies\\.ts$',
   '^src/modules/auth/credentials/(credential-inventory|credential-origin|attenuation)\\.ts$',
+  // The mail outbox a module writes into in its own transaction, the notices it may raise and
+  // the names of the templates; the users module's account view (never the password hash).
+  '^src/modules/mail/(mail-outbox|security-notices|mail-templates)\\.ts$',
+  '^src/modules/users/user-accounts\\.ts$',
   // Readiness says whether the server's database role can rewrite the audit trail.
   '^src/modules/audit/audit-privileges\\.ts$',
   // The credential guard runs the rate limiter after authentication, before the 401.

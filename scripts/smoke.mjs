@@ -3,7 +3,7 @@
 // DATABASE_URL unset, a fresh DATA_DIR, real HTTP. Also proves the data-folder lock: a
 // second server on the same folder exits with a clear message while the first keeps its data.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +68,25 @@ async function api(base, method, path, body, headers = {}) {
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
 }
 
+/**
+ * The code of the newest verification mail to `to` in DATA_DIR/mail, once the server wrote
+ * it (development mail: no SMTP_URL). The text part is quoted-printable: soft breaks go.
+ */
+async function verificationCode(to) {
+  const folder = join(dataDir, 'mail');
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const files = existsSync(folder) ? readdirSync(folder, { withFileTypes: true }).filter((f) => f.name.endsWith('.eml')) : [];
+    for (const file of files.map((f) => f.name).sort().reverse()) {
+      const eml = readFileSync(join(folder, file), 'utf8').replace(/=\r?\n/g, '');
+      const code = eml.includes(`\nTo: ${to}\n`) && /^Code: (nsa_verify_\S+)$/m.exec(eml)?.[1];
+      if (code) return code;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no verification mail to ${to} in ${folder}`);
+}
+
 const steps = [];
 const step = (name) => {
   steps.push(name);
@@ -82,10 +101,17 @@ try {
   step('first server ready on the embedded database');
 
   const user = { email: 'Smoke@Example.com', password: 'Tidal-Orbit-5150-Quartz!', displayName: 'Smoke' };
+  const credentials = { email: user.email, password: user.password };
   const created = await api(base, 'POST', '/api/v1/auth/register', user);
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  assert.equal(created.body.email, 'smoke@example.com');
-  step('register 201');
+  assert.equal(created.status, 202, JSON.stringify(created.body));
+  const unverified = await api(base, 'POST', '/api/v1/auth/login', credentials);
+  assert.equal(unverified.status, 403, 'no sign-in before the email is proved');
+  const verified = await api(base, 'POST', '/api/v1/auth/email/verify', {
+    token: await verificationCode('smoke@example.com'),
+  });
+  assert.equal(verified.status, 204, JSON.stringify(verified.body));
+  assert.equal((await api(base, 'POST', '/api/v1/auth/login', credentials)).status, 200);
+  step('register 202, the code from DATA_DIR/mail proves the email, sign-in 200');
 
   const second = start(await freePort());
   const code = await Promise.race([
@@ -96,8 +122,8 @@ try {
   assert.match(second.output, /already in use by process \d+/);
   step('second server on the same DATA_DIR exits with a clear message');
 
-  const again = await api(base, 'POST', '/api/v1/auth/register', user);
-  assert.equal(again.status, 409, 'the first server still has the user');
+  const again = await api(base, 'POST', '/api/v1/auth/login', credentials);
+  assert.equal(again.status, 200, 'the first server still has the user');
   step('first server keeps its data');
 
   first.terminate();
@@ -111,8 +137,8 @@ try {
 
   first = start(port, { viaNpm: true });
   await waitReady(base, first);
-  const afterRestart = await api(base, 'POST', '/api/v1/auth/register', user);
-  assert.equal(afterRestart.status, 409, 'data persisted across restart');
+  const afterRestart = await api(base, 'POST', '/api/v1/auth/login', credentials);
+  assert.equal(afterRestart.status, 200, 'data persisted across restart');
   step('restart with npm run start:prod on the same folder keeps the data');
   process.stdout.write(`${steps.length} passed, 0 failed\n`);
 } finally {

@@ -34,6 +34,7 @@ import { CredentialGuard } from './modules/auth/credential.guard.js';
 import { BenchModule } from './modules/bench/bench.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { mountOAuth } from './modules/oauth/mount-oauth.js';
+import { MailModule } from './modules/mail/mail.module.js';
 import { OAuthModule } from './modules/oauth/oauth.module.js';
 import { ResourcesModule } from './modules/resources/resources.module.js';
 import { RetentionModule } from './modules/retention/retention.module.js';
@@ -194,6 +195,7 @@ export class AppModule implements NestModule {
         MetricsModule,
         AuditModule,
         HealthModule,
+        MailModule,
         UsersModule,
         AuthModule,
         ResourcesModule,

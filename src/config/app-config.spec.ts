@@ -46,12 +46,23 @@ describe(loadConfig.name, () => {
       CSRF_SECRET: 'c'.repeat(32),
       API_KEY_PEPPER: 'p'.repeat(32),
       OAUTH_COOKIE_KEYS: 'k'.repeat(32),
+      SMTP_URL: 'smtp://mail.example.com:587',
     };
     expect(() => loadConfig({ ...production, PUBLIC_URL: 'http://api.example.com' })).toThrow(
       /PUBLIC_URL: must be https/,
     );
     expect(loadConfig({ ...production, PUBLIC_URL: 'https://api.example.com' }).auth.secureCookies).toBe(true);
     expect(loadConfig({ ...production, PUBLIC_URL: 'http://localhost:8080' }).auth.secureCookies).toBe(false);
+  });
+
+  it('should refuse to run production without SMTP_URL, and a MAIL_FROM that could inject headers', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/SMTP_URL: required in production/);
+    expect(() => loadConfig({ MAIL_FROM: 'a@example.com\r\nBcc: victim@example.com' })).toThrow(/MAIL_FROM/);
+    expect(() => loadConfig({ MAIL_FROM: 'Evil\nBcc: x@y.z <a@example.com>' })).toThrow(/MAIL_FROM/);
+    expect(loadConfig({ MAIL_FROM: 'Example API <no-reply@example.com>' }).mail.from).toBe(
+      'Example API <no-reply@example.com>',
+    );
+    expect(loadConfig({}).mail.verification).toBe('mandatory');
   });
 
   it('should allow the development conveniences in production only when told explicitly', () => {

@@ -119,6 +119,14 @@ export class AppConfig {
     /** Undefined: audit events are kept forever. */
     auditSeconds: number | undefined;
   };
+  readonly mail: {
+    verification: Env['EMAIL_VERIFICATION'];
+    /** Undefined: development mail, to the log and `dataDir/mail` (production refuses it). */
+    smtpUrl: string | undefined;
+    from: string;
+    /** Mails a request may cause to one address: what stops mail bombing through forgot and resend. */
+    perRecipient: Rate;
+  };
   readonly log: { level: Env['LOG_LEVEL'] };
   readonly metrics: { token: string | undefined };
 
@@ -199,6 +207,12 @@ export class AppConfig {
     };
     this.audit = { checkpointIntervalSeconds: env.AUDIT_CHECKPOINT_INTERVAL, ocsf: env.AUDIT_OCSF };
     this.retention = { intervalSeconds: env.RETENTION_INTERVAL, auditSeconds: env.AUDIT_RETENTION };
+    this.mail = {
+      verification: env.EMAIL_VERIFICATION,
+      smtpUrl: env.SMTP_URL,
+      from: env.MAIL_FROM,
+      perRecipient: env.RATE_LIMIT_MAIL,
+    };
     this.log = { level: env.LOG_LEVEL };
     this.metrics = { token: env.METRICS_TOKEN };
   }
@@ -246,6 +260,9 @@ function productionProblems(env: Env): string[] {
   if (!env.API_KEY_PEPPER) problems.push('API_KEY_PEPPER: required in production (at least 32 random characters)');
   if (!env.OAUTH_COOKIE_KEYS?.length) {
     problems.push('OAUTH_COOKIE_KEYS: required in production (at least 32 random characters each, comma-separated)');
+  }
+  if (!env.SMTP_URL) {
+    problems.push('SMTP_URL: required in production (without it, mail only goes to the log and DATA_DIR/mail)');
   }
   if (env.ENABLE_BENCH_ROUTES) problems.push('ENABLE_BENCH_ROUTES: not allowed in production');
   if (!env.RATE_LIMITS_ENABLED) problems.push('RATE_LIMITS_ENABLED: "false" is not allowed in production');

@@ -150,6 +150,19 @@ export const envSchema = z.object({
   /** The service name on every span. */
   OTEL_SERVICE_NAME: z.string().min(1).max(100).default('nest-secure-api'),
 
+  /** mandatory: no sign-in before the email is proved; optional: a verification mail, sign-in anyway; none: no mail. */
+  EMAIL_VERIFICATION: z.enum(['mandatory', 'optional', 'none']).default('mandatory'),
+  /** smtp:// or smtps:// with credentials in the URL; unset (development only): mail goes to the log and DATA_DIR/mail. */
+  SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  /** The From of every mail: `address` or `Name <address>`; never CR or LF (header injection). */
+  MAIL_FROM: z
+    .string()
+    .max(320)
+    .regex(/^(?:[^\r\n<>"]{1,100} <[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/, 'expected address or Name <address>')
+    .default('no-reply@localhost'),
+  /** Mails per target address (password reset, verification resend, register notices), whoever asks. */
+  RATE_LIMIT_MAIL: rate.default({ limit: 5, windowSeconds: 3600 }),
+
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   ENABLE_BENCH_ROUTES: booleanFlag.default(false),

@@ -1,5 +1,7 @@
 import { ApiKeyAddress } from '../modules/api-keys/api-key-address.entity.js';
 import { ApiKey } from '../modules/api-keys/api-key.entity.js';
+import { AccountToken } from '../modules/auth/account/account-token.entity.js';
+import { SignInOrigin } from '../modules/auth/account/sign-in-origin.entity.js';
 import { AuditEvent } from '../modules/audit/audit-event.entity.js';
 import { RefreshToken } from '../modules/auth/refresh/refresh-token.entity.js';
 import { RevocationLogEntry } from '../modules/auth/revocation/revocation-log-entry.entity.js';
@@ -7,6 +9,7 @@ import { RevokedAccessToken } from '../modules/auth/revocation/revoked-access-to
 import { TokenCutoff } from '../modules/auth/revocation/token-cutoff.entity.js';
 import { Session } from '../modules/auth/sessions/session.entity.js';
 import { PersonalToken } from '../modules/auth/tokens/personal-token.entity.js';
+import { OutboxMail } from '../modules/mail/outbox-mail.entity.js';
 import { OAuthClient } from '../modules/oauth/clients/oauth-client.entity.js';
 import { OAuthModel } from '../modules/oauth/oauth-model.entity.js';
 import { Resource } from '../modules/resources/resource.entity.js';
@@ -27,4 +30,7 @@ export const entities = [
   AuditEvent,
   OAuthModel,
   OAuthClient,
+  AccountToken,
+  SignInOrigin,
+  OutboxMail,
 ];

@@ -47,6 +47,8 @@ describe('JWT pair: /api/v1/auth', () => {
         id: user.id,
         email: user.email,
         displayName: user.displayName,
+        // EMAIL_VERIFICATION=none in test apps: nothing proved the address.
+        emailVerified: false,
         roles: ['user'],
         permissions: [...ROLE_PERMISSIONS.user].sort(),
         authMethod: 'jwt',

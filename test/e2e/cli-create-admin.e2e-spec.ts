@@ -28,12 +28,14 @@ describe('CLI: create-admin', () => {
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('should create an admin who can then sign in with the admin permissions', async () => {
+  it('should create an admin, its email taken as verified, who can then sign in with the admin permissions', async () => {
     const { code, stdout } = await runCli(createAdmin, ['--email', registration.email], storage());
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Created admin /);
 
-    const t = await startTestApp(database ? {} : storage(), database ? { database } : {});
+    // The default EMAIL_VERIFICATION: an unverified account could not sign in at all.
+    const mandatory = { EMAIL_VERIFICATION: 'mandatory' };
+    const t = await startTestApp(database ? mandatory : { ...storage(), ...mandatory }, database ? { database } : {});
     try {
       const tokens = await logIn(t.http, registration);
       const me = await t.http.get('/api/v1/auth/me').set('Authorization', `Bearer ${tokens.access_token}`);
@@ -45,6 +47,7 @@ describe('CLI: create-admin', () => {
           .get(DataSource)
           .query(`SELECT action, outcome, actor_id, target FROM audit_events WHERE action = 'user.create-admin'`),
       ).toEqual([{ action: 'user.create-admin', outcome: 'success', actor_id: null, target: me.body.id }]);
+      expect(me.body.emailVerified).toBe(true);
     } finally {
       await t.close();
     }

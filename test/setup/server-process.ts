@@ -102,15 +102,17 @@ export class ServerProcess {
   }
 
   /**
-   * Starts the server with `env` (PORT aside) and resolves once /health/ready answers 200.
-   * `nodeArgs` go before the script, as `--import` for dist/otel.js does.
+   * Starts the server with `env` (PORT aside; EMAIL_VERIFICATION `none` unless given) and
+   * resolves once /health/ready answers 200. `nodeArgs` go before the script, as `--import`
+   * for dist/otel.js does.
    */
   static async start(name: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<ServerProcess> {
     await ensureBuilt();
     const port = await freePort();
     const child = spawn(process.execPath, [...nodeArgs, SERVER], {
       cwd: tmpdir(),
-      env: childEnv({ ...env, PORT: String(port) }),
+      // As startTestApp: users sign up without mail unless a test asks for verification.
+      env: childEnv({ EMAIL_VERIFICATION: 'none', ...env, PORT: String(port) }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const server = new ServerProcess(name, port, child);

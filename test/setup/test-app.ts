@@ -113,6 +113,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
       RATE_LIMIT_ANON: '100000/min',
       RATE_LIMIT_USER: '100000/min',
       RATE_LIMIT_AUTH: '100000/min',
+      // Tests sign up users by the hundred; the account-lifecycle tests set `mandatory` and an SMTP_URL.
+      EMAIL_VERIFICATION: 'none',
       ...(database ? { DATABASE_URL: database.url } : {}),
       ...(env.REDIS_URL ? { REDIS_KEY_PREFIX: FILE_REDIS_KEY_PREFIX } : {}),
       ...env,

@@ -14,6 +14,12 @@ export const AUDIT_ACTIONS = [
   'auth.session.end',
   'auth.credential.refused',
   'auth.sign-out-everywhere',
+  // Account lifecycle over mail: email proof and change, password recovery
+  'auth.email.verify',
+  'auth.email.change-request',
+  'auth.email.change',
+  'auth.password.forgot',
+  'auth.password.reset',
   // One credential ended from the inventory, or all of a user's by an admin
   'credential.end',
   'user.credentials.end',

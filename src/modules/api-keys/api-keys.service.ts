@@ -20,6 +20,7 @@ import type { ApiKey } from './api-key.entity.js';
 import { API_KEY_TAG, hashApiKeySecret, newApiKey, parseApiKey, secretMatches } from './api-key-format.js';
 import { ApiKeysRepository, type KeyOwnerScope } from './api-keys.repository.js';
 import { ApiKeyResponse, type CreateApiKeyDto, type CreatedApiKeyResponse } from './dto/api-key.dto.js';
+import { SECURITY_NOTICE, type SecurityNotice } from '../mail/security-notices.js';
 
 /** How long a verified key's record may be served from memory; revocation evicts at once. */
 const CACHE_TTL_MS = 30_000;
@@ -78,6 +79,11 @@ export class ApiKeysService {
       },
       this.config.auth.maxApiKeysPerUser,
     );
+    await this.events.emitAsync(SECURITY_NOTICE, {
+      userId: me.userId,
+      kind: 'api-key-created',
+      name: row.name,
+    } satisfies SecurityNotice);
     return { ...ApiKeyResponse.from(row), key };
   }
 

@@ -1,20 +1,18 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { Audited, AuditedInService } from '../../common/audit/audited.decorator.js';
+import { AuditedInService } from '../../common/audit/audited.decorator.js';
 import { firstPartySignIn } from '../../common/auth/access-policy.js';
 import { Authenticated } from '../../common/auth/authenticated.decorator.js';
 import { Principal } from '../../common/auth/principal.js';
 import { Public } from '../../common/auth/public.decorator.js';
 import { clientAddress } from '../../common/http/client-address.js';
 import { UnauthenticatedError } from '../../common/errors/app-error.js';
-import { UserResponse } from '../users/dto/user.response.js';
 import { ScopedRateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { UsersService } from '../users/users.service.js';
 import { AuthService } from './auth.service.js';
 import { originOf } from './credentials/credential-origin.js';
 import { ChangePasswordDto, LoginDto, MeResponse, RefreshDto, TokenPairResponse, VerifyDto } from './dto/auth.dto.js';
-import { RegisterDto } from './dto/register.dto.js';
 import { AccessTokensService, InvalidAccessTokenError } from './jwt/access-tokens.service.js';
 
 @ApiTags('auth')
@@ -25,17 +23,6 @@ export class AuthController {
     private readonly users: UsersService,
     private readonly accessTokens: AccessTokensService,
   ) {}
-
-  @Post('register')
-  @ApiOperation({ operationId: 'registerAccount', summary: 'Register an account' })
-  @HttpCode(HttpStatus.CREATED)
-  @Public()
-  @ScopedRateLimit('auth')
-  @Audited('user.register')
-  @ApiCreatedResponse({ type: UserResponse })
-  register(@Body() body: RegisterDto): Promise<UserResponse> {
-    return this.users.register(body);
-  }
 
   @Post('login')
   @ApiOperation({
@@ -106,6 +93,7 @@ export class AuthController {
       id: user.id,
       email: user.email,
       displayName: user.displayName,
+      emailVerified: user.emailVerifiedAt !== null,
       roles: [...me.roles],
       permissions: [...me.permissions].sort(),
       authMethod: me.authMethod,

@@ -2,6 +2,13 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { UsersModule } from '../users/users.module.js';
+import { AccountToken } from './account/account-token.entity.js';
+import { AccountTokens } from './account/account-tokens.js';
+import { AccountController } from './account/account.controller.js';
+import { AccountService } from './account/account.service.js';
+import { PasswordResetService } from './account/password-reset.service.js';
+import { SignInOrigin } from './account/sign-in-origin.entity.js';
+import { SignInPolicy } from './account/sign-in-policy.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { AuthCredentialSources } from './credentials/auth-credential-sources.js';
@@ -37,10 +44,19 @@ import { PersonalTokensService } from './tokens/personal-tokens.service.js';
   imports: [
     UsersModule,
     RateLimitModule,
-    TypeOrmModule.forFeature([RevokedAccessToken, TokenCutoff, RefreshToken, Session, PersonalToken]),
+    TypeOrmModule.forFeature([
+      RevokedAccessToken,
+      TokenCutoff,
+      RefreshToken,
+      Session,
+      PersonalToken,
+      AccountToken,
+      SignInOrigin,
+    ]),
   ],
   controllers: [
     AuthController,
+    AccountController,
     SessionsController,
     PersonalTokensController,
     CredentialsController,
@@ -49,6 +65,10 @@ import { PersonalTokensService } from './tokens/personal-tokens.service.js';
   ],
   providers: [
     AuthService,
+    AccountService,
+    AccountTokens,
+    PasswordResetService,
+    SignInPolicy,
     CredentialLifecycleListener,
     CredentialInventory,
     AuthCredentialSources,

@@ -6,6 +6,7 @@ import type { Principal } from '../../common/auth/principal.js';
 import { UnauthenticatedError } from '../../common/errors/app-error.js';
 import type { SurvivingCredential } from '../users/users.events.js';
 import { UsersService, type Account } from '../users/users.service.js';
+import { SignInPolicy } from './account/sign-in-policy.js';
 import { InvalidCredentialsError, InvalidRefreshTokenError } from './auth.errors.js';
 import type { CredentialOrigin } from './credentials/credential-origin.js';
 import type { TokenPairResponse } from './dto/auth.dto.js';
@@ -22,6 +23,7 @@ export class AuthService {
     private readonly refreshTokens: RefreshTokensService,
     private readonly families: RefreshTokensRepository,
     private readonly revocation: RevocationService,
+    private readonly signInPolicy: SignInPolicy,
     private readonly events: EventEmitter2,
     @InjectPinoLogger(AuthService.name) private readonly logger: PinoLogger,
   ) {}
@@ -40,6 +42,7 @@ export class AuthService {
       throw new InvalidCredentialsError();
     }
     await this.lockout.recordSuccess(email, address);
+    await this.signInPolicy.afterPasswordChecked(user, address);
     await this.users.recordLogin(user.id);
     await this.audit({ action: 'auth.login', outcome: 'success', actorId: user.id, target: user.id, status: 200 });
     return user;

@@ -12,6 +12,7 @@ export interface NewUser {
   displayName: string;
   passwordHash: string;
   roles: Role[];
+  emailVerifiedAt?: Date | null;
 }
 
 @Injectable()

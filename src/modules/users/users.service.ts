@@ -40,7 +40,11 @@ export class UsersService {
   ) {}
 
   /** Creates an account after the password rules pass; a taken email raises EmailTakenError. */
-  async register(registration: Registration, roles: Role[] = ['user']): Promise<UserResponse> {
+  async register(
+    registration: Registration,
+    roles: Role[] = ['user'],
+    { emailVerified = false } = {},
+  ): Promise<UserResponse> {
     const problems = await passwordProblems(registration.password, registration);
     if (problems.length > 0) {
       throw new ValidationFailedError(problems.map((message) => ({ field: 'password', message })));
@@ -50,13 +54,14 @@ export class UsersService {
       displayName: registration.displayName,
       passwordHash: await this.hasher.hash(registration.password),
       roles,
+      emailVerifiedAt: emailVerified ? new Date() : null,
     });
     return UserResponse.from(user);
   }
 
-  /** An administrator, under the same password rules; only the CLI creates one. */
+  /** An administrator, under the same password rules, its email taken as proved; only the CLI creates one. */
   createAdmin(admin: Registration): Promise<UserResponse> {
-    return this.register(admin, ['admin']);
+    return this.register(admin, ['admin'], { emailVerified: true });
   }
 
   /**
@@ -115,6 +120,43 @@ export class UsersService {
         // A concurrent change of the same password won: this one's current password is stale.
         if (locked.passwordHash !== user.passwordHash) return false;
         await manager.update(User, { id: userId }, { passwordHash });
+        return true;
+      },
+    );
+    return changed === true;
+  }
+
+  /**
+   * Sets a new password for a proven recovery (a mailed reset link) instead of the current
+   * one: `proof` runs first, in the transaction of the change with the user's row locked
+   * (it uses the link), and the change happens only if it holds. Every credential ends as on
+   * a password change, API keys included; the email counts as proved (the link came through
+   * it). False when the proof did not hold.
+   */
+  async resetPassword(
+    userId: string,
+    newPassword: string,
+    proof: (manager: EntityManager, account: Account) => Promise<boolean>,
+  ): Promise<boolean> {
+    const user = await this.users.findById(userId);
+    if (!user) return false;
+    const problems = await passwordProblems(newPassword, user);
+    if (problems.length > 0) {
+      throw new ValidationFailedError(problems.map((message) => ({ field: 'newPassword', message })));
+    }
+    const passwordHash = await this.hasher.hash(newPassword);
+    const changed = await this.endingCredentials(
+      userId,
+      userId,
+      USER_EVENTS.passwordChanged,
+      {},
+      async (manager, locked) => {
+        if (!(await proof(manager, toAccount(locked)))) return false;
+        await manager.update(
+          User,
+          { id: userId },
+          { passwordHash, emailVerifiedAt: locked.emailVerifiedAt ?? new Date() },
+        );
         return true;
       },
     );

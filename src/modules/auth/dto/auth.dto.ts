@@ -61,6 +61,7 @@ export class MeResponse {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty() email: string;
   @ApiProperty() displayName: string;
+  @ApiProperty({ description: 'Whether the email was proved by mail' }) emailVerified: boolean;
   @ApiProperty({ type: [String] }) roles: string[];
   @ApiProperty({ type: [String] }) permissions: string[];
   @ApiProperty({ enum: ['jwt', 'oauth', 'token', 'session', 'api-key'] }) authMethod: string;

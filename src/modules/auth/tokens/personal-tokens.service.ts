@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { hashOpaqueToken, newOpaqueToken } from '../../../common/auth/opaque-token.js';
 import { makePrincipal, type Principal } from '../../../common/auth/principal.js';
 import { UsageRecorder } from '../../../common/auth/usage-recorder.js';
 import { NotFoundError } from '../../../common/errors/app-error.js';
 import { AppConfig } from '../../../config/app-config.js';
+import { SECURITY_NOTICE, type SecurityNotice } from '../../mail/security-notices.js';
 import { UsersService } from '../../users/users.service.js';
 import { assertMayCreate } from '../credentials/attenuation.js';
 import type { CredentialOrigin } from '../credentials/credential-origin.js';
@@ -22,6 +24,7 @@ export class PersonalTokensService {
     private readonly config: AppConfig,
     private readonly users: UsersService,
     private readonly tokens: PersonalTokensRepository,
+    private readonly events: EventEmitter2,
     @InjectPinoLogger(PersonalTokensService.name) private readonly logger: PinoLogger,
   ) {}
 
@@ -44,6 +47,11 @@ export class PersonalTokensService {
       },
       this.config.auth.maxPersonalTokensPerUser,
     );
+    await this.events.emitAsync(SECURITY_NOTICE, {
+      userId: me.userId,
+      kind: 'personal-token-created',
+      name: body.name,
+    } satisfies SecurityNotice);
     return { ...PersonalTokenResponse.from(row), token };
   }
 
