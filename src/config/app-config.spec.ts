@@ -46,6 +46,7 @@ describe(loadConfig.name, () => {
       CSRF_SECRET: 'c'.repeat(32),
       API_KEY_PEPPER: 'p'.repeat(32),
       OAUTH_COOKIE_KEYS: 'k'.repeat(32),
+      MFA_ENCRYPTION_KEY: 'm'.repeat(32),
     };
     expect(() => loadConfig({ ...production, PUBLIC_URL: 'http://api.example.com' })).toThrow(
       /PUBLIC_URL: must be https/,

@@ -1,6 +1,7 @@
 import { ApiKeyAddress } from '../modules/api-keys/api-key-address.entity.js';
 import { ApiKey } from '../modules/api-keys/api-key.entity.js';
 import { AuditEvent } from '../modules/audit/audit-event.entity.js';
+import { MfaChallenge, RecoveryCode, TotpFactor } from '../modules/auth/mfa/mfa.entities.js';
 import { RefreshToken } from '../modules/auth/refresh/refresh-token.entity.js';
 import { RevocationLogEntry } from '../modules/auth/revocation/revocation-log-entry.entity.js';
 import { RevokedAccessToken } from '../modules/auth/revocation/revoked-access-token.entity.js';
@@ -21,6 +22,9 @@ export const entities = [
   RefreshToken,
   Session,
   PersonalToken,
+  TotpFactor,
+  RecoveryCode,
+  MfaChallenge,
   Resource,
   ApiKey,
   ApiKeyAddress,

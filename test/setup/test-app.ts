@@ -8,6 +8,7 @@ import { createApp } from '../../src/app.factory.js';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
 import { generateKeySet } from '../../src/modules/auth/jwt/signing-keys.js';
 import { cloneDatabase, createDatabase, databaseUrl, dropDatabase } from './databases.js';
+import { NO_MFA_REQUIRED_ROLES } from './mfa-roles.js';
 import { LOCAL_POSTGRES, LOCAL_REDIS, redisAnswers } from './services.js';
 
 /** The Redis a cluster shares; CI runs one here. */
@@ -113,6 +114,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
       RATE_LIMIT_ANON: '100000/min',
       RATE_LIMIT_USER: '100000/min',
       RATE_LIMIT_AUTH: '100000/min',
+      ...NO_MFA_REQUIRED_ROLES,
       ...(database ? { DATABASE_URL: database.url } : {}),
       ...(env.REDIS_URL ? { REDIS_KEY_PREFIX: FILE_REDIS_KEY_PREFIX } : {}),
       ...env,

@@ -26,6 +26,7 @@ interface Rendered {
   detail?: string;
   errors?: FieldError[];
   headers: Record<string, string>;
+  members?: Record<string, unknown>;
 }
 
 /** Long enough for a failover or a restart to be noticed, short enough not to idle once it is over. */
@@ -60,6 +61,7 @@ export function renderError(error: unknown): Rendered {
       detail: error.detail,
       errors: 'errors' in error ? (error.errors as FieldError[]) : undefined,
       headers: error.headers,
+      members: error.members,
     };
   }
   if (error instanceof HttpException) {
@@ -140,6 +142,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       instance: request.originalUrl.split('?')[0] ?? '/',
       requestId: String(request.id ?? ''),
       ...(rendered.errors ? { errors: rendered.errors } : {}),
+      ...rendered.members,
     };
     response.status(rendered.status);
     response.setHeader('Content-Type', 'application/problem+json; charset=utf-8');

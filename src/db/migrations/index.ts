@@ -7,6 +7,7 @@ import { OAuth1764600000000 } from './1764600000000-oauth.js';
 import { OAuthOwnerColumns1764700000000 } from './1764700000000-oauth-owner-columns.js';
 import { ApiKeyAddresses1764800000000 } from './1764800000000-api-key-addresses.js';
 import { CredentialLifecycle1764900000000 } from './1764900000000-credential-lifecycle.js';
+import { Mfa1765000000000 } from './1765000000000-mfa.js';
 
 /**
  * Every migration, oldest first. `npm run migration:generate` writes a new file here: add
@@ -22,4 +23,5 @@ export const migrations = [
   OAuthOwnerColumns1764700000000,
   ApiKeyAddresses1764800000000,
   CredentialLifecycle1764900000000,
+  Mfa1765000000000,
 ];

@@ -5,6 +5,8 @@ import { firstPartySignIn } from '../../common/auth/access-policy.js';
 import { Authenticated } from '../../common/auth/authenticated.decorator.js';
 import { Principal } from '../../common/auth/principal.js';
 import { Public } from '../../common/auth/public.decorator.js';
+import { AllowedBeforeMfaEnrollment, RequiresRecentSignIn } from '../../common/auth/step-up.js';
+import { MfaService } from './mfa/mfa.service.js';
 import { clientAddress } from '../../common/http/client-address.js';
 import { UnauthenticatedError } from '../../common/errors/app-error.js';
 import { UserResponse } from '../users/dto/user.response.js';
@@ -23,6 +25,7 @@ export class AuthController {
     private readonly auth: AuthService,
     private readonly users: UsersService,
     private readonly accessTokens: AccessTokensService,
+    private readonly mfa: MfaService,
   ) {}
 
   @Post('register')
@@ -81,10 +84,12 @@ export class AuthController {
 
   @Get('me')
   @Authenticated()
+  @AllowedBeforeMfaEnrollment()
   @ApiOkResponse({ type: MeResponse })
   async me(@Principal() me: Principal): Promise<MeResponse> {
     const user = await this.users.findById(me.userId);
     if (!user) throw new UnauthenticatedError();
+    const mfa = await this.mfa.status(user.id);
     return {
       id: user.id,
       email: user.email,
@@ -92,6 +97,12 @@ export class AuthController {
       roles: [...me.roles],
       permissions: [...me.permissions].sort(),
       authMethod: me.authMethod,
+      ...(me.signIn ? { authTime: me.signIn.authTime, amr: [...me.signIn.amr] } : {}),
+      mfa: {
+        totp: mfa.totp,
+        recoveryCodesLeft: mfa.recoveryCodesLeft,
+        required: this.mfa.mustHaveSecondFactor(user.roles),
+      },
     };
   }
 
@@ -99,6 +110,7 @@ export class AuthController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @ScopedRateLimit('auth')
   @Authenticated({ policy: firstPartySignIn })
+  @RequiresRecentSignIn()
   @ApiNoContentResponse()
   changePassword(@Principal() me: Principal, @Body() body: ChangePasswordDto, @Req() req: Request): Promise<void> {
     return this.auth.changePassword(me, body, clientAddress(req));

@@ -18,6 +18,14 @@ import { AccessTokensService } from './jwt/access-tokens.service.js';
 import { JwksController } from './jwt/jwks.controller.js';
 import { SigningKeysService } from './jwt/signing-keys.service.js';
 import { LockoutService } from './lockout/lockout.service.js';
+import { MfaSignInService } from './mfa/mfa-sign-in.service.js';
+import { MfaController, UserMfaController } from './mfa/mfa.controller.js';
+import { MfaChallenge, RecoveryCode, TotpFactor } from './mfa/mfa.entities.js';
+import { MfaRepository } from './mfa/mfa.repository.js';
+import { MfaService } from './mfa/mfa.service.js';
+import { SecretBox } from './mfa/secret-box.js';
+import { StepUpService } from './mfa/step-up.service.js';
+import { SessionSignIn } from './sessions/session-sign-in.js';
 import { RefreshToken } from './refresh/refresh-token.entity.js';
 import { RefreshTokensService } from './refresh/refresh-tokens.service.js';
 import { RevocationService } from './revocation/revocation.service.js';
@@ -38,7 +46,16 @@ import { PersonalTokensService } from './tokens/personal-tokens.service.js';
   imports: [
     UsersModule,
     RateLimitModule,
-    TypeOrmModule.forFeature([RevokedAccessToken, TokenCutoff, RefreshToken, Session, PersonalToken]),
+    TypeOrmModule.forFeature([
+      RevokedAccessToken,
+      TokenCutoff,
+      RefreshToken,
+      Session,
+      PersonalToken,
+      TotpFactor,
+      RecoveryCode,
+      MfaChallenge,
+    ]),
   ],
   controllers: [
     AuthController,
@@ -47,6 +64,8 @@ import { PersonalTokensService } from './tokens/personal-tokens.service.js';
     CredentialsController,
     UserCredentialsController,
     JwksController,
+    MfaController,
+    UserMfaController,
   ],
   providers: [
     AuthService,
@@ -65,6 +84,12 @@ import { PersonalTokensService } from './tokens/personal-tokens.service.js';
     CsrfService,
     PersonalTokensService,
     LockoutService,
+    SecretBox,
+    MfaRepository,
+    MfaService,
+    MfaSignInService,
+    StepUpService,
+    SessionSignIn,
     JwtStrategy,
     PersonalTokenStrategy,
     SessionStrategy,

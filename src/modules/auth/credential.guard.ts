@@ -8,10 +8,12 @@ import type { AccessPolicy } from '../../common/auth/access-policy.js';
 import { ACCESS_POLICY, ALLOW_ANONYMOUS } from '../../common/auth/authenticated.decorator.js';
 import type { Principal } from '../../common/auth/principal.js';
 import { IS_PUBLIC } from '../../common/auth/public.decorator.js';
+import { ALLOWED_BEFORE_MFA_ENROLLMENT, RECENT_SIGN_IN, type RecentSignInRule } from '../../common/auth/step-up.js';
 import { ForbiddenError, UnauthenticatedError } from '../../common/errors/app-error.js';
 import { MetricsRegistry } from '../../common/metrics/metrics-registry.js';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { CredentialStrategies } from './credential-strategies.js';
+import { StepUpService } from './mfa/step-up.service.js';
 import { presentedCredential, refusalChallenge, SESSION_COOKIE, type PresentedCredential } from './credentials.js';
 import { CsrfService } from './sessions/csrf.service.js';
 import { REPLACES_STALE_SESSION } from './sessions/replaces-stale-session.decorator.js';
@@ -22,7 +24,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * The one global guard, default deny. It finds the one credential of the request,
  * authenticates it through its passport strategy (a present but invalid credential is
  * 401 everywhere, public routes included), checks CSRF for cookie sessions, then the
- * route's access policy. Only `@Public()` routes admit anonymous callers.
+ * route's access policy, the second-factor enrolment its role may require, and the step-up a
+ * sensitive route asks for. Only `@Public()` routes admit anonymous callers.
  */
 @Injectable()
 export class CredentialGuard implements CanActivate {
@@ -33,6 +36,7 @@ export class CredentialGuard implements CanActivate {
     private readonly rateLimits: RateLimitGuard,
     private readonly metrics: MetricsRegistry,
     private readonly events: EventEmitter2,
+    private readonly stepUp: StepUpService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -69,6 +73,11 @@ export class CredentialGuard implements CanActivate {
     const policy = this.reflector.getAllAndOverride<AccessPolicy | undefined>(ACCESS_POLICY, targets);
     if (!policy) throw new ForbiddenError('This route declares no access policy.');
     if (!policy.allows(request.principal, request)) throw new ForbiddenError(`This needs ${policy.description}.`);
+    if (!this.reflector.getAllAndOverride<boolean>(ALLOWED_BEFORE_MFA_ENROLLMENT, targets)) {
+      await this.stepUp.assertEnrolledIfRequired(request.principal);
+    }
+    const recentSignIn = this.reflector.getAllAndOverride<RecentSignInRule | undefined>(RECENT_SIGN_IN, targets);
+    if (recentSignIn?.applies(request)) await this.stepUp.assertRecentSignIn(request.principal);
     return true;
   }
 
