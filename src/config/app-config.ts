@@ -251,7 +251,8 @@ function productionProblems(env: Env): string[] {
     problems.push('JWT_KEYS or JWT_KEYS_FILE: required in production (signing keys are generated only in development)');
   }
   if (!env.CSRF_SECRET) problems.push('CSRF_SECRET: required in production (at least 32 random characters)');
-  if (!env.MFA_ENCRYPTION_KEY) problems.push('MFA_ENCRYPTION_KEY: required in production (at least 32 random characters)');
+  if (!env.MFA_ENCRYPTION_KEY)
+    problems.push('MFA_ENCRYPTION_KEY: required in production (at least 32 random characters)');
   if (!env.API_KEY_PEPPER) problems.push('API_KEY_PEPPER: required in production (at least 32 random characters)');
   if (!env.OAUTH_COOKIE_KEYS?.length) {
     problems.push('OAUTH_COOKIE_KEYS: required in production (at least 32 random characters each, comma-separated)');
@@ -263,9 +264,9 @@ function productionProblems(env: Env): string[] {
 
 /** Validates the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
-  const withoutEmpty = Object.fromEntries(Object.entries(source).filter(
-      ([k, v]) => v !== undefined && (v !== '' || EMPTY_IS_A_VALUE.has(k)),
-    ));
+  const withoutEmpty = Object.fromEntries(
+    Object.entries(source).filter(([k, v]) => v !== undefined && (v !== '' || EMPTY_IS_A_VALUE.has(k))),
+  );
   const parsed = envSchema.safeParse(withoutEmpty);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));

@@ -102,7 +102,10 @@ export const envSchema = z.object({
   MFA_ENCRYPTION_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Roles whose holders must enrol a second factor before anything else; empty for none. */
   MFA_REQUIRED_ROLES: commaList
-    .refine((roles) => roles.every((role) => (ROLES as readonly string[]).includes(role)), `roles are ${ROLES.join(', ')}`)
+    .refine(
+      (roles) => roles.every((role) => (ROLES as readonly string[]).includes(role)),
+      `roles are ${ROLES.join(', ')}`,
+    )
     .default(['admin']),
   /** How old a sign-in may be for the sensitive routes (RFC 9470 max_age). */
   REAUTH_MAX_AGE: duration.refine((v) => v >= 1, 'must be at least 1s').default(15 * 60),

@@ -1082,7 +1082,8 @@ class World {
       case 'adminSession': {
         // The CSRF token is bound to the session: the app issues it to a request of that session.
         const signedIn = await this.t.app.get(UsersService).findById(account.id);
-        const started = signedIn && (await this.t.app.get(SessionsService).start(signedIn, undefined, NO_ORIGIN, passwordProof()));
+        const started =
+          signedIn && (await this.t.app.get(SessionsService).start(signedIn, undefined, NO_ORIGIN, passwordProof()));
         if (!started) throw new Error('the fuzzer could not start a session');
         const { sid } = started;
         const res = await this.t.http.get('/api/v1/auth/csrf').set('Cookie', cookieHeader({ sid }));

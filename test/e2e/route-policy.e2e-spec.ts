@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessPolicy } from '../../src/common/auth/access-policy.js';
 import { ACCESS_POLICY, ALLOW_ANONYMOUS } from '../../src/common/auth/authenticated.decorator.js';
 import { IS_PUBLIC } from '../../src/common/auth/public.decorator.js';
+import { ALLOWED_BEFORE_MFA_ENROLLMENT, RECENT_SIGN_IN, type RecentSignInRule } from '../../src/common/auth/step-up.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
 
 function joinPaths(...parts: (string | undefined)[]): string {
@@ -43,7 +44,12 @@ function routePolicies(t: TestApp): string[] {
         : policy
           ? `${anonymous}authenticated: ${policy.description}`
           : 'DENIED (no policy)';
-      lines.push(`${method.padEnd(6)} ${joinPaths(base, path).padEnd(44)} ${rule}`);
+      const recent = reflector.getAllAndOverride<RecentSignInRule | undefined>(RECENT_SIGN_IN, targets);
+      const stepUp = recent ? ` + recent sign-in (${recent.description})` : '';
+      const beforeEnrolment = reflector.getAllAndOverride<boolean | undefined>(ALLOWED_BEFORE_MFA_ENROLLMENT, targets)
+        ? ' + before MFA enrolment'
+        : '';
+      lines.push(`${method.padEnd(6)} ${joinPaths(base, path).padEnd(44)} ${rule}${stepUp}${beforeEnrolment}`);
     }
   }
   return lines.sort();

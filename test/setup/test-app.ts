@@ -156,8 +156,8 @@ export interface TestCluster {
 
 /**
  * `count` instances of one deployment, as behind a load balancer: one Postgres database,
- * one Redis (under this file's key prefix), one JWT key set, CSRF secret, API-key pepper and
- * OAuth cookie keys, so any instance accepts what another issued. The embedded database lives in one app's memory,
+ * one Redis (under this file's key prefix), one JWT key set, CSRF secret, API-key pepper,
+ * OAuth cookie keys and MFA encryption key, so any instance accepts what another issued. The embedded database lives in one app's memory,
  * so a cluster needs a real Postgres: DATABASE_URL, else LOCAL_POSTGRES. The cluster holds
  * the database too: it outlives its instances until `close`.
  */
@@ -169,6 +169,7 @@ export async function startTestCluster(count: number, env: Record<string, string
     CSRF_SECRET: randomBytes(32).toString('base64url'),
     API_KEY_PEPPER: randomBytes(32).toString('base64url'),
     OAUTH_COOKIE_KEYS: randomBytes(32).toString('base64url'),
+    MFA_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
     ...env,
   };
   await assertRedisAnswers(shared.REDIS_URL as string);

@@ -28,6 +28,7 @@ import { PageQuery } from '../../common/http/pagination.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { ApiKeyPage, ApiKeyResponse, CreateApiKeyDto, CreatedApiKeyResponse } from './dto/api-key.dto.js';
 import { Audited } from '../../common/audit/audited.decorator.js';
+import { RequiresRecentSignIn } from '../../common/auth/step-up.js';
 
 const uuid = new ParseUUIDPipe({ version: '4' });
 
@@ -43,6 +44,7 @@ export class ApiKeysController {
   @Post()
   @HttpCode(HttpStatus.CREATED)
   @Authenticated({ policy: firstPartySignIn })
+  @RequiresRecentSignIn()
   @Audited('api-key.create')
   @ApiCreatedResponse({ type: CreatedApiKeyResponse })
   @ApiConflictResponse({ description: 'MAX_API_KEYS_PER_USER reached (urn:problem:credential-limit)' })
@@ -72,6 +74,7 @@ export class ApiKeysController {
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ policy: firstPartySignIn })
+  @RequiresRecentSignIn()
   @Audited('api-key.revoke')
   @ApiNoContentResponse({ description: 'Revoked, on every instance at once' })
   revoke(@Principal() me: Principal, @Param('id', uuid) id: string): Promise<void> {
@@ -81,6 +84,7 @@ export class ApiKeysController {
   @Post(':id/rotate')
   @HttpCode(HttpStatus.CREATED)
   @Authenticated({ policy: firstPartySignIn })
+  @RequiresRecentSignIn()
   @Audited('api-key.rotate')
   @ApiCreatedResponse({ type: CreatedApiKeyResponse, description: 'A new secret; the old one is dead' })
   rotate(@Principal() me: Principal, @Param('id', uuid) id: string): Promise<CreatedApiKeyResponse> {

@@ -10,6 +10,7 @@ import { BadRequestError, NotFoundError } from '../../../common/errors/app-error
 import { UsersService } from '../../users/users.service.js';
 import { AuthService } from '../auth.service.js';
 import { CredentialInventory, type HeldCredential } from './credential-inventory.js';
+import { RequiresRecentSignIn } from '../../../common/auth/step-up.js';
 
 /** What the `:id` of a credential may look like (UUIDs, and the OAuth server's grant ids). */
 const CREDENTIAL_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -71,6 +72,7 @@ export class CredentialsController {
   @Delete('credentials/:id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ policy: firstPartySignIn })
+  @RequiresRecentSignIn()
   @Audited('credential.end')
   @ApiNoContentResponse({ description: 'Ended, on every instance at once' })
   @ApiNotFoundResponse()
@@ -81,6 +83,7 @@ export class CredentialsController {
   @Post('sign-out-everywhere')
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ policy: firstPartySignIn })
+  @RequiresRecentSignIn()
   @Audited('auth.sign-out-everywhere')
   @ApiNoContentResponse({ description: 'Every credential but the one making this request ended' })
   async signOutEverywhere(@Principal() me: Principal): Promise<void> {
@@ -111,6 +114,7 @@ export class UserCredentialsController {
   @Delete()
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ policy: manageUsers })
+  @RequiresRecentSignIn()
   @Audited('user.credentials.end')
   @ApiNoContentResponse({ description: 'Every credential of the user ended, on every instance at once' })
   async endAll(@Principal() me: Principal, @Param('id', uuid) id: string): Promise<void> {

@@ -77,7 +77,6 @@ export class MeResponse {
   @ApiProperty({ type: () => MeMfaStatus }) mfa: MeMfaStatus;
 }
 
-
 export class CsrfTokenResponse {
   @ApiProperty() csrfToken: string;
 }

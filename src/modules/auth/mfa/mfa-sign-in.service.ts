@@ -87,7 +87,13 @@ export class MfaSignInService {
     try {
       await this.lockout.reserveAttempt(account.email, address);
     } catch (error) {
-      await this.audit({ action: 'auth.lockout', outcome: 'denied', security: true, target: account.email, status: 429 });
+      await this.audit({
+        action: 'auth.lockout',
+        outcome: 'denied',
+        security: true,
+        target: account.email,
+        status: 429,
+      });
       throw error;
     }
     let proved: AuthenticationMethod[] | 'used';
@@ -111,7 +117,13 @@ export class MfaSignInService {
       throw new InvalidSecondFactorError();
     }
     if (proved === 'used') {
-      await this.audit({ action: 'auth.mfa.verify', outcome: 'denied', security: true, target: account.id, status: 401 });
+      await this.audit({
+        action: 'auth.mfa.verify',
+        outcome: 'denied',
+        security: true,
+        target: account.id,
+        status: 401,
+      });
       throw new InvalidSecondFactorError();
     }
     await this.lockout.recordSuccess(account.email, address);

@@ -1,4 +1,16 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Req, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Req,
+  Res,
+} from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { allOf, can, firstPartySignIn } from '../../../common/auth/access-policy.js';
@@ -112,7 +124,12 @@ export class MfaController {
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<TokenPairResponse | undefined> {
-    const finished = await this.mfaSignIn.finish(body.mfaToken, ['login', 'session'], answerOf(body), clientAddress(req));
+    const finished = await this.mfaSignIn.finish(
+      body.mfaToken,
+      ['login', 'session'],
+      answerOf(body),
+      clientAddress(req),
+    );
     if (finished.purpose === 'login') {
       return this.auth.issuePair(finished.account, originOf(req), finished.proof);
     }

@@ -58,7 +58,8 @@ export class StepUpService {
       problem = 'This needs a sign-in with your second factor.';
     }
     if (!problem) return;
-    if (principal.authMethod === 'session') throw new ReauthenticationRequiredError(`${problem} POST /api/v1/auth/reauthenticate.`);
+    if (principal.authMethod === 'session')
+      throw new ReauthenticationRequiredError(`${problem} POST /api/v1/auth/reauthenticate.`);
     throw new InsufficientUserAuthenticationError(problem, maxAge);
   }
 
@@ -92,11 +93,23 @@ export class StepUpService {
       proved = (await this.users.verifyPassword(user.email, answer.password as string)) ? ['pwd'] : null;
     }
     if (!proved) {
-      await this.audit({ action: 'auth.reauthenticate', outcome: 'failure', security: true, target: user.id, status: 401 });
+      await this.audit({
+        action: 'auth.reauthenticate',
+        outcome: 'failure',
+        security: true,
+        target: user.id,
+        status: 401,
+      });
       throw hasFactor ? new InvalidSecondFactorError() : new InvalidCredentialsError();
     }
     await this.lockout.recordSuccess(user.email, address);
-    await this.audit({ action: 'auth.reauthenticate', outcome: 'success', actorId: user.id, target: user.id, status: 200 });
+    await this.audit({
+      action: 'auth.reauthenticate',
+      outcome: 'success',
+      actorId: user.id,
+      target: user.id,
+      status: 200,
+    });
     const amr = new Set<AuthenticationMethod>([...(caller.signIn?.amr ?? ['pwd']), ...proved]);
     return { authTime: Math.floor(Date.now() / 1000), amr: [...amr] };
   }

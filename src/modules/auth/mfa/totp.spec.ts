@@ -34,6 +34,7 @@ describe('TOTP (RFC 6238)', () => {
 
   it('should refuse what is not six digits', () => {
     const code = codeAt(SEED, 59_000);
-    for (const bad of ['', code.slice(1), `${code}0`, ' 287082', '28708a']) expect(stepOfCode(SEED, bad, 59_000)).toBeNull();
+    for (const bad of ['', code.slice(1), `${code}0`, ' 287082', '28708a'])
+      expect(stepOfCode(SEED, bad, 59_000)).toBeNull();
   });
 });

@@ -12,6 +12,7 @@ import {
   OAuthClientResponse,
 } from '../dto/oauth-client.dto.js';
 import { OAuthClientsService } from './oauth-clients.service.js';
+import { RequiresRecentSignIn } from '../../../common/auth/step-up.js';
 
 const uuid = new ParseUUIDPipe({ version: '4' });
 /** Registering or deleting a client makes or ends credentials: it needs a first-party sign-in. */
@@ -26,6 +27,7 @@ export class OAuthClientsController {
   @Post()
   @HttpCode(HttpStatus.CREATED)
   @Authenticated({ policy: manageWithSignIn })
+  @RequiresRecentSignIn()
   @Audited('oauth-client.create')
   @ApiCreatedResponse({ type: CreatedOAuthClientResponse })
   create(@Principal() me: Principal, @Body() body: CreateOAuthClientDto): Promise<CreatedOAuthClientResponse> {
@@ -48,6 +50,7 @@ export class OAuthClientsController {
   @Delete(':clientId')
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ policy: manageWithSignIn })
+  @RequiresRecentSignIn()
   @Audited('oauth-client.delete')
   @ApiNoContentResponse({ description: 'Deleted; its tokens stop working at once' })
   delete(@Param('clientId', uuid) clientId: string): Promise<void> {
