@@ -11,6 +11,13 @@ import { readNewPassword } from './read-password.js';
 
 const DEFAULT_DISPLAY_NAME = 'Administrator';
 
+/** MFA_REQUIRED_ROLES names admin (the default): until enrolled, the admin may only enrol. */
+const ENROLMENT_HELP = `Admins must enrol a second factor before anything else (MFA_REQUIRED_ROLES).
+Sign in (POST /api/v1/auth/login), then POST /api/v1/auth/mfa/totp with that token: add the
+otpauthUri (or the secret) to an authenticator app, and send its current code to
+POST /api/v1/auth/mfa/totp/confirm. Keep the ten recovery codes it answers. (docs/auth-flows.md)
+`;
+
 /** `create-admin --email <email> [--name <display name>]`: the only way to make an admin. */
 export const createAdmin: CliCommand = {
   usage: '--email <email> [--name <display name>]',
@@ -24,6 +31,7 @@ export const createAdmin: CliCommand = {
       try {
         const admin = await context.get(UsersService).createAdmin({ email, password, displayName });
         process.stdout.write(`Created admin ${admin.email} (${admin.id})\n`);
+        if (config.mfa.requiredRoles.includes('admin')) process.stdout.write(ENROLMENT_HELP);
         return 0;
       } catch (error) {
         if (error instanceof ValidationFailedError) {
