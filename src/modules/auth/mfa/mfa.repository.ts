@@ -12,8 +12,9 @@ export class MfaRepository {
     @InjectRepository(MfaChallenge) private readonly challenges: Repository<MfaChallenge>,
   ) {}
 
-  findTotp(userId: string): Promise<TotpFactor | null> {
-    return this.totp.findOneBy({ userId });
+  /** `manager`: inside a transaction, read through it (the embedded database has one connection). */
+  findTotp(userId: string, manager?: EntityManager): Promise<TotpFactor | null> {
+    return manager ? manager.findOneBy(TotpFactor, { userId }) : this.totp.findOneBy({ userId });
   }
 
   /** A new pending factor, replacing a pending one; false when a confirmed factor exists. */

@@ -166,13 +166,13 @@ export class MfaService {
     userId: string,
     answer: SecondFactorAnswer,
   ): Promise<AuthenticationMethod[] | null> {
+    const factor = await this.factors.findTotp(userId, manager);
+    if (!factor?.confirmedAt) return null;
     if (answer.code !== undefined) {
-      const factor = await this.factors.findTotp(userId);
-      if (!factor?.confirmedAt) return null;
       const step = stepOfCode(this.box.open(factor.secretSealed, userId), answer.code);
       return step !== null && (await this.factors.acceptStep(manager, userId, step, false)) ? ['otp'] : null;
     }
-    if (answer.recoveryCode !== undefined && (await this.hasSecondFactor(userId))) {
+    if (answer.recoveryCode !== undefined) {
       return (await this.factors.useRecoveryCode(manager, userId, hashRecoveryCode(answer.recoveryCode))) ? [] : null;
     }
     return null;
