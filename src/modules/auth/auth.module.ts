@@ -95,6 +95,13 @@ import { PersonalTokensService } from './tokens/personal-tokens.service.js';
     SessionStrategy,
     { provide: APP_GUARD, useClass: CredentialGuard },
   ],
-  exports: [AuthService, RevocationService, SigningKeysService, CredentialStrategies, CredentialInventory],
+  exports: [
+    AuthService,
+    MfaSignInService,
+    RevocationService,
+    SigningKeysService,
+    CredentialStrategies,
+    CredentialInventory,
+  ],
 })
 export class AuthModule {}
