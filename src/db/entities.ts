@@ -2,6 +2,7 @@ import { ApiKeyAddress } from '../modules/api-keys/api-key-address.entity.js';
 import { ApiKey } from '../modules/api-keys/api-key.entity.js';
 import { AuditEvent } from '../modules/audit/audit-event.entity.js';
 import { MfaChallenge, RecoveryCode, TotpFactor } from '../modules/auth/mfa/mfa.entities.js';
+import { Passkey, WebAuthnChallenge } from '../modules/auth/mfa/passkey.entities.js';
 import { RefreshToken } from '../modules/auth/refresh/refresh-token.entity.js';
 import { RevocationLogEntry } from '../modules/auth/revocation/revocation-log-entry.entity.js';
 import { RevokedAccessToken } from '../modules/auth/revocation/revoked-access-token.entity.js';
@@ -25,6 +26,8 @@ export const entities = [
   TotpFactor,
   RecoveryCode,
   MfaChallenge,
+  Passkey,
+  WebAuthnChallenge,
   Resource,
   ApiKey,
   ApiKeyAddress,

@@ -52,7 +52,7 @@ describe('JWT pair: /api/v1/auth', () => {
         authMethod: 'jwt',
         authTime: expect.any(Number) as number,
         amr: ['pwd'],
-        mfa: { totp: 'none', recoveryCodesLeft: 0, required: false },
+        mfa: { totp: 'none', recoveryCodesLeft: 0, passkeys: 0, required: false },
       });
       expect(Math.abs(Date.now() / 1000 - (res.body as { authTime: number }).authTime)).toBeLessThan(60);
     });

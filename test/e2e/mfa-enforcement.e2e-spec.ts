@@ -55,7 +55,7 @@ describe('MFA_REQUIRED_ROLES (default admin): enrolment first', () => {
       expect(res.body.type).toBe('urn:problem:mfa-enrollment-required');
     }
     const me = await t.http.get('/api/v1/auth/me').set(auth).expect(200);
-    expect(me.body.mfa).toEqual({ totp: 'none', recoveryCodesLeft: 0, required: true });
+    expect(me.body.mfa).toEqual({ totp: 'none', recoveryCodesLeft: 0, passkeys: 0, required: true });
     await t.http.get('/api/v1/auth/mfa').set(auth).expect(200);
 
     await enrolTotp(t.http, auth);

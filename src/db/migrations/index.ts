@@ -8,6 +8,7 @@ import { OAuthOwnerColumns1764700000000 } from './1764700000000-oauth-owner-colu
 import { ApiKeyAddresses1764800000000 } from './1764800000000-api-key-addresses.js';
 import { CredentialLifecycle1764900000000 } from './1764900000000-credential-lifecycle.js';
 import { Mfa1765000000000 } from './1765000000000-mfa.js';
+import { Passkeys1765100000000 } from './1765100000000-passkeys.js';
 
 /**
  * Every migration, oldest first. `npm run migration:generate` writes a new file here: add
@@ -24,4 +25,5 @@ export const migrations = [
   ApiKeyAddresses1764800000000,
   CredentialLifecycle1764900000000,
   Mfa1765000000000,
+  Passkeys1765100000000,
 ];

@@ -101,6 +101,7 @@ export class AuthController {
       mfa: {
         totp: mfa.totp,
         recoveryCodesLeft: mfa.recoveryCodesLeft,
+        passkeys: mfa.passkeys,
         required: this.mfa.mustHaveSecondFactor(user.roles),
       },
     };

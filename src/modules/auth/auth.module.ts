@@ -23,6 +23,10 @@ import { MfaController, UserMfaController } from './mfa/mfa.controller.js';
 import { MfaChallenge, RecoveryCode, TotpFactor } from './mfa/mfa.entities.js';
 import { MfaRepository } from './mfa/mfa.repository.js';
 import { MfaService } from './mfa/mfa.service.js';
+import { Passkey, WebAuthnChallenge } from './mfa/passkey.entities.js';
+import { PasskeysController } from './mfa/passkeys.controller.js';
+import { PasskeysRepository } from './mfa/passkeys.repository.js';
+import { PasskeysService } from './mfa/passkeys.service.js';
 import { SecretBox } from './mfa/secret-box.js';
 import { StepUpService } from './mfa/step-up.service.js';
 import { SessionSignIn } from './sessions/session-sign-in.js';
@@ -55,6 +59,8 @@ import { PersonalTokensService } from './tokens/personal-tokens.service.js';
       TotpFactor,
       RecoveryCode,
       MfaChallenge,
+      Passkey,
+      WebAuthnChallenge,
     ]),
   ],
   controllers: [
@@ -66,6 +72,7 @@ import { PersonalTokensService } from './tokens/personal-tokens.service.js';
     JwksController,
     MfaController,
     UserMfaController,
+    PasskeysController,
   ],
   providers: [
     AuthService,
@@ -89,6 +96,8 @@ import { PersonalTokensService } from './tokens/personal-tokens.service.js';
     MfaService,
     MfaSignInService,
     StepUpService,
+    PasskeysRepository,
+    PasskeysService,
     SessionSignIn,
     JwtStrategy,
     PersonalTokenStrategy,

@@ -60,6 +60,7 @@ export class TokenPairResponse {
 export class MeMfaStatus {
   @ApiProperty({ enum: ['none', 'pending', 'active'] }) totp: string;
   @ApiProperty() recoveryCodesLeft: number;
+  @ApiProperty() passkeys: number;
   @ApiProperty({ description: 'Your role requires a second factor (MFA_REQUIRED_ROLES)' }) required: boolean;
 }
 

@@ -47,7 +47,7 @@ export class MfaSignInService {
   /** Throws the `mfa-required` answer when the account has a second factor; returns when it has none. */
   async requireSecondStep(account: Account, purpose: MfaPurpose): Promise<void> {
     const status = await this.mfa.status(account.id);
-    if (status.totp !== 'active') return;
+    if (status.methods.length === 0) return;
     const mfaToken = newOpaqueToken(MFA_TOKEN_TAG);
     await this.challenges.insertChallenge({
       tokenHash: hashOpaqueToken(mfaToken),

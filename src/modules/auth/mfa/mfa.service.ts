@@ -12,6 +12,7 @@ import { UsersService } from '../../users/users.service.js';
 import { InvalidCodeError, MfaConflictError, type MfaMethod } from './mfa.errors.js';
 import { MFA_EVENTS, type MfaFactorEvent } from './mfa.events.js';
 import { MfaRepository } from './mfa.repository.js';
+import { PasskeysRepository } from './passkeys.repository.js';
 import { hashRecoveryCode, newRecoveryCode, RECOVERY_CODE_COUNT } from './recovery-codes.js';
 import { SecretBox } from './secret-box.js';
 import { base32Of, newTotpSecret, otpauthUri, stepOfCode } from './totp.js';
@@ -25,6 +26,7 @@ export interface SecondFactorAnswer {
 export interface MfaStatus {
   totp: 'none' | 'pending' | 'active';
   recoveryCodesLeft: number;
+  passkeys: number;
   methods: MfaMethod[];
 }
 
@@ -38,6 +40,7 @@ export class MfaService {
   constructor(
     private readonly config: AppConfig,
     private readonly factors: MfaRepository,
+    private readonly passkeys: PasskeysRepository,
     private readonly box: SecretBox,
     private readonly users: UsersService,
     private readonly events: EventEmitter2,
@@ -45,21 +48,20 @@ export class MfaService {
   ) {}
 
   async status(userId: string): Promise<MfaStatus> {
-    const [totp, recoveryCodesLeft] = await Promise.all([
+    const [totp, recoveryCodesLeft, passkeys] = await Promise.all([
       this.factors.findTotp(userId),
       this.factors.recoveryCodesLeft(userId),
+      this.passkeys.countOfUser(userId),
     ]);
     const state = !totp ? 'none' : totp.confirmedAt ? 'active' : 'pending';
-    return {
-      totp: state,
-      recoveryCodesLeft,
-      methods: state === 'active' ? ['totp', 'recovery-code'] : [],
-    };
+    const methods: MfaMethod[] = state === 'active' ? ['totp', 'recovery-code'] : [];
+    if (passkeys > 0) methods.push('passkey');
+    return { totp: state, recoveryCodesLeft, passkeys, methods };
   }
 
-  /** The user holds a live second factor: sign-ins and step-ups must use it. */
+  /** The user holds a live second factor (a confirmed TOTP factor or a passkey): sign-ins and step-ups must use it. */
   async hasSecondFactor(userId: string): Promise<boolean> {
-    return (await this.factors.findTotp(userId))?.confirmedAt != null;
+    return (await this.status(userId)).methods.length > 0;
   }
 
   /** Holders of a role in MFA_REQUIRED_ROLES must have a second factor. */
@@ -109,7 +111,8 @@ export class MfaService {
     if (!user) throw new UnauthenticatedError();
     const factor = await this.factors.findTotp(userId);
     if (!factor) throw new NotFoundError('There is no TOTP factor.');
-    if (factor.confirmedAt && this.mustHaveSecondFactor(user.roles)) {
+    const passkeys = await this.passkeys.countOfUser(userId);
+    if (factor.confirmedAt && passkeys === 0 && this.mustHaveSecondFactor(user.roles)) {
       throw new MfaConflictError('Your role requires a second factor: enrol another before removing this one.');
     }
     await this.dataSource.transaction(async (manager) => {
@@ -145,6 +148,7 @@ export class MfaService {
     await this.dataSource.transaction(async (manager) => {
       await this.factors.deleteTotp(manager, userId);
       await this.factors.deleteRecoveryCodes(manager, userId);
+      await this.passkeys.deleteAllOfUser(manager, userId);
     });
     await this.audit({
       action: 'mfa.factors.reset',

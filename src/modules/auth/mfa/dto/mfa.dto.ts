@@ -23,6 +23,7 @@ export class RecoveryCodesResponse {
 export class MfaStatusResponse {
   @ApiProperty({ enum: ['none', 'pending', 'active'] }) totp: string;
   @ApiProperty() recoveryCodesLeft: number;
+  @ApiProperty() passkeys: number;
   @ApiProperty({ type: [String], description: 'What a sign-in can be finished with' }) methods: string[];
 }
 
