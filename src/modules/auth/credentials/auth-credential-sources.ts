@@ -4,6 +4,7 @@ import { RefreshTokensService } from '../refresh/refresh-tokens.service.js';
 import { SessionsRepository } from '../sessions/sessions.repository.js';
 import { PersonalTokensRepository } from '../tokens/personal-tokens.repository.js';
 import { PasskeysRepository } from '../mfa/passkeys.repository.js';
+import { PasskeysService } from '../mfa/passkeys.service.js';
 import { CredentialInventory } from './credential-inventory.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -18,6 +19,7 @@ export class AuthCredentialSources {
     refreshTokens: RefreshTokensService,
     personalTokens: PersonalTokensRepository,
     passkeys: PasskeysRepository,
+    passkeyRules: PasskeysService,
   ) {
     inventory.register({
       kind: 'session',
@@ -87,7 +89,7 @@ export class AuthCredentialSources {
           createdFrom: { ip: p.createdIp, userAgent: p.createdUserAgent },
           current: false,
         })),
-      end: async (userId, id) => UUID.test(id) && passkeys.deleteOfUser(userId, id),
+      end: async (userId, id) => UUID.test(id) && passkeyRules.deleteOfUser(userId, id),
     });
   }
 }

@@ -148,15 +148,26 @@ export class PasskeysService {
   }
 
   async delete(caller: Principal, id: string): Promise<void> {
-    const user = await this.users.findById(caller.userId);
+    if (!(await this.deleteOfUser(caller.userId, id))) throw new NotFoundError('No such passkey.');
+  }
+
+  /**
+   * Deletes one of the user's passkeys (here, or through the credential inventory); false when
+   * they hold none with this id. Refused for the last factor of a user whose role needs one.
+   */
+  async deleteOfUser(userId: string, id: string): Promise<boolean> {
+    const user = await this.users.findById(userId);
     if (!user) throw new UnauthenticatedError();
-    const [count, totp] = [await this.passkeys.countOfUser(user.id), (await this.mfa.status(user.id)).totp];
-    if (count <= 1 && totp !== 'active' && this.mfa.mustHaveSecondFactor(user.roles)) {
+    const passkeys = await this.passkeys.listOfUser(user.id);
+    if (!passkeys.some((p) => p.id === id)) return false;
+    const totp = (await this.mfa.status(user.id)).totp;
+    if (passkeys.length <= 1 && totp !== 'active' && this.mfa.mustHaveSecondFactor(user.roles)) {
       throw new MfaConflictError('Your role requires a second factor: add another before removing this one.');
     }
-    if (!(await this.passkeys.deleteOfUser(user.id, id))) throw new NotFoundError('No such passkey.');
+    if (!(await this.passkeys.deleteOfUser(user.id, id))) return false;
     await this.audit({ action: 'mfa.passkey.delete', outcome: 'success', actorId: user.id, target: id, status: 204 });
     this.announce(MFA_EVENTS.factorRemoved, { userId: user.id, factor: 'passkey', actorId: user.id });
+    return true;
   }
 
   /** Request options for a passkey sign-in: discoverable credentials, so no email is needed or used. */
