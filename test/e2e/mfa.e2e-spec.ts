@@ -269,6 +269,28 @@ describe('MFA: TOTP, recovery codes and the second step of sign-in', () => {
     });
   });
 
+  describe('bounded', () => {
+    it('should clear expired mfaTokens as new ones are issued, so the table holds about what lives', async () => {
+      const { user } = await userWithTotp(t.http);
+      const db = t.app.get(DataSource);
+      await db.query(
+        `INSERT INTO mfa_challenges (token_hash, user_id, purpose, credentials_epoch, expires_at)
+         SELECT sha256(n::text::bytea), $1, 'login', 0, now() - interval '1 hour' FROM generate_series(1, 15) AS n`,
+        [user.id],
+      );
+      const expired = async () =>
+        Number(
+          ((await db.query(`SELECT count(*) AS n FROM mfa_challenges WHERE expires_at < now()`)) as { n: string }[])[0]
+            ?.n,
+        );
+      expect(await expired()).toBe(15);
+      await mfaTokenOfLogin(t.http, user);
+      expect(await expired()).toBe(5);
+      await mfaTokenOfLogin(t.http, user);
+      expect(await expired()).toBe(0);
+    });
+  });
+
   describe('removing the factor', () => {
     it('should let the password alone through again once TOTP is deleted', async () => {
       const { user, authenticator } = await userWithTotp(t.http);

@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { type EntityManager, IsNull, LessThan, type Repository } from 'typeorm';
+import { type EntityManager, IsNull, type Repository } from 'typeorm';
 import { MfaChallenge, RecoveryCode, TotpFactor, type MfaPurpose } from './mfa.entities.js';
+
+/** More than one, so expired rows are cleared faster than new ones arrive. */
+const EXPIRED_PER_INSERT = 10;
 
 /** Every query on second factors and pending second steps. */
 @Injectable()
@@ -77,6 +80,11 @@ export class MfaRepository {
     challenge: Pick<MfaChallenge, 'tokenHash' | 'userId' | 'purpose' | 'credentialsEpoch' | 'expiresAt'>,
   ): Promise<void> {
     await this.challenges.insert(challenge);
+    // A few expired ones go with each new one (see PasskeysRepository.insertChallenge).
+    await this.challenges.query(
+      `DELETE FROM mfa_challenges WHERE id IN
+         (SELECT id FROM mfa_challenges WHERE expires_at < now() LIMIT ${EXPIRED_PER_INSERT})`,
+    );
   }
 
   /** A live, unused challenge for this token and one of these sign-in paths. */
@@ -93,9 +101,5 @@ export class MfaRepository {
       [id],
     )) as [unknown[], number];
     return rows.length === 1;
-  }
-
-  async purgeExpiredChallenges(before: Date): Promise<number> {
-    return (await this.challenges.delete({ expiresAt: LessThan(before) })).affected ?? 0;
   }
 }

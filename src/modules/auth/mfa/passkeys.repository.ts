@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { type EntityManager, LessThan, type Repository } from 'typeorm';
+import { type EntityManager, type Repository } from 'typeorm';
 import { Passkey, WebAuthnChallenge } from './passkey.entities.js';
+
+/** More than one, so expired rows are cleared faster than new ones arrive. */
+const EXPIRED_PER_INSERT = 10;
 
 @Injectable()
 export class PasskeysRepository {
@@ -44,10 +47,19 @@ export class PasskeysRepository {
     return rows.length === 1;
   }
 
+  /**
+   * Stores a new challenge and deletes a few expired ones: each new row clears up to
+   * EXPIRED_PER_INSERT old ones, so the table stays about as large as what lives (5 minutes of
+   * rate-limited ceremonies) without a schedule of its own.
+   */
   async insertChallenge(
     challenge: Pick<WebAuthnChallenge, 'challenge' | 'purpose' | 'userId' | 'expiresAt'>,
   ): Promise<void> {
     await this.challenges.insert(challenge);
+    await this.challenges.query(
+      `DELETE FROM webauthn_challenges WHERE id IN
+         (SELECT id FROM webauthn_challenges WHERE expires_at < now() LIMIT ${EXPIRED_PER_INSERT})`,
+    );
   }
 
   /** Uses the challenge up if it is live, of this purpose (and user): the user it was issued to, or undefined. */
@@ -61,9 +73,5 @@ export class PasskeysRepository {
       [challenge, purpose],
     )) as [{ user_id: string | null }[], number];
     return rows[0] && { userId: rows[0].user_id };
-  }
-
-  async purgeExpiredChallenges(before: Date): Promise<number> {
-    return (await this.challenges.delete({ expiresAt: LessThan(before) })).affected ?? 0;
   }
 }
