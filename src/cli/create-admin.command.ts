@@ -13,6 +13,13 @@ import { readNewPassword } from './read-password.js';
 
 const DEFAULT_DISPLAY_NAME = 'Administrator';
 
+/** MFA_REQUIRED_ROLES names admin (the default): until enrolled, the admin may only enrol. */
+const ENROLMENT_HELP = `Admins must enrol a second factor before anything else (MFA_REQUIRED_ROLES).
+Sign in (POST /api/v1/auth/login), then POST /api/v1/auth/mfa/totp with that token: add the
+otpauthUri (or the secret) to an authenticator app, and send its current code to
+POST /api/v1/auth/mfa/totp/confirm. Keep the ten recovery codes it answers. (docs/auth-flows.md)
+`;
+
 /** `create-admin --email <email> [--name <display name>]`: the only way to make an admin. */
 export const createAdmin: CliCommand = {
   usage: '--email <email> [--name <display name>]',
@@ -33,6 +40,7 @@ export const createAdmin: CliCommand = {
         const admin = await context.get(UsersService).createAdmin({ email, password, displayName });
         await audit({ outcome: 'success', target: admin.id, details: { via: 'cli' } });
         process.stdout.write(`Created admin ${admin.email} (${admin.id})\n`);
+        if (config.mfa.requiredRoles.includes('admin')) process.stdout.write(ENROLMENT_HELP);
         return 0;
       } catch (error) {
         await audit({ outcome: 'failure', target: email, details: { via: 'cli' } });

@@ -47,6 +47,7 @@ describe(loadConfig.name, () => {
       API_KEY_PEPPER: 'p'.repeat(32),
       OAUTH_COOKIE_KEYS: 'k'.repeat(32),
       SMTP_URL: 'smtp://mail.example.com:587',
+      MFA_ENCRYPTION_KEY: 'm'.repeat(32),
     };
     expect(() => loadConfig({ ...production, PUBLIC_URL: 'http://api.example.com' })).toThrow(
       /PUBLIC_URL: must be https/,

@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { isRole, type Role } from '../common/auth/roles.js';
 import { envSchema, type Env } from './env.schema.js';
+
+/** The contract's five minutes for finishing a sign-in with its second factor. */
+const MFA_CHALLENGE_TTL_SECONDS = 300;
+
+/** Variables where an empty value means "none" rather than "unset, take the default". */
+const EMPTY_IS_A_VALUE = new Set(['MFA_REQUIRED_ROLES']);
 
 /** DATA_DIR=:memory: keeps development state in memory (used by tests). */
 const IN_MEMORY = ':memory:';
@@ -93,6 +100,18 @@ export class AppConfig {
     /** Undefined: generated into DATA_DIR (development only). */
     cookieKeys: string[] | undefined;
   };
+  readonly mfa: {
+    /** Undefined: generated into DATA_DIR (development only). */
+    encryptionKey: string | undefined;
+    /** Holders of these roles must enrol a second factor first. */
+    requiredRoles: Role[];
+    /** How old a sign-in may be on the sensitive routes. */
+    reauthMaxAgeSeconds: number;
+    /** How long an mfaToken (the sign-in waiting for its second factor) lives. */
+    challengeTtlSeconds: number;
+    /** The label authenticator apps show: PUBLIC_URL's host. */
+    issuerLabel: string;
+  };
   readonly apiKeys: { pepper: string | undefined; defaultRateLimitPerMinute: number };
   readonly rateLimits: { enabled: boolean; anonymous: Rate; user: Rate; auth: Rate };
   readonly lockout: { maxFailuresPerAccount: number; maxFailuresPerAddress: number; windowSeconds: number };
@@ -184,6 +203,13 @@ export class AppConfig {
       codeTtlSeconds: env.OAUTH_CODE_TTL,
       cookieKeys: env.OAUTH_COOKIE_KEYS && env.OAUTH_COOKIE_KEYS.length > 0 ? env.OAUTH_COOKIE_KEYS : undefined,
     };
+    this.mfa = {
+      encryptionKey: env.MFA_ENCRYPTION_KEY,
+      requiredRoles: env.MFA_REQUIRED_ROLES.filter(isRole),
+      reauthMaxAgeSeconds: env.REAUTH_MAX_AGE,
+      challengeTtlSeconds: MFA_CHALLENGE_TTL_SECONDS,
+      issuerLabel: new URL(this.app.publicUrl).host,
+    };
     this.apiKeys = { pepper: env.API_KEY_PEPPER, defaultRateLimitPerMinute: env.API_KEY_DEFAULT_RATE_LIMIT };
     this.rateLimits = {
       enabled: env.RATE_LIMITS_ENABLED,
@@ -257,6 +283,8 @@ function productionProblems(env: Env): string[] {
     problems.push('JWT_KEYS or JWT_KEYS_FILE: required in production (signing keys are generated only in development)');
   }
   if (!env.CSRF_SECRET) problems.push('CSRF_SECRET: required in production (at least 32 random characters)');
+  if (!env.MFA_ENCRYPTION_KEY)
+    problems.push('MFA_ENCRYPTION_KEY: required in production (at least 32 random characters)');
   if (!env.API_KEY_PEPPER) problems.push('API_KEY_PEPPER: required in production (at least 32 random characters)');
   if (!env.OAUTH_COOKIE_KEYS?.length) {
     problems.push('OAUTH_COOKIE_KEYS: required in production (at least 32 random characters each, comma-separated)');
@@ -324,7 +352,10 @@ function withSecretFiles(source: Record<string, string>): { env: Record<string, 
 /** Validates the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
   const given = Object.fromEntries(
-    Object.entries(source).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
+    Object.entries(source).filter(
+      (entry): entry is [string, string] =>
+        entry[1] !== undefined && (entry[1] !== '' || EMPTY_IS_A_VALUE.has(entry[0])),
+    ),
   );
   const { env: withoutEmpty, problems: fileProblems } = withSecretFiles(given);
   if (fileProblems.length > 0) throw new ConfigError(fileProblems);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ROLES } from '../common/auth/roles.js';
 
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -99,6 +100,17 @@ export const envSchema = z.object({
   REVOCATION_SYNC_INTERVAL: duration.refine((v) => v >= 1, 'must be at least 1s').default(5),
   MAX_API_KEYS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(100),
   MAX_PERSONAL_TOKENS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(100),
+  /** Seals TOTP secrets at rest (AES-256-GCM under a key derived from it); generated in development. */
+  MFA_ENCRYPTION_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Roles whose holders must enrol a second factor before anything else; empty for none. */
+  MFA_REQUIRED_ROLES: commaList
+    .refine(
+      (roles) => roles.every((role) => (ROLES as readonly string[]).includes(role)),
+      `roles are ${ROLES.join(', ')}`,
+    )
+    .default(['admin']),
+  /** How old a sign-in may be for the sensitive routes (RFC 9470 max_age). */
+  REAUTH_MAX_AGE: duration.refine((v) => v >= 1, 'must be at least 1s').default(15 * 60),
   /** Keys that sign the authorization server's cookies, newest first (older ones still verify). */
   OAUTH_COOKIE_KEYS: commaList
     .refine((keys) => keys.every((key) => key.length >= 32), 'each key must be at least 32 characters')

@@ -3,6 +3,8 @@ import { ApiKey } from '../modules/api-keys/api-key.entity.js';
 import { AccountToken } from '../modules/auth/account/account-token.entity.js';
 import { SignInOrigin } from '../modules/auth/account/sign-in-origin.entity.js';
 import { AuditEvent } from '../modules/audit/audit-event.entity.js';
+import { MfaChallenge, RecoveryCode, TotpFactor } from '../modules/auth/mfa/mfa.entities.js';
+import { Passkey, WebAuthnChallenge } from '../modules/auth/mfa/passkey.entities.js';
 import { RefreshToken } from '../modules/auth/refresh/refresh-token.entity.js';
 import { RevocationLogEntry } from '../modules/auth/revocation/revocation-log-entry.entity.js';
 import { RevokedAccessToken } from '../modules/auth/revocation/revoked-access-token.entity.js';
@@ -24,6 +26,11 @@ export const entities = [
   RefreshToken,
   Session,
   PersonalToken,
+  TotpFactor,
+  RecoveryCode,
+  MfaChallenge,
+  Passkey,
+  WebAuthnChallenge,
   Resource,
   ApiKey,
   ApiKeyAddress,

@@ -13,6 +13,7 @@ import {
   type OAuthServer,
 } from '../factories/oauth-server.js';
 import { sessionCookies, startSession } from '../factories/session.js';
+import { enrolTotp, mfaTokenOfLogin, totpCode } from '../factories/mfa.js';
 import { newRegistration, strongPassword } from '../factories/users.js';
 import { TestSmtpServer } from '../setup/smtp-server.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
@@ -295,6 +296,24 @@ describe('Account lifecycle over real mail (EMAIL_VERIFICATION=mandatory)', () =
       expect(smtp.to(user.email, /New sign-in/)).toHaveLength(1);
       expect(smtp.to(user.email, /New sign-in/)[0]?.text).toContain('NewDevice/1.0');
       expect(smtp.to(user.email, /password was changed/)).toHaveLength(1);
+    });
+
+    it('should send a notice when a second factor is added and when it is removed', async () => {
+      const user = await signUpVerified(t.http, smtp);
+      const pair = await logIn(t.http, user);
+      const authenticator = await enrolTotp(t.http, bearer(pair.access_token));
+      // The sign-in that removes it uses the factor, as step-up asks of an enrolled user.
+      const verified = await t.http
+        .post('/api/v1/auth/mfa/verify')
+        .send({ mfaToken: await mfaTokenOfLogin(t.http, user), code: totpCode(authenticator, 1) })
+        .expect(200);
+      await t.http
+        .delete('/api/v1/auth/mfa/totp')
+        .set(bearer(verified.body.access_token as string))
+        .expect(204);
+      await outboxDrained(t.app);
+      expect(smtp.to(user.email, /A second factor was added/)).toHaveLength(1);
+      expect(smtp.to(user.email, /second factor was removed/i)).toHaveLength(1);
     });
   });
 

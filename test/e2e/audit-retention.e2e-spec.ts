@@ -55,8 +55,7 @@ async function seed(db: DataSource, userId: string): Promise<void> {
   await cutoff(ago(17 * MINUTE));
   await cutoff(ago(5 * MINUTE));
   // The revocation log is kept an hour: catch-up re-reads only its last minute.
-  const logged = (at: Date) =>
-    db.query(`INSERT INTO revocation_log (at, event) VALUES ($1, '{"type":"user"}')`, [at]);
+  const logged = (at: Date) => db.query(`INSERT INTO revocation_log (at, event) VALUES ($1, '{"type":"user"}')`, [at]);
   await logged(ago(2 * 60 * MINUTE));
   await logged(ago(MINUTE));
   // OAuth artifacts are kept a day past expiry, like refresh tokens (late replays read as reuse).

@@ -52,7 +52,11 @@ describe('JWT pair: /api/v1/auth', () => {
         roles: ['user'],
         permissions: [...ROLE_PERMISSIONS.user].sort(),
         authMethod: 'jwt',
+        authTime: expect.any(Number) as number,
+        amr: ['pwd'],
+        mfa: { totp: 'none', recoveryCodesLeft: 0, passkeys: 0, required: false },
       });
+      expect(Math.abs(Date.now() / 1000 - (res.body as { authTime: number }).authTime)).toBeLessThan(60);
     });
 
     it('should answer 401 with WWW-Authenticate without a credential', async () => {

@@ -3,6 +3,7 @@ import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { ModulesContainer } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXPRESS_ROUTES } from '../../src/app.module.js';
+import type { RouteSecurity } from '../../src/common/auth/route-security.js';
 import {
   describeAccess,
   describeAudit,
@@ -22,6 +23,12 @@ const line = (method: string, path: string, limit: string, audit: string, access
   `${method.padEnd(6)} ${path.padEnd(46)} ${limit.padEnd(24)} ${audit.padEnd(36)} ${access}`.trimEnd();
 
 const HEADER = line('METHOD', 'PATH', 'RATE LIMIT', 'AUDIT', 'ACCESS');
+
+/** What a route asks beyond its access policy: step-up, and openness before MFA enrolment. */
+function stepUpOf(security: RouteSecurity): string {
+  const recent = security.recentSignIn ? ` + recent sign-in (${security.recentSignIn.description})` : '';
+  return `${recent}${security.allowedBeforeMfaEnrollment ? ' + before MFA enrolment' : ''}`;
+}
 
 /** Every Nest route, read by the very function the guard, the limiter and the interceptor call. */
 function nestRoutes(t: TestApp): { method: string; path: string; line: string }[] {
@@ -47,7 +54,7 @@ function nestRoutes(t: TestApp): { method: string; path: string; line: string }[
           full,
           describeRateLimit(security.rateLimit),
           describeAudit(security),
-          describeAccess(security.access),
+          `${describeAccess(security.access)}${stepUpOf(security)}`,
         ),
       });
     }

@@ -1,3 +1,4 @@
+import { passwordProof } from '../../src/common/auth/sign-in-proof.js';
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
@@ -119,7 +120,7 @@ export class World {
       .generationOf(this.t.app.get(DataSource).manager, account.id);
     const jwt = await this.t.app
       .get(AccessTokensService)
-      .issue({ id: account.id, roles: [admin ? 'admin' : 'user'] }, generation);
+      .issue({ id: account.id, roles: [admin ? 'admin' : 'user'] }, generation, passwordProof());
     const owner = makePrincipal({
       userId: account.id,
       roles: [admin ? 'admin' : 'user'],
@@ -155,7 +156,8 @@ export class World {
       case 'adminSession': {
         // The CSRF token is bound to the session: the app issues it to a request of that session.
         const signedIn = await this.t.app.get(UsersService).findById(account.id);
-        const started = signedIn && (await this.t.app.get(SessionsService).start(signedIn, undefined, NO_ORIGIN));
+        const started =
+          signedIn && (await this.t.app.get(SessionsService).start(signedIn, undefined, NO_ORIGIN, passwordProof()));
         if (!started) throw new Error('the fuzzer could not start a session');
         const { sid } = started;
         const res = await this.t.http.get('/api/v1/auth/csrf').set('Cookie', cookieHeader({ sid }));

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../factories/oauth.js';
+import { NO_MFA_REQUIRED_ROLES } from './mfa-roles.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SERVER = join(ROOT, 'dist/main.js');
@@ -55,7 +56,7 @@ function captureOutput(child: ChildProcess): () => string {
  * cannot change what a test configured.
  */
 function childEnv(env: Record<string, string>): Record<string, string> {
-  return { PATH: process.env.PATH ?? '', ...env };
+  return { PATH: process.env.PATH ?? '', ...NO_MFA_REQUIRED_ROLES, ...env };
 }
 
 async function runNode(

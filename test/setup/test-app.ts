@@ -8,6 +8,7 @@ import { createApp } from '../../src/app.factory.js';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
 import { generateKeySet } from '../../src/modules/auth/jwt/signing-keys.js';
 import { cloneDatabase, createDatabase, databaseUrl, dropDatabase } from './databases.js';
+import { NO_MFA_REQUIRED_ROLES } from './mfa-roles.js';
 import { LOCAL_POSTGRES, LOCAL_REDIS, redisAnswers } from './services.js';
 
 /** The Redis a cluster shares; CI runs one here. */
@@ -115,6 +116,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
       RATE_LIMIT_AUTH: '100000/min',
       // Tests sign up users by the hundred; the account-lifecycle tests set `mandatory` and an SMTP_URL.
       EMAIL_VERIFICATION: 'none',
+      ...NO_MFA_REQUIRED_ROLES,
       ...(database ? { DATABASE_URL: database.url } : {}),
       ...(env.REDIS_URL ? { REDIS_KEY_PREFIX: FILE_REDIS_KEY_PREFIX } : {}),
       ...env,
@@ -156,8 +158,8 @@ export interface TestCluster {
 
 /**
  * `count` instances of one deployment, as behind a load balancer: one Postgres database,
- * one Redis (under this file's key prefix), one JWT key set, CSRF secret, API-key pepper and
- * OAuth cookie keys, so any instance accepts what another issued. The embedded database lives in one app's memory,
+ * one Redis (under this file's key prefix), one JWT key set, CSRF secret, API-key pepper,
+ * OAuth cookie keys and MFA encryption key, so any instance accepts what another issued. The embedded database lives in one app's memory,
  * so a cluster needs a real Postgres: DATABASE_URL, else LOCAL_POSTGRES. The cluster holds
  * the database too: it outlives its instances until `close`.
  */
@@ -169,6 +171,7 @@ export async function startTestCluster(count: number, env: Record<string, string
     CSRF_SECRET: randomBytes(32).toString('base64url'),
     API_KEY_PEPPER: randomBytes(32).toString('base64url'),
     OAUTH_COOKIE_KEYS: randomBytes(32).toString('base64url'),
+    MFA_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
     ...env,
   };
   await assertRedisAnswers(shared.REDIS_URL as string);

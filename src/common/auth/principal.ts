@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import type { AuthMethod } from './credential-kind.js';
 import type { Permission } from './permission.js';
 import { permissionsOfRoles, type Role } from './roles.js';
+import type { SignInProof } from './sign-in-proof.js';
 
 export type { AuthMethod } from './credential-kind.js';
 
@@ -19,6 +20,8 @@ export interface Principal {
   credentialId: string;
   /** When the credential expires (epoch seconds), where it says so (JWTs). */
   credentialExpiresAt?: number;
+  /** How the user signed in for this credential (first-party sign-ins: JWTs and sessions). */
+  signIn?: SignInProof;
   /** Requests per minute the credential itself allows (API keys carry their own). */
   credentialRateLimit?: number;
 }

@@ -1,6 +1,7 @@
 import type { Type } from '@nestjs/common';
 import type { AuditAction } from '../audit/audit-actions.js';
 import type { AccessPolicy } from './access-policy.js';
+import { ALLOWED_BEFORE_MFA_ENROLLMENT, RECENT_SIGN_IN, type RecentSignInRule } from './step-up.js';
 
 /** Who may call a route: anyone, or a signed-in caller who passes `policy` (anonymous callers too with `orAnonymous`). */
 export type RouteAccess =
@@ -26,6 +27,10 @@ export interface RouteSecurity {
   readonly serviceAuditActions: readonly AuditAction[];
   /** A stale `sid` cookie is ignored here rather than refused (signing in, fetching a CSRF token). */
   readonly replacesStaleSession: boolean;
+  /** Step-up (`@RequiresRecentSignIn`): which requests need a recent sign-in with the factor. */
+  readonly recentSignIn: RecentSignInRule | undefined;
+  /** Open to a user whose role requires a second factor before they enrol one (`@AllowedBeforeMfaEnrollment`). */
+  readonly allowedBeforeMfaEnrollment: boolean;
 }
 
 export const ROUTE_ACCESS = 'route:access';
@@ -102,6 +107,8 @@ export function routeSecurity(handler: Target, controller: Type | Target): Route
       auditAction: nearest<AuditAction>(ROUTE_AUDIT_ACTION),
       serviceAuditActions: nearest<AuditAction[]>(ROUTE_SERVICE_AUDIT_ACTIONS) ?? [],
       replacesStaleSession: nearest<boolean>(ROUTE_REPLACES_STALE_SESSION) ?? false,
+      recentSignIn: nearest<RecentSignInRule>(RECENT_SIGN_IN),
+      allowedBeforeMfaEnrollment: nearest<boolean>(ALLOWED_BEFORE_MFA_ENROLLMENT) ?? false,
     };
     byHandler.set(handler, security);
   }

@@ -16,6 +16,8 @@ export abstract class AppError extends Error {
   abstract readonly title: string;
   /** Extra response headers (Retry-After, WWW-Authenticate, ...). */
   readonly headers: Record<string, string> = {};
+  /** RFC 9457 extension members the client acts on (e.g. `mfaToken`); never secrets of the server. */
+  readonly members: Record<string, unknown> = {};
 
   constructor(readonly detail?: string) {
     super(detail);

@@ -29,6 +29,7 @@ interface Rendered {
   detail?: string;
   errors?: FieldError[];
   headers: Record<string, string>;
+  members?: Record<string, unknown>;
 }
 
 /** Long enough for a failover or a restart to be noticed, short enough not to idle once it is over. */
@@ -63,6 +64,7 @@ export function renderError(error: unknown): Rendered {
       detail: error.detail,
       errors: 'errors' in error ? (error.errors as FieldError[]) : undefined,
       headers: error.headers,
+      members: error.members,
     };
   }
   if (error instanceof HttpException) {
@@ -144,6 +146,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       requestId: String(request.id ?? ''),
       ...traceFields(),
       ...(rendered.errors ? { errors: rendered.errors } : {}),
+      ...rendered.members,
     };
     response.status(rendered.status);
     response.setHeader('Content-Type', 'application/problem+json; charset=utf-8');

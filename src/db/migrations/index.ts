@@ -9,6 +9,8 @@ import { ApiKeyAddresses1764800000000 } from './1764800000000-api-key-addresses.
 import { CredentialLifecycle1764900000000 } from './1764900000000-credential-lifecycle.js';
 import { AccountLifecycle1764918000000 } from './1764918000000-account-lifecycle.js';
 import { AuditLeastPrivilege1765000000000 } from './1765000000000-audit-least-privilege.js';
+import { Mfa1765200000000 } from './1765200000000-mfa.js';
+import { Passkeys1765300000000 } from './1765300000000-passkeys.js';
 
 /**
  * Every migration, oldest first. `npm run migration:generate` writes a new file here: add
@@ -26,4 +28,6 @@ export const migrations = [
   CredentialLifecycle1764900000000,
   AccountLifecycle1764918000000,
   AuditLeastPrivilege1765000000000,
+  Mfa1765200000000,
+  Passkeys1765300000000,
 ];

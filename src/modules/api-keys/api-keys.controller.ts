@@ -29,6 +29,7 @@ import { PageQuery } from '../../common/http/pagination.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { ApiKeyPage, ApiKeyResponse, CreateApiKeyDto, CreatedApiKeyResponse } from './dto/api-key.dto.js';
 import { Audited } from '../../common/audit/audited.decorator.js';
+import { RequiresRecentSignIn } from '../../common/auth/step-up.js';
 
 const uuid = new ParseUUIDPipe({ version: '4' });
 
@@ -45,6 +46,7 @@ export class ApiKeysController {
   @ApiOperation({ operationId: 'createApiKey', summary: 'Create an API key (the secret is shown once)' })
   @HttpCode(HttpStatus.CREATED)
   @Authenticated({ policy: firstPartySignIn })
+  @RequiresRecentSignIn()
   @Audited('api-key.create')
   @ApiCreatedResponse({ type: CreatedApiKeyResponse })
   @ApiConflictResponse({ description: 'MAX_API_KEYS_PER_USER reached (urn:problem:credential-limit)' })
@@ -77,6 +79,7 @@ export class ApiKeysController {
   @ApiOperation({ operationId: 'revokeApiKey', summary: 'Revoke an API key' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ policy: firstPartySignIn })
+  @RequiresRecentSignIn()
   @Audited('api-key.revoke')
   @ApiNoContentResponse({ description: 'Revoked, on every instance at once' })
   revoke(@Principal() me: Principal, @Param('id', uuid) id: string): Promise<void> {
@@ -87,6 +90,7 @@ export class ApiKeysController {
   @ApiOperation({ operationId: 'rotateApiKey', summary: 'Rotate an API key: a new secret, the old one revoked' })
   @HttpCode(HttpStatus.CREATED)
   @Authenticated({ policy: firstPartySignIn })
+  @RequiresRecentSignIn()
   @Audited('api-key.rotate')
   @ApiCreatedResponse({ type: CreatedApiKeyResponse, description: 'A new secret; the old one is dead' })
   rotate(@Principal() me: Principal, @Param('id', uuid) id: string): Promise<CreatedApiKeyResponse> {

@@ -6,6 +6,8 @@ import { firstPartySignIn } from '../../common/auth/access-policy.js';
 import { Authenticated } from '../../common/auth/authenticated.decorator.js';
 import { Principal } from '../../common/auth/principal.js';
 import { Public } from '../../common/auth/public.decorator.js';
+import { AllowedBeforeMfaEnrollment, RequiresRecentSignIn } from '../../common/auth/step-up.js';
+import { MfaService } from './mfa/mfa.service.js';
 import { clientAddress } from '../../common/http/client-address.js';
 import { UnauthenticatedError } from '../../common/errors/app-error.js';
 import { ScopedRateLimit } from '../rate-limit/rate-limit.decorator.js';
@@ -22,6 +24,7 @@ export class AuthController {
     private readonly auth: AuthService,
     private readonly users: UsersService,
     private readonly accessTokens: AccessTokensService,
+    private readonly mfa: MfaService,
   ) {}
 
   @Post('login')
@@ -85,10 +88,12 @@ export class AuthController {
   @Get('me')
   @ApiOperation({ operationId: 'getCurrentUser', summary: 'Who the credential belongs to, and what it may do' })
   @Authenticated()
+  @AllowedBeforeMfaEnrollment()
   @ApiOkResponse({ type: MeResponse })
   async me(@Principal() me: Principal): Promise<MeResponse> {
     const user = await this.users.findById(me.userId);
     if (!user) throw new UnauthenticatedError();
+    const mfa = await this.mfa.status(user.id);
     return {
       id: user.id,
       email: user.email,
@@ -97,6 +102,13 @@ export class AuthController {
       roles: [...me.roles],
       permissions: [...me.permissions].sort(),
       authMethod: me.authMethod,
+      ...(me.signIn ? { authTime: me.signIn.authTime, amr: [...me.signIn.amr] } : {}),
+      mfa: {
+        totp: mfa.totp,
+        recoveryCodesLeft: mfa.recoveryCodesLeft,
+        passkeys: mfa.passkeys,
+        required: this.mfa.mustHaveSecondFactor(user.roles),
+      },
     };
   }
 
@@ -106,6 +118,7 @@ export class AuthController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @ScopedRateLimit('auth')
   @Authenticated({ policy: firstPartySignIn })
+  @RequiresRecentSignIn()
   @ApiNoContentResponse()
   changePassword(@Principal() me: Principal, @Body() body: ChangePasswordDto, @Req() req: Request): Promise<void> {
     return this.auth.changePassword(me, body, clientAddress(req));

@@ -24,6 +24,19 @@ import { AccessTokensService } from './jwt/access-tokens.service.js';
 import { JwksController } from './jwt/jwks.controller.js';
 import { SigningKeysService } from './jwt/signing-keys.service.js';
 import { LockoutService } from './lockout/lockout.service.js';
+import { MfaNoticesListener } from './mfa/mfa-notices.listener.js';
+import { MfaSignInService } from './mfa/mfa-sign-in.service.js';
+import { MfaController, UserMfaController } from './mfa/mfa.controller.js';
+import { MfaChallenge, RecoveryCode, TotpFactor } from './mfa/mfa.entities.js';
+import { MfaRepository } from './mfa/mfa.repository.js';
+import { MfaService } from './mfa/mfa.service.js';
+import { Passkey, WebAuthnChallenge } from './mfa/passkey.entities.js';
+import { PasskeysController } from './mfa/passkeys.controller.js';
+import { PasskeysRepository } from './mfa/passkeys.repository.js';
+import { PasskeysService } from './mfa/passkeys.service.js';
+import { SecretBox } from './mfa/secret-box.js';
+import { StepUpService } from './mfa/step-up.service.js';
+import { SessionSignIn } from './sessions/session-sign-in.js';
 import { RefreshToken } from './refresh/refresh-token.entity.js';
 import { RefreshTokensService } from './refresh/refresh-tokens.service.js';
 import { RevocationService } from './revocation/revocation.service.js';
@@ -52,6 +65,11 @@ import { PersonalTokensService } from './tokens/personal-tokens.service.js';
       PersonalToken,
       AccountToken,
       SignInOrigin,
+      TotpFactor,
+      RecoveryCode,
+      MfaChallenge,
+      Passkey,
+      WebAuthnChallenge,
     ]),
   ],
   controllers: [
@@ -62,6 +80,9 @@ import { PersonalTokensService } from './tokens/personal-tokens.service.js';
     CredentialsController,
     UserCredentialsController,
     JwksController,
+    MfaController,
+    UserMfaController,
+    PasskeysController,
   ],
   providers: [
     AuthService,
@@ -84,6 +105,15 @@ import { PersonalTokensService } from './tokens/personal-tokens.service.js';
     CsrfService,
     PersonalTokensService,
     LockoutService,
+    SecretBox,
+    MfaRepository,
+    MfaService,
+    MfaSignInService,
+    MfaNoticesListener,
+    StepUpService,
+    PasskeysRepository,
+    PasskeysService,
+    SessionSignIn,
     JwtStrategy,
     PersonalTokenStrategy,
     SessionStrategy,
@@ -97,6 +127,7 @@ import { PersonalTokensService } from './tokens/personal-tokens.service.js';
     CredentialStrategies,
     CredentialInventory,
     CredentialGuard,
+    MfaSignInService,
   ],
 })
 export class AuthModule {}

@@ -3,6 +3,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AUDIT_RECORD, type AuditRecord } from '../../common/audit/audit-record.js';
 import type { Principal } from '../../common/auth/principal.js';
+import { passwordProof, type SignInProof } from '../../common/auth/sign-in-proof.js';
 import { UnauthenticatedError } from '../../common/errors/app-error.js';
 import type { SurvivingCredential } from '../users/users.events.js';
 import { UsersService, type Account } from '../users/users.service.js';
@@ -11,6 +12,7 @@ import { InvalidCredentialsError, InvalidRefreshTokenError } from './auth.errors
 import type { CredentialOrigin } from './credentials/credential-origin.js';
 import type { TokenPairResponse } from './dto/auth.dto.js';
 import { LockoutService } from './lockout/lockout.service.js';
+import { MfaSignInService } from './mfa/mfa-sign-in.service.js';
 import { RefreshTokensRepository } from './refresh/refresh-tokens.repository.js';
 import { RefreshTokensService, type IssuedPair } from './refresh/refresh-tokens.service.js';
 import { RevocationService } from './revocation/revocation.service.js';
@@ -25,6 +27,7 @@ export class AuthService {
     private readonly revocation: RevocationService,
     private readonly signInPolicy: SignInPolicy,
     private readonly events: EventEmitter2,
+    private readonly mfaSignIn: MfaSignInService,
     @InjectPinoLogger(AuthService.name) private readonly logger: PinoLogger,
   ) {}
 
@@ -50,11 +53,25 @@ export class AuthService {
 
   async login(email: string, password: string, origin: CredentialOrigin & { ip: string }): Promise<TokenPairResponse> {
     const account = await this.checkPassword(email, password, origin.ip);
-    const pair = await this.refreshTokens.signIn(account, origin);
+    // A user with a second factor gets the mfa-required answer; POST /mfa/verify issues the pair.
+    await this.mfaSignIn.requireSecondStep(account, 'login');
+    return this.issuePair(account, origin, passwordProof());
+  }
+
+  /** A token pair for a sign-in that checked out (the password, and the second factor where there is one). */
+  async issuePair(account: Account, origin: CredentialOrigin, proof: SignInProof): Promise<TokenPairResponse> {
+    const pair = await this.refreshTokens.signIn(account, origin, proof);
     // The account changed between the password check and the issue (a password change, a
     // deactivation): what the sign-in proved no longer holds.
     if (!pair) throw new InvalidCredentialsError();
     return toResponse(pair);
+  }
+
+  /** The caller's account as it is now (a step-up issues for it). */
+  async currentAccount(caller: Principal): Promise<Account> {
+    const account = await this.users.findById(caller.userId);
+    if (!account?.isActive) throw new UnauthenticatedError();
+    return account;
   }
 
   async refresh(presented: string): Promise<TokenPairResponse> {

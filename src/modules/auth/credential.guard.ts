@@ -9,6 +9,7 @@ import { ForbiddenError, UnauthenticatedError } from '../../common/errors/app-er
 import { MetricsRegistry } from '../../common/metrics/metrics-registry.js';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { CredentialStrategies } from './credential-strategies.js';
+import { StepUpService } from './mfa/step-up.service.js';
 import { presentedCredential, refusalChallenge, SESSION_COOKIE, type PresentedCredential } from './credentials.js';
 import { CsrfService } from './sessions/csrf.service.js';
 
@@ -18,7 +19,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * The one global guard, default deny. It finds the one credential of the request,
  * authenticates it through its passport strategy (a present but invalid credential is
  * 401 everywhere, public routes included), checks CSRF for cookie sessions, then the
- * route's access policy. Only `@Public()` routes admit anonymous callers.
+ * route's access policy, the second-factor enrolment its role may require, and the step-up a
+ * sensitive route asks for. Only `@Public()` routes admit anonymous callers.
  */
 @Injectable()
 export class CredentialGuard implements CanActivate {
@@ -28,6 +30,7 @@ export class CredentialGuard implements CanActivate {
     private readonly rateLimits: RateLimitGuard,
     private readonly metrics: MetricsRegistry,
     private readonly events: EventEmitter2,
+    private readonly stepUp: StepUpService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -68,6 +71,8 @@ export class CredentialGuard implements CanActivate {
     if (!access.policy.allows(request.principal, request)) {
       throw new ForbiddenError(`This needs ${access.policy.description}.`);
     }
+    if (!route.allowedBeforeMfaEnrollment) await this.stepUp.assertEnrolledIfRequired(request.principal);
+    if (route.recentSignIn?.applies(request)) await this.stepUp.assertRecentSignIn(request.principal);
     return true;
   }
 

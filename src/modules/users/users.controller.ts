@@ -26,8 +26,18 @@ import { UserResponse } from './dto/user.response.js';
 import { UpdateUserDto, UserPage } from './dto/users.dto.js';
 import { UsersService } from './users.service.js';
 import { Audited } from '../../common/audit/audited.decorator.js';
+import { RequiresRecentSignIn, type RecentSignInRule } from '../../common/auth/step-up.js';
 
 const uuid = new ParseUUIDPipe({ version: '4' });
+
+/** A role change or a (de)activation is sensitive; renaming oneself is not. */
+const changesRolesOrActivation: RecentSignInRule = {
+  description: 'when roles or isActive change',
+  applies: (request) => {
+    const body: unknown = request.body;
+    return typeof body === 'object' && body !== null && ('roles' in body || 'isActive' in body);
+  },
+};
 
 @ApiTags('users')
 @Controller('api/v1/users')
@@ -54,6 +64,7 @@ export class UsersController {
   @Patch(':id')
   @ApiOperation({ operationId: 'updateUser', summary: 'Change the profile, roles or status of a user' })
   @Authenticated({ policy: anyOf(can('users:manage'), isSelf('users:manage')) })
+  @RequiresRecentSignIn(changesRolesOrActivation)
   @Audited('user.update')
   @ApiOkResponse({ type: UserResponse })
   @ApiConflictResponse({ description: 'The change would leave no active admin' })
@@ -69,6 +80,7 @@ export class UsersController {
   @ApiOperation({ operationId: 'deleteUser', summary: 'Delete a user' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ permission: 'users:manage' })
+  @RequiresRecentSignIn()
   @Audited('user.delete')
   @ApiNoContentResponse()
   @ApiConflictResponse({ description: 'The last active admin cannot be deleted' })

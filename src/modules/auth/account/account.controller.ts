@@ -10,6 +10,7 @@ import {
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Audited } from '../../../common/audit/audited.decorator.js';
+import { RequiresRecentSignIn } from '../../../common/auth/step-up.js';
 import { firstPartySignIn } from '../../../common/auth/access-policy.js';
 import { Authenticated } from '../../../common/auth/authenticated.decorator.js';
 import { Principal } from '../../../common/auth/principal.js';
@@ -81,6 +82,7 @@ export class AccountController {
   }
 
   @Post('email/change')
+  @RequiresRecentSignIn()
   @ApiOperation({
     operationId: 'changeEmail',
     summary: 'Change your email: a proof to the new address, a notice to the old one',

@@ -3,6 +3,8 @@ import { RefreshTokensRepository } from '../refresh/refresh-tokens.repository.js
 import { RefreshTokensService } from '../refresh/refresh-tokens.service.js';
 import { SessionsRepository } from '../sessions/sessions.repository.js';
 import { PersonalTokensRepository } from '../tokens/personal-tokens.repository.js';
+import { PasskeysRepository } from '../mfa/passkeys.repository.js';
+import { PasskeysService } from '../mfa/passkeys.service.js';
 import { CredentialInventory } from './credential-inventory.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -16,6 +18,8 @@ export class AuthCredentialSources {
     families: RefreshTokensRepository,
     refreshTokens: RefreshTokensService,
     personalTokens: PersonalTokensRepository,
+    passkeys: PasskeysRepository,
+    passkeyRules: PasskeysService,
   ) {
     inventory.register({
       kind: 'session',
@@ -70,6 +74,22 @@ export class AuthCredentialSources {
             current: caller?.authMethod === 'token' && caller.credentialId === t.id,
           })),
       end: async (userId, id) => UUID.test(id) && personalTokens.deleteOfUser(userId, id),
+    });
+    inventory.register({
+      kind: 'passkey',
+      list: async (userId) =>
+        (await passkeys.listOfUser(userId)).map((p) => ({
+          id: p.id,
+          kind: 'passkey',
+          name: p.name,
+          createdAt: p.createdAt,
+          lastUsedAt: p.lastUsedAt,
+          expiresAt: null,
+          scopes: null,
+          createdFrom: { ip: p.createdIp, userAgent: p.createdUserAgent },
+          current: false,
+        })),
+      end: async (userId, id) => UUID.test(id) && passkeyRules.deleteOfUser(userId, id),
     });
   }
 }

@@ -17,6 +17,7 @@ import { BadRequestError, NotFoundError } from '../../../common/errors/app-error
 import { UsersService } from '../../users/users.service.js';
 import { AuthService } from '../auth.service.js';
 import { CredentialInventory, type HeldCredential } from './credential-inventory.js';
+import { RequiresRecentSignIn } from '../../../common/auth/step-up.js';
 
 /** What the `:id` of a credential may look like (UUIDs, and the OAuth server's grant ids). */
 const CREDENTIAL_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -80,6 +81,7 @@ export class CredentialsController {
   @ApiOperation({ operationId: 'endCredential', summary: 'End one of your credentials' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ policy: firstPartySignIn })
+  @RequiresRecentSignIn()
   @Audited('credential.end')
   @ApiNoContentResponse({ description: 'Ended, on every instance at once' })
   @ApiNotFoundResponse()
@@ -91,6 +93,7 @@ export class CredentialsController {
   @ApiOperation({ operationId: 'signOutEverywhere', summary: 'Sign out everywhere: end every credential but this one' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ policy: firstPartySignIn })
+  @RequiresRecentSignIn()
   @Audited('auth.sign-out-everywhere')
   @ApiNoContentResponse({ description: 'Every credential but the one making this request ended' })
   async signOutEverywhere(@Principal() me: Principal): Promise<void> {
@@ -123,6 +126,7 @@ export class UserCredentialsController {
   @ApiOperation({ operationId: 'endUserCredentials', summary: 'End every credential of a user' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ policy: manageUsers })
+  @RequiresRecentSignIn()
   @Audited('user.credentials.end')
   @ApiNoContentResponse({ description: 'Every credential of the user ended, on every instance at once' })
   async endAll(@Principal() me: Principal, @Param('id', uuid) id: string): Promise<void> {

@@ -57,6 +57,13 @@ export class TokenPairResponse {
   @ApiProperty({ description: 'Seconds until the access token expires' }) expires_in: number;
 }
 
+export class MeMfaStatus {
+  @ApiProperty({ enum: ['none', 'pending', 'active'] }) totp: string;
+  @ApiProperty() recoveryCodesLeft: number;
+  @ApiProperty() passkeys: number;
+  @ApiProperty({ description: 'Your role requires a second factor (MFA_REQUIRED_ROLES)' }) required: boolean;
+}
+
 export class MeResponse {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty() email: string;
@@ -65,6 +72,11 @@ export class MeResponse {
   @ApiProperty({ type: [String] }) roles: string[];
   @ApiProperty({ type: [String] }) permissions: string[];
   @ApiProperty({ enum: ['jwt', 'oauth', 'token', 'session', 'api-key'] }) authMethod: string;
+  @ApiPropertyOptional({ description: 'When this sign-in was made (epoch seconds); JWTs and sessions' })
+  authTime?: number;
+  @ApiPropertyOptional({ type: [String], description: 'How it was made (RFC 8176): pwd, otp, mfa, hwk, swk' })
+  amr?: string[];
+  @ApiProperty({ type: () => MeMfaStatus }) mfa: MeMfaStatus;
 }
 
 export class CsrfTokenResponse {

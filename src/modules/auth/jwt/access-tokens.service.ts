@@ -4,6 +4,11 @@ import { SignJWT } from 'jose';
 import jwt, { type JwtHeader, type VerifyOptions } from 'jsonwebtoken';
 import { makePrincipal, type Principal } from '../../../common/auth/principal.js';
 import { isRole, permissionsOfRoles, type Role } from '../../../common/auth/roles.js';
+import {
+  isAuthenticationMethod,
+  type AuthenticationMethod,
+  type SignInProof,
+} from '../../../common/auth/sign-in-proof.js';
 import { AppConfig } from '../../../config/app-config.js';
 import { RevocationService } from '../revocation/revocation.service.js';
 import { SigningKeysService } from './signing-keys.service.js';
@@ -22,6 +27,10 @@ export interface AccessTokenClaims {
   roles: Role[];
   /** The user's cut-off generation when issued: a cut-off since (a newer generation) ends the token. */
   gen: number;
+  /** When the user signed in (or last stepped up) for this token's sign-in, epoch seconds (OIDC, RFC 9470). */
+  auth_time: number;
+  /** How they signed in (RFC 8176). */
+  amr: AuthenticationMethod[];
 }
 
 export interface IssuedAccessToken {
@@ -67,7 +76,7 @@ export class AccessTokensService {
    * `generation`: the user's cut-off generation as the issuing transaction read it from the
    * database, under the user's row lock (this instance may not have heard of it yet).
    */
-  async issue(user: { id: string; roles: Role[] }, generation: number): Promise<IssuedAccessToken> {
+  async issue(user: { id: string; roles: Role[] }, generation: number, proof: SignInProof): Promise<IssuedAccessToken> {
     const key = this.keys.current;
     const jti = randomUUID();
     const iat = Math.floor(Date.now() / 1000);
@@ -77,6 +86,8 @@ export class AccessTokensService {
       scope: [...permissionsOfRoles(user.roles)].join(' '),
       roles: user.roles,
       gen: generation,
+      auth_time: proof.authTime,
+      amr: [...proof.amr],
     };
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: JWT_ALGORITHM, kid: key.kid, typ: 'at+jwt' })
@@ -147,6 +158,9 @@ export class AccessTokensService {
       typeof claims.exp === 'number' &&
       typeof claims.scope === 'string' &&
       typeof claims.gen === 'number' &&
+      typeof claims.auth_time === 'number' &&
+      Array.isArray(claims.amr) &&
+      claims.amr.every(isAuthenticationMethod) &&
       Array.isArray(claims.roles) &&
       claims.roles.every((role) => typeof role === 'string' && isRole(role));
     if (!wellFormed) throw new InvalidAccessTokenError('malformed claims');
@@ -178,6 +192,7 @@ export class AccessTokensService {
       authMethod: 'jwt',
       credentialId: claims.jti,
       credentialExpiresAt: claims.exp,
+      signIn: { authTime: claims.auth_time, amr: claims.amr },
     });
   }
 }

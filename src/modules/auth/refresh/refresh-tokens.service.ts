@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { hashOpaqueToken, newOpaqueToken } from '../../../common/auth/opaque-token.js';
+import { isAuthenticationMethod, type SignInProof } from '../../../common/auth/sign-in-proof.js';
 import { AppConfig } from '../../../config/app-config.js';
 import { UsersService, type Account } from '../../users/users.service.js';
 import type { CredentialOrigin } from '../credentials/credential-origin.js';
@@ -47,10 +48,10 @@ export class RefreshTokensService {
    * changed in between (deactivated, password changed, signed out everywhere): a sign-in that
    * straddles such a change gets nothing.
    */
-  signIn(account: Account, origin: CredentialOrigin): Promise<IssuedPair | null> {
+  signIn(account: Account, origin: CredentialOrigin, proof: SignInProof): Promise<IssuedPair | null> {
     return this.dataSource.transaction(async (manager) => {
       const current = await this.users.lockForIssuance(manager, account.id, account.credentialsEpoch);
-      return current && this.issueInto(manager, current, randomUUID(), origin);
+      return current && this.issueInto(manager, current, randomUUID(), origin, proof);
     });
   }
 
@@ -62,10 +63,14 @@ export class RefreshTokensService {
       if (!account) return null;
       // Atomic claim: of two concurrent refreshes with one token, exactly one wins.
       if (!(await this.tokens.claim(manager, row.id))) return 'lost' as const;
-      return this.issueInto(manager, account, row.familyId, {
-        ip: row.createdIp,
-        userAgent: row.createdUserAgent,
-      });
+      // A refresh carries the sign-in's proof forward unchanged: refreshing is not signing in.
+      return this.issueInto(
+        manager,
+        account,
+        row.familyId,
+        { ip: row.createdIp, userAgent: row.createdUserAgent },
+        { authTime: Math.floor(row.authTime.getTime() / 1000), amr: row.amr.filter(isAuthenticationMethod) },
+      );
     });
     if (rotated === null) return { outcome: 'invalid' };
     if (rotated !== 'lost') return { outcome: 'rotated', pair: rotated };
@@ -99,8 +104,13 @@ export class RefreshTokensService {
     account: Account,
     familyId: string,
     origin: CredentialOrigin,
+    proof: SignInProof,
   ): Promise<IssuedPair> {
-    const access = await this.accessTokens.issue(account, await this.revocation.generationOf(manager, account.id));
+    const access = await this.accessTokens.issue(
+      account,
+      await this.revocation.generationOf(manager, account.id),
+      proof,
+    );
     const refreshToken = newOpaqueToken(REFRESH_TOKEN_TAG);
     await this.tokens.insert(manager, {
       familyId,
@@ -111,6 +121,8 @@ export class RefreshTokensService {
       accessExpiresAt: new Date(access.expiresAt * 1000),
       createdIp: origin.ip,
       createdUserAgent: origin.userAgent,
+      authTime: new Date(proof.authTime * 1000),
+      amr: [...proof.amr],
     });
     return { access, refreshToken, familyId, userId: account.id };
   }

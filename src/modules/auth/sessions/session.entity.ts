@@ -32,4 +32,12 @@ export class Session {
 
   @Column({ name: 'created_user_agent', type: 'varchar', length: 256, nullable: true })
   createdUserAgent: string | null;
+
+  /** When the user last proved who they are for this credential (RFC 9470 auth_time): sign-in or step-up. */
+  @Column({ name: 'auth_time', type: 'timestamptz', default: () => 'now()' })
+  authTime: Date;
+
+  /** How they proved it (RFC 8176 amr: pwd, otp, mfa, hwk, swk). */
+  @Column({ type: 'varchar', length: 16, array: true, default: () => "'{pwd}'" })
+  amr: string[];
 }

@@ -2,14 +2,15 @@ import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Post, Req, Res } f
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Authenticated } from '../../../common/auth/authenticated.decorator.js';
-import { makePrincipal, Principal } from '../../../common/auth/principal.js';
+import { Principal } from '../../../common/auth/principal.js';
+import { passwordProof } from '../../../common/auth/sign-in-proof.js';
+import { AllowedBeforeMfaEnrollment } from '../../../common/auth/step-up.js';
+import { MfaSignInService } from '../mfa/mfa-sign-in.service.js';
+import { SessionSignIn } from './session-sign-in.js';
 import { Public } from '../../../common/auth/public.decorator.js';
 import { clientAddress } from '../../../common/http/client-address.js';
-import { AppConfig } from '../../../config/app-config.js';
 import { ScopedRateLimit } from '../../rate-limit/rate-limit.decorator.js';
-import { InvalidCredentialsError } from '../auth.errors.js';
 import { AuthService } from '../auth.service.js';
-import { originOf } from '../credentials/credential-origin.js';
 import { SESSION_COOKIE } from '../credentials.js';
 import { CsrfTokenResponse, LoginDto } from '../dto/auth.dto.js';
 import { CSRF_HEADER, CsrfService } from './csrf.service.js';
@@ -22,10 +23,11 @@ import { Audited, AuditedInService } from '../../../common/audit/audited.decorat
 @Controller('api/v1/auth')
 export class SessionsController {
   constructor(
-    private readonly config: AppConfig,
     private readonly auth: AuthService,
     private readonly sessions: SessionsService,
     private readonly csrf: CsrfService,
+    private readonly mfaSignIn: MfaSignInService,
+    private readonly sessionSignIn: SessionSignIn,
   ) {}
 
   @Post('session')
@@ -38,37 +40,16 @@ export class SessionsController {
   @ApiNoContentResponse({ description: `Sets the sid cookie; the ${CSRF_HEADER} response header carries a CSRF token` })
   async signIn(@Body() body: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
     const user = await this.auth.checkPassword(body.email, body.password, clientAddress(req));
-    const previousSid: unknown = req.cookies?.[SESSION_COOKIE];
-    const started = await this.sessions.start(
-      user,
-      typeof previousSid === 'string' ? previousSid : undefined,
-      originOf(req),
-    );
-    // The account changed between the password check and the issue: nothing is issued.
-    if (!started) throw new InvalidCredentialsError();
-    const { sid, session } = started;
-    res.cookie(SESSION_COOKIE, sid, {
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: this.config.auth.secureCookies,
-      path: '/',
-      maxAge: this.config.auth.sessionAbsoluteSeconds * 1000,
-    });
-    // The CSRF token is bound to the new session.
-    req.principal = makePrincipal({
-      userId: user.id,
-      roles: user.roles,
-      scopes: null,
-      authMethod: 'session',
-      credentialId: session.id,
-    });
-    res.setHeader(CSRF_HEADER, this.csrf.issue(req, res));
+    // A user with a second factor gets the mfa-required answer; POST /mfa/verify starts the session.
+    await this.mfaSignIn.requireSecondStep(user, 'session');
+    await this.sessionSignIn.start(user, passwordProof(), req, res);
   }
 
   @Delete('session')
   @ApiOperation({ operationId: 'deleteSession', summary: 'Sign out of the session' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated()
+  @AllowedBeforeMfaEnrollment()
   @Audited('auth.session.end')
   @ApiNoContentResponse()
   async signOut(@Principal() me: Principal, @Res({ passthrough: true }) res: Response): Promise<void> {

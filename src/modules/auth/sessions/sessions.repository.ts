@@ -13,7 +13,7 @@ export class SessionsRepository {
 
   insert(
     manager: EntityManager,
-    session: Pick<Session, 'sidHash' | 'userId' | 'expiresAt' | 'createdIp' | 'createdUserAgent'>,
+    session: Pick<Session, 'sidHash' | 'userId' | 'expiresAt' | 'createdIp' | 'createdUserAgent' | 'authTime' | 'amr'>,
   ): Promise<Session> {
     return manager.save(manager.create(Session, session));
   }
@@ -28,6 +28,10 @@ export class SessionsRepository {
 
   async deleteOfUser(userId: string, id: string): Promise<boolean> {
     return (await this.sessions.delete({ id, userId })).affected === 1;
+  }
+
+  async recordProof(id: string, authTime: Date, amr: string[]): Promise<void> {
+    await this.sessions.update({ id }, { authTime, amr });
   }
 
   async touch(id: string, at: Date): Promise<void> {

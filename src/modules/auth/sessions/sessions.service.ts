@@ -5,12 +5,17 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { hashOpaqueToken } from '../../../common/auth/opaque-token.js';
 import { makePrincipal, type Principal } from '../../../common/auth/principal.js';
+import { isAuthenticationMethod, type SignInProof } from '../../../common/auth/sign-in-proof.js';
 import { UsageRecorder } from '../../../common/auth/usage-recorder.js';
 import { AppConfig } from '../../../config/app-config.js';
 import { UsersService, type Account } from '../../users/users.service.js';
 import type { CredentialOrigin } from '../credentials/credential-origin.js';
 import type { Session } from './session.entity.js';
 import { SessionsRepository } from './sessions.repository.js';
+
+export function proofOf(session: Pick<Session, 'authTime' | 'amr'>): SignInProof {
+  return { authTime: Math.floor(session.authTime.getTime() / 1000), amr: session.amr.filter(isAuthenticationMethod) };
+}
 
 export interface StartedSession {
   sid: string;
@@ -38,6 +43,7 @@ export class SessionsService {
     account: Account,
     previousSid: string | undefined,
     origin: CredentialOrigin,
+    proof: SignInProof,
   ): Promise<StartedSession | null> {
     if (previousSid) await this.sessions.deleteBySidHash(hashOpaqueToken(previousSid));
     const sid = randomBytes(32).toString('base64url');
@@ -49,6 +55,8 @@ export class SessionsService {
         expiresAt: new Date(Date.now() + this.config.auth.sessionAbsoluteSeconds * 1000),
         createdIp: origin.ip,
         createdUserAgent: origin.userAgent,
+        authTime: new Date(proof.authTime * 1000),
+        amr: [...proof.amr],
       });
     });
     return session && { sid, session };
@@ -76,7 +84,13 @@ export class SessionsService {
       scopes: null,
       authMethod: 'session',
       credentialId: session.id,
+      signIn: proofOf(session),
     });
+  }
+
+  /** A step-up: the session now carries a fresh proof (and keeps its id and CSRF binding). */
+  async reauthenticated(sessionId: string, proof: SignInProof): Promise<void> {
+    await this.sessions.recordProof(sessionId, new Date(proof.authTime * 1000), [...proof.amr]);
   }
 
   end(sessionId: string): Promise<void> {

@@ -16,6 +16,7 @@ import { CreatePersonalTokenDto } from './dto/create-personal-token.dto.js';
 import { CreatedPersonalTokenResponse, PersonalTokenResponse } from './dto/personal-token.response.js';
 import { PersonalTokensService } from './personal-tokens.service.js';
 import { Audited } from '../../../common/audit/audited.decorator.js';
+import { RequiresRecentSignIn } from '../../../common/auth/step-up.js';
 
 @ApiTags('auth')
 @Controller('api/v1/auth/tokens')
@@ -25,6 +26,7 @@ export class PersonalTokensController {
   @Post()
   @ApiOperation({ operationId: 'createPersonalToken', summary: 'Create a personal token (shown once)' })
   @Authenticated({ policy: firstPartySignIn })
+  @RequiresRecentSignIn()
   @Audited('personal-token.create')
   @ApiCreatedResponse({ type: CreatedPersonalTokenResponse })
   @ApiConflictResponse({ description: 'MAX_PERSONAL_TOKENS_PER_USER reached (urn:problem:credential-limit)' })
@@ -48,6 +50,7 @@ export class PersonalTokensController {
   @ApiOperation({ operationId: 'deletePersonalToken', summary: 'Revoke a personal token' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ policy: firstPartySignIn })
+  @RequiresRecentSignIn()
   @Audited('personal-token.delete')
   @ApiNoContentResponse()
   delete(@Principal() me: Principal, @Param('id', new ParseUUIDPipe({ version: '4' })) id: string): Promise<void> {

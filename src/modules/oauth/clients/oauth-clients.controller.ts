@@ -19,6 +19,7 @@ import {
   OAuthClientResponse,
 } from '../dto/oauth-client.dto.js';
 import { OAuthClientsService } from './oauth-clients.service.js';
+import { RequiresRecentSignIn } from '../../../common/auth/step-up.js';
 
 const uuid = new ParseUUIDPipe({ version: '4' });
 /** Registering or deleting a client makes or ends credentials: it needs a first-party sign-in. */
@@ -37,6 +38,7 @@ export class OAuthClientsController {
   })
   @HttpCode(HttpStatus.CREATED)
   @Authenticated({ policy: manageWithSignIn })
+  @RequiresRecentSignIn()
   @Audited('oauth-client.create')
   @ApiCreatedResponse({ type: CreatedOAuthClientResponse })
   create(@Principal() me: Principal, @Body() body: CreateOAuthClientDto): Promise<CreatedOAuthClientResponse> {
@@ -62,6 +64,7 @@ export class OAuthClientsController {
   @ApiOperation({ operationId: 'deleteOAuthClient', summary: 'Delete an OAuth client, ending its grants and tokens' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @Authenticated({ policy: manageWithSignIn })
+  @RequiresRecentSignIn()
   @Audited('oauth-client.delete')
   @ApiNoContentResponse({ description: 'Deleted; its tokens stop working at once' })
   delete(@Param('clientId', uuid) clientId: string): Promise<void> {

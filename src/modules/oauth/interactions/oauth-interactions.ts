@@ -10,6 +10,8 @@ import { clientAddress } from '../../../common/http/client-address.js';
 import { AppConfig } from '../../../config/app-config.js';
 import { developmentSecret } from '../../../config/dev-secrets.js';
 import { AuthService } from '../../auth/auth.service.js';
+import { MfaSignInService } from '../../auth/mfa/mfa-sign-in.service.js';
+import { MfaRequiredError } from '../../auth/mfa/mfa.errors.js';
 import { isAcceptableParameter } from '../oauth-parameters.js';
 import { OAuthProviderService } from '../oauth-provider.service.js';
 import { OAuthPages } from './oauth-pages.js';
@@ -20,7 +22,8 @@ type Interaction = Awaited<ReturnType<OAuthProviderService['provider']['interact
  * The sign-in and consent pages of the authorization server (its interaction URL), served
  * by Express ahead of Nest as the provider itself is. Forms carry a csrf-csrf double-submit
  * token bound to the interaction; sign-in goes through AuthService.checkPassword, so the
- * lockout and audit of every other password path apply.
+ * lockout and audit of every other password path apply, and a user with a second factor is
+ * asked for it on a page of its own (MfaSignInService, as every other sign-in path).
  */
 @Injectable()
 export class OAuthInteractions {
@@ -30,6 +33,7 @@ export class OAuthInteractions {
     config: AppConfig,
     private readonly oauth: OAuthProviderService,
     private readonly auth: AuthService,
+    private readonly mfaSignIn: MfaSignInService,
     private readonly pages: OAuthPages,
     private readonly events: EventEmitter2,
     @InjectPinoLogger(OAuthInteractions.name) private readonly logger: PinoLogger,
@@ -72,6 +76,11 @@ export class OAuthInteractions {
       this.handle((req, res) => this.login(req, res)),
     );
     router.post(
+      '/:uid/mfa',
+      form,
+      this.handle((req, res) => this.secondFactor(req, res)),
+    );
+    router.post(
       '/:uid/confirm',
       form,
       this.handle((req, res) => this.confirm(req, res)),
@@ -107,14 +116,20 @@ export class OAuthInteractions {
     const password = typeof body.password === 'string' ? body.password.slice(0, 1024) : '';
     try {
       const user = await this.auth.checkPassword(email, password, clientAddress(req));
+      // A user with a second factor is asked for it on the next page; nothing is finished here.
+      await this.mfaSignIn.requireSecondStep(user, 'oauth');
       await this.oauth.provider.interactionFinished(
         req,
         res,
-        { login: { accountId: user.id } },
+        { login: { accountId: user.id, amr: ['pwd'] } },
         { mergeWithLastSubmission: false },
       );
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
+      if (error instanceof MfaRequiredError) {
+        await this.showSecondFactor(req, res, interaction, String(error.members.mfaToken));
+        return;
+      }
       for (const [name, value] of Object.entries(error.headers)) {
         if (name !== 'WWW-Authenticate') res.setHeader(name, value);
       }
@@ -128,6 +143,50 @@ export class OAuthInteractions {
       });
       this.html(res, interaction, error.status, page);
     }
+  }
+
+  /** The second step: only an mfaToken issued by this page's password step finishes it. */
+  private async secondFactor(req: Request, res: Response): Promise<void> {
+    const interaction = await this.details(req, res);
+    if (!this.checkCsrf(req, res, interaction) || !this.checkPrompt(res, interaction, 'login')) return;
+    const body = req.body as Record<string, unknown>;
+    const mfaToken = typeof body.mfaToken === 'string' ? body.mfaToken.slice(0, 100) : '';
+    const code = typeof body.code === 'string' && body.code !== '' ? body.code.slice(0, 10) : undefined;
+    const recoveryCode =
+      code === undefined && typeof body.recoveryCode === 'string' ? body.recoveryCode.slice(0, 40) : undefined;
+    try {
+      const finished = await this.mfaSignIn.finish(mfaToken, ['oauth'], { code, recoveryCode }, clientAddress(req));
+      await this.oauth.provider.interactionFinished(
+        req,
+        res,
+        { login: { accountId: finished.account.id, amr: [...finished.proof.amr], ts: finished.proof.authTime } },
+        { mergeWithLastSubmission: false },
+      );
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      for (const [name, value] of Object.entries(error.headers)) {
+        if (name !== 'WWW-Authenticate') res.setHeader(name, value);
+      }
+      await this.showSecondFactor(req, res, interaction, mfaToken, error.detail ?? error.title, error.status);
+    }
+  }
+
+  private async showSecondFactor(
+    req: Request,
+    res: Response,
+    interaction: Interaction,
+    mfaToken: string,
+    error?: string,
+    status = 200,
+  ): Promise<void> {
+    const csrf = this.csrf.generateCsrfToken(req, res, { overwrite: true });
+    const clientName = await this.clientName(interaction);
+    this.html(
+      res,
+      interaction,
+      status,
+      this.pages.secondFactor({ uid: interaction.uid, csrf, clientName, mfaToken, error }),
+    );
   }
 
   private async confirm(req: Request, res: Response): Promise<void> {

@@ -29,6 +29,15 @@ export interface LoginPage {
   error?: string;
 }
 
+export interface SecondFactorPage {
+  uid: string;
+  csrf: string;
+  clientName: string;
+  /** The sign-in this page continues (see MfaSignInService); single use, 5 minutes. */
+  mfaToken: string;
+  error?: string;
+}
+
 export interface ConsentPage {
   uid: string;
   csrf: string;
@@ -49,6 +58,27 @@ ${page.error ? `<p role="alert">${escapeHtml(page.error)}</p>` : ''}
 <label>Email <input type="email" name="email" required maxlength="320" autocomplete="username" value="${escapeHtml(page.email ?? '')}"></label>
 <label>Password <input type="password" name="password" required maxlength="1024" autocomplete="current-password"></label>
 <button type="submit">Sign in</button>
+</form>
+<form method="post" action="${base}/abort">
+<input type="hidden" name="csrf" value="${escapeHtml(page.csrf)}">
+<button type="submit">Cancel</button>
+</form>`,
+    );
+  }
+
+  /** After the password, for a user with a second factor: a TOTP code or a recovery code. */
+  secondFactor(page: SecondFactorPage): string {
+    const base = `/oauth/interaction/${encodeURIComponent(page.uid)}`;
+    return layout(
+      'Second factor',
+      `<p>Enter the code from your authenticator app (or a recovery code) to continue to <strong>${escapeHtml(page.clientName)}</strong>.</p>
+${page.error ? `<p role="alert">${escapeHtml(page.error)}</p>` : ''}
+<form method="post" action="${base}/mfa" autocomplete="off">
+<input type="hidden" name="csrf" value="${escapeHtml(page.csrf)}">
+<input type="hidden" name="mfaToken" value="${escapeHtml(page.mfaToken)}">
+<label>Code <input type="text" name="code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code"></label>
+<label>or a recovery code <input type="text" name="recoveryCode" maxlength="40"></label>
+<button type="submit">Continue</button>
 </form>
 <form method="post" action="${base}/abort">
 <input type="hidden" name="csrf" value="${escapeHtml(page.csrf)}">

@@ -1,0 +1,180 @@
+import { decodeJwt } from 'jose';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { logIn, signUp, type TokenPair } from '../factories/auth.js';
+import { launchChromium } from '../factories/chromium.js';
+import { freePort } from '../factories/oauth.js';
+import { startTestApp, type TestApp } from '../setup/test-app.js';
+import { expectProblem } from '../support/problem-details.js';
+
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/**
+ * Passkeys through Chromium's own WebAuthn stack and a virtual authenticator (DevTools
+ * `WebAuthn.addVirtualAuthenticator`), on a page of the server's origin: the RP ID and
+ * origin the server checks are PUBLIC_URL's (`localhost`, as an IP address cannot be an RP ID).
+ * The ceremonies' HTTP calls are the test's; only navigator.credentials runs in the page.
+ */
+describe('Passkeys in a real browser', () => {
+  let t: TestApp;
+  let origin: string;
+  let chromium: Browser;
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    origin = `http://localhost:${port}`;
+    t = await startTestApp({ PUBLIC_URL: origin });
+    await t.app.listen(port, '127.0.0.1');
+    chromium = await launchChromium();
+  });
+  afterAll(async () => {
+    await chromium?.close();
+    await t?.close();
+  });
+  beforeEach(async () => {
+    context = await chromium.newContext();
+    page = await context.newPage();
+    await page.goto(`${origin}/health/live`);
+    const devtools = await context.newCDPSession(page);
+    await devtools.send('WebAuthn.enable');
+    await devtools.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+      },
+    });
+  });
+  afterEach(() => context?.close());
+
+  /** navigator.credentials.create() with the server's options; the RegistrationResponseJSON. */
+  const create = (options: unknown) =>
+    page.evaluate(async (json) => {
+      const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(
+        json as PublicKeyCredentialCreationOptionsJSON,
+      );
+      const credential = (await navigator.credentials.create({ publicKey })) as PublicKeyCredential;
+      return credential.toJSON() as unknown;
+    }, options);
+
+  /** navigator.credentials.get() with the server's options; the AuthenticationResponseJSON. */
+  const get = (options: unknown) =>
+    page.evaluate(async (json) => {
+      const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(json as PublicKeyCredentialRequestOptionsJSON);
+      const credential = (await navigator.credentials.get({ publicKey })) as PublicKeyCredential;
+      return credential.toJSON() as unknown;
+    }, options);
+
+  async function registerPasskey(tokens: TokenPair, name = 'Laptop'): Promise<{ id: string }> {
+    const options = await t.http
+      .post('/api/v1/auth/passkeys/registration/options')
+      .set(bearer(tokens.access_token))
+      .expect(200);
+    const response = await create(options.body);
+    const res = await t.http
+      .post('/api/v1/auth/passkeys/registration')
+      .set(bearer(tokens.access_token))
+      .send({ name, response })
+      .expect(201);
+    expect(res.body).toMatchObject({ name, id: expect.any(String) as string, createdAt: expect.any(String) as string });
+    return res.body as { id: string };
+  }
+
+  async function assertion(): Promise<unknown> {
+    const options = await t.http.post('/api/v1/auth/passkeys/authentication/options').send({}).expect(200);
+    expect(options.body).toMatchObject({ rpId: 'localhost', userVerification: 'required' });
+    return get(options.body);
+  }
+
+  it('should register a passkey and sign in with it, and refuse the same (cloned) assertion again', async () => {
+    const user = await signUp(t.http);
+    const tokens = await logIn(t.http, user);
+    const passkey = await registerPasskey(tokens);
+
+    const listed = await t.http.get('/api/v1/auth/passkeys').set(bearer(tokens.access_token)).expect(200);
+    expect(listed.body.data).toEqual([expect.objectContaining({ id: passkey.id, name: 'Laptop' })]);
+    const inventory = await t.http.get('/api/v1/auth/credentials').set(bearer(tokens.access_token)).expect(200);
+    expect(inventory.body.data).toContainEqual(
+      expect.objectContaining({ id: passkey.id, kind: 'passkey', name: 'Laptop' }),
+    );
+
+    const response = await assertion();
+    const signedIn = await t.http.post('/api/v1/auth/passkeys/authentication').send({ response }).expect(200);
+    const pair = signedIn.body as TokenPair;
+    const claims = decodeJwt(pair.access_token);
+    expect(claims.sub).toBe(user.id);
+    expect(claims.amr).toEqual(['hwk', 'mfa']);
+    await t.http.get('/api/v1/auth/me').set(bearer(pair.access_token)).expect(200);
+
+    const replayed = await t.http.post('/api/v1/auth/passkeys/authentication').send({ response });
+    expectProblem(replayed, 401);
+    expect(replayed.body).not.toHaveProperty('access_token');
+  });
+
+  it('should then ask for the second factor after the password, and refuse a registration response replayed', async () => {
+    const user = await signUp(t.http);
+    const tokens = await logIn(t.http, user);
+    const options = await t.http
+      .post('/api/v1/auth/passkeys/registration/options')
+      .set(bearer(tokens.access_token))
+      .expect(200);
+    const response = await create(options.body);
+    await t.http
+      .post('/api/v1/auth/passkeys/registration')
+      .set(bearer(tokens.access_token))
+      .send({ response })
+      .expect(201);
+    const login = await t.http.post('/api/v1/auth/login').send({ email: user.email, password: user.password });
+    expectProblem(login, 403);
+    expect(login.body).toMatchObject({ type: 'urn:problem:mfa-required', methods: ['passkey'] });
+    // The password-only sign-in no longer passes step-up; one with the passkey does, and the
+    // replayed registration (its challenge used) is refused.
+    expectProblem(
+      await t.http.post('/api/v1/auth/passkeys/registration').set(bearer(tokens.access_token)).send({ response }),
+      401,
+    );
+    const withPasskey = (
+      await t.http
+        .post('/api/v1/auth/passkeys/authentication')
+        .send({ response: await assertion() })
+        .expect(200)
+    ).body as TokenPair;
+    expectProblem(
+      await t.http.post('/api/v1/auth/passkeys/registration').set(bearer(withPasskey.access_token)).send({ response }),
+      400,
+    );
+  });
+
+  it('should keep several named passkeys per user and delete one', async () => {
+    const user = await signUp(t.http);
+    const first = await registerPasskey(await logIn(t.http, user), 'Laptop');
+    const tokens = (
+      await t.http
+        .post('/api/v1/auth/passkeys/authentication')
+        .send({ response: await assertion() })
+        .expect(200)
+    ).body as TokenPair;
+    // A second virtual authenticator: one authenticator holds one credential per RP and user.
+    const devtools = await context.newCDPSession(page);
+    await devtools.send('WebAuthn.enable');
+    await devtools.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'usb',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+      },
+    });
+    await registerPasskey(tokens, 'Security key');
+    const listed = await t.http.get('/api/v1/auth/passkeys').set(bearer(tokens.access_token)).expect(200);
+    expect((listed.body.data as { name: string }[]).map((p) => p.name).sort()).toEqual(['Laptop', 'Security key']);
+    await t.http.delete(`/api/v1/auth/passkeys/${first.id}`).set(bearer(tokens.access_token)).expect(204);
+    const after = await t.http.get('/api/v1/auth/passkeys').set(bearer(tokens.access_token)).expect(200);
+    expect((after.body.data as { name: string }[]).map((p) => p.name)).toEqual(['Security key']);
+  });
+});
