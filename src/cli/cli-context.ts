@@ -12,6 +12,7 @@ import { ConfigModule } from '../config/config.module.js';
 import { dataSourceOptions } from '../db/data-source-options.js';
 import { openDataSource } from '../db/database.module.js';
 import { AuditModule } from '../modules/audit/audit.module.js';
+import { MailModule } from '../modules/mail/mail.module.js';
 import { isOperatorError } from './cli-command.js';
 
 /** The same configuration the server would boot with, `.env` included. */
@@ -48,9 +49,10 @@ export function auditImports(config: AppConfig): NonNullable<DynamicModule['impo
   return [
     LoggerModule.forRoot({ pinoHttp: [{ level: config.log.level }, pino.destination(2)] }),
     MetricsModule,
-    // The audit module signs checkpoints with the auth module's keys; auth's revocation
-    // service shares state through Redis, as in the server.
+    // The audit module signs checkpoints with the auth module's keys; auth shares state
+    // through Redis and queues mail through the outbox (global modules in the server).
     RedisModule,
+    MailModule,
     AuditModule,
   ];
 }
