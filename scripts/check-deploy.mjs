@@ -11,10 +11,12 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** The rendered manifests of the kustomize base, as kubectl or kustomize prints them. */
 export function buildKustomization(dir = 'deploy/kubernetes') {
-  for (const [command, args] of [
+  /** @type {[string, string[]][]} */
+  const tools = [
     ['kubectl', ['kustomize', dir]],
     ['kustomize', ['build', dir]],
-  ]) {
+  ];
+  for (const [command, args] of tools) {
     const result = spawnSync(command, args, { cwd: root, encoding: 'utf8' });
     if (result.error?.code === 'ENOENT') continue;
     if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr}`);

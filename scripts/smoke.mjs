@@ -76,8 +76,13 @@ async function verificationCode(to) {
   const folder = join(dataDir, 'mail');
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    const files = existsSync(folder) ? readdirSync(folder, { withFileTypes: true }).filter((f) => f.name.endsWith('.eml')) : [];
-    for (const file of files.map((f) => f.name).sort().reverse()) {
+    const files = existsSync(folder)
+      ? readdirSync(folder, { withFileTypes: true }).filter((f) => f.name.endsWith('.eml'))
+      : [];
+    for (const file of files
+      .map((f) => f.name)
+      .sort()
+      .reverse()) {
       const eml = readFileSync(join(folder, file), 'utf8').replace(/=\r?\n/g, '');
       const code = eml.includes(`\nTo: ${to}\n`) && /^Code: (nsa_verify_\S+)$/m.exec(eml)?.[1];
       if (code) return code;
