@@ -34,6 +34,7 @@ import { CredentialGuard } from './modules/auth/credential.guard.js';
 import { BenchModule } from './modules/bench/bench.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { mountOAuth } from './modules/oauth/mount-oauth.js';
+import { limitExpressRoutes } from './modules/rate-limit/limit-express-routes.js';
 import { MailModule } from './modules/mail/mail.module.js';
 import { OAuthModule } from './modules/oauth/oauth.module.js';
 import { ResourcesModule } from './modules/resources/resources.module.js';
@@ -84,14 +85,14 @@ export const EXPRESS_ROUTES: readonly ExpressRoute[] = [
     method: 'GET',
     path: '/metrics',
     access: 'Bearer METRICS_TOKEN (absent without one)',
-    rateLimit: 'none',
+    rateLimit: 'anonymous (per address)',
     audit: [],
   },
   {
     method: 'ALL',
     path: '/oauth/*',
     access: 'oidc-provider, per endpoint: client authentication, PKCE, access token',
-    rateLimit: 'none',
+    rateLimit: 'anonymous; POST /oauth/token also auth (per address)',
     audit: [
       'oauth.authorize',
       'oauth.grant',
@@ -106,41 +107,41 @@ export const EXPRESS_ROUTES: readonly ExpressRoute[] = [
     method: 'GET',
     path: '/oauth/interaction/:uid',
     access: 'the interaction cookie',
-    rateLimit: 'none',
+    rateLimit: 'anonymous (per address)',
     audit: [],
   },
   {
     method: 'POST',
     path: '/oauth/interaction/:uid/login',
     access: 'the interaction cookie + form CSRF token',
-    rateLimit: 'lockout (email, address)',
+    rateLimit: 'anonymous+auth (per address), lockout (email, address)',
     audit: ['auth.login', 'auth.lockout'],
   },
   {
     method: 'POST',
     path: '/oauth/interaction/:uid/confirm',
     access: 'the interaction cookie + form CSRF token, signed in',
-    rateLimit: 'none',
+    rateLimit: 'anonymous (per address)',
     audit: ['oauth.consent'],
   },
   {
     method: 'POST',
     path: '/oauth/interaction/:uid/abort',
     access: 'the interaction cookie + form CSRF token',
-    rateLimit: 'none',
+    rateLimit: 'anonymous (per address)',
     audit: ['oauth.consent'],
   },
   ...['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'].map((path) => ({
     method: 'GET' as const,
     path,
     access: 'public (the provider discovery document, issuer PUBLIC_URL)',
-    rateLimit: 'none',
+    rateLimit: 'anonymous (per address)',
     audit: [],
   })),
-  { method: 'GET', path: '/docs', access: 'public', rateLimit: 'none', audit: [] },
-  { method: 'GET', path: '/docs/openapi.json', access: 'public', rateLimit: 'none', audit: [] },
-  { method: 'GET', path: '/docs/openapi.yaml', access: 'public', rateLimit: 'none', audit: [] },
-  { method: 'GET', path: '/docs/*', access: 'public (Swagger UI assets)', rateLimit: 'none', audit: [] },
+  { method: 'GET', path: '/docs', access: 'public', rateLimit: 'anonymous (per address)', audit: [] },
+  { method: 'GET', path: '/docs/openapi.json', access: 'public', rateLimit: 'anonymous (per address)', audit: [] },
+  { method: 'GET', path: '/docs/openapi.yaml', access: 'public', rateLimit: 'anonymous (per address)', audit: [] },
+  { method: 'GET', path: '/docs/*', access: 'public (Swagger UI assets)', rateLimit: 'anonymous (per address)', audit: [] },
 ];
 
 /** Steps 1 and 2: must run before `app.init()`, so that these see requests before Nest's routes do. */
@@ -171,8 +172,11 @@ export function mountExpressPipeline(app: NestExpressApplication, config: AppCon
       maxAge: 600,
     });
   }
+  // Served by Express outside Nest's guards, so limited here like every API route.
+  limitExpressRoutes(app, '/metrics', () => ['anonymous']);
   app.use('/metrics', metrics.endpoint(config.metrics.token));
   mountOAuth(app);
+  limitExpressRoutes(app, '/docs', () => ['anonymous']);
   mountOpenApi(app, config);
 }
 

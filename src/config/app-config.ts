@@ -131,6 +131,8 @@ export class AppConfig {
     checkpointIntervalSeconds: number;
     /** undefined: no OCSF stream; 'log': to the log; else the file it is appended to. */
     ocsf: string | undefined;
+    /** Events the writer holds before it sheds routine ones (counted into a marker). */
+    bufferCapacity: number;
   };
   readonly retention: {
     /** 0: no schedule (run `npm run cli -- tokens:purge` from cron instead). */
@@ -231,7 +233,11 @@ export class AppConfig {
       webhookTimeoutMs: env.ALERT_WEBHOOK_TIMEOUT * 1000,
       webhookSecret: env.ALERT_WEBHOOK_SECRET,
     };
-    this.audit = { checkpointIntervalSeconds: env.AUDIT_CHECKPOINT_INTERVAL, ocsf: env.AUDIT_OCSF };
+    this.audit = {
+      checkpointIntervalSeconds: env.AUDIT_CHECKPOINT_INTERVAL,
+      ocsf: env.AUDIT_OCSF,
+      bufferCapacity: env.AUDIT_BUFFER_CAPACITY,
+    };
     this.retention = { intervalSeconds: env.RETENTION_INTERVAL, auditSeconds: env.AUDIT_RETENTION };
     this.mail = {
       verification: env.EMAIL_VERIFICATION,

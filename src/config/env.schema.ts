@@ -141,6 +141,8 @@ export const envSchema = z.object({
   AUDIT_CHECKPOINT_INTERVAL: duration.default(15 * 60),
   /** OCSF 1.3 copy of the audit trail: unset (none), `log` (one log line per event) or a file path (JSON lines). */
   AUDIT_OCSF: z.string().min(1).optional(),
+  /** Audit events held in memory before they are written; past it routine events are shed and counted into a marker. */
+  AUDIT_BUFFER_CAPACITY: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
 
   /** How often expired tokens and sessions (and old audit events) are purged; 0 turns the schedule off. */
   RETENTION_INTERVAL: duration.default(3600),

@@ -109,10 +109,10 @@ const COMMON_ERRORS: Record<string, ResponseObject> = {
 };
 
 /**
- * The probes are the one controller without rate limits (`@SkipRateLimit()`), so the only
- * operations documented without 429 and RateLimit headers; another such controller goes here too.
+ * Liveness is the one route without a rate limit (`@SkipRateLimit()`), so the only operation
+ * documented without 429 and RateLimit headers; another such route goes here too.
  */
-const UNLIMITED_TAG = 'health';
+const UNLIMITED_OPERATIONS = new Set(['getLiveness']);
 
 /**
  * Turns what the decorators describe into a contract a client generator can rely on: every
@@ -121,7 +121,7 @@ const UNLIMITED_TAG = 'health';
  */
 function completeOperation(operation: OperationObject): void {
   const responses = operation.responses as Record<string, ResponseObject | { $ref: string }>;
-  const limited = !operation.tags?.includes(UNLIMITED_TAG);
+  const limited = !UNLIMITED_OPERATIONS.has(operation.operationId ?? '');
   for (const [status, common] of Object.entries(COMMON_ERRORS)) {
     if (status !== '429' || limited) responses[status] ??= structuredClone(common);
   }

@@ -8,10 +8,18 @@ import { AppConfig } from '../../config/app-config.js';
 import type { ChainedContent } from './audit-chain.js';
 import { chainHash, GENESIS_HASH } from './audit-chain.js';
 import { AuditMetrics } from './audit-metrics.js';
+import { RefusalTally } from './refusal-tally.js';
 
 const FLUSH_INTERVAL_MS = 500;
 const FLUSH_BATCH = 200;
-const BUFFER_CAPACITY = 10_000;
+/** Security events waiting for room at once; past it they are shed (and counted) too. */
+const MAX_WAITERS = 1_000;
+/** How long a security event (and so its request) waits for room before it is shed and counted. */
+const MAX_WAIT_MS = 2_000;
+/** The event that accounts, in the chain, for events the writer could not hold. */
+export const NOT_RECORDED_ACTION = 'audit.events-not-recorded';
+/** Distinct actions counted in one marker (actions are the code's own; this is a guard). */
+const MAX_SHED_ACTIONS = 200;
 const DRAIN_RETRY_MIN_MS = 100;
 const DRAIN_RETRY_MAX_MS = 2_000;
 /** Each column with the type of the array it arrives in (jsonb as text, parsed by the cast). */
@@ -53,8 +61,14 @@ export type WrittenListener = (events: readonly ChainedContent[]) => void;
 
 /**
  * Buffers audit events off the request path and writes them in batches (one multi-row
- * insert per flush, chained under an advisory lock). The buffer is bounded: when full,
- * routine events are dropped (and counted) while security events wait for room. An event
+ * insert per flush, chained under an advisory lock). The buffer is bounded
+ * (AUDIT_BUFFER_CAPACITY) and sheds nothing silently: when full, routine events are not
+ * held but counted, and security events wait for room (MAX_WAIT_MS at most, MAX_WAITERS at
+ * once; past either they are counted too). What was counted is written into the chain as
+ * one `audit.events-not-recorded` marker, in a transaction of its own as soon as there is
+ * room: how many events of each action, when, and the seq of the row before it (the events
+ * fall between that seq and the marker's). Repeated refusals are aggregated first (see
+ * RefusalTally), so a flood of them does not fill the buffer. An event
  * the database refuses for its content is dropped (logged and counted) rather than retried
  * forever in front of the others. On shutdown the buffer drains before the database
  * closes; if the database is away, for SHUTDOWN_GRACE at most. A crash loses at most the
@@ -69,6 +83,11 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
   /** Events still to write one at a time, after the database refused a batch for its content. */
   private isolating = 0;
   private readonly writtenListeners: WrittenListener[] = [];
+  private readonly tally = new RefusalTally();
+  private readonly capacity: number;
+  /** Events not held since the last marker, by action; empty when nothing was shed. */
+  private shed = new Map<string, number>();
+  private shedSince: Date | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -76,11 +95,16 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
     private readonly metrics: AuditMetrics,
     @InjectPinoLogger(AuditWriter.name) private readonly logger: PinoLogger,
   ) {
+    this.capacity = config.audit.bufferCapacity;
     metrics.measureDepth(() => this.buffer.length);
   }
 
   onModuleInit(): void {
-    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
+    this.timer = setInterval(() => {
+      this.tally.closeDue((aggregate) => void this.enqueue(aggregate));
+      this.accountForShed();
+      void this.flush();
+    }, FLUSH_INTERVAL_MS);
     this.timer.unref();
   }
 
@@ -94,17 +118,78 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   async enqueue(event: PendingEvent): Promise<void> {
-    while (this.buffer.length >= BUFFER_CAPACITY) {
-      if (!event.security) {
-        this.metrics.dropped.inc();
+    if (this.tally.absorb(event, (aggregate) => void this.enqueue(aggregate))) return;
+    const deadline = Date.now() + MAX_WAIT_MS;
+    while (this.buffer.length >= this.capacity) {
+      if (!event.security || this.waiters.length >= MAX_WAITERS || !(await this.roomBefore(deadline))) {
+        this.countShed(event);
         return;
       }
-      this.metrics.waits.inc();
-      void this.flush();
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
+    this.accountForShed();
     this.buffer.push(event);
     if (this.buffer.length >= FLUSH_BATCH) void this.flush();
+  }
+
+  /** Waits for a flush to make room; false when `deadline` passes first. */
+  private async roomBefore(deadline: number): Promise<boolean> {
+    this.metrics.waits.inc();
+    void this.flush();
+    let wake: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const woken = await Promise.race([
+      new Promise<true>((resolve) => {
+        wake = () => resolve(true);
+        this.waiters.push(wake);
+      }),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!woken) this.waiters = this.waiters.filter((waiter) => waiter !== wake);
+    return woken;
+  }
+
+  private countShed(event: PendingEvent): void {
+    this.metrics.dropped.inc();
+    this.shedSince ??= event.at;
+    const action = this.shed.has(event.action) || this.shed.size < MAX_SHED_ACTIONS ? event.action : 'other';
+    this.shed.set(action, (this.shed.get(action) ?? 0) + 1);
+  }
+
+  /**
+   * Puts the marker for what was shed since the last one into the buffer (one slot past the
+   * bound at most: the account is never itself shed). Before the next event held, at the
+   * next tick, or when draining, whichever comes first.
+   */
+  private accountForShed(): void {
+    if (this.shed.size > 0) this.buffer.push(this.notRecordedMarker());
+  }
+
+  /** The marker for what was shed since the last one; `afterSeq` is filled in when it is written. */
+  private notRecordedMarker(): PendingEvent {
+    const counts = Object.fromEntries(this.shed);
+    const total = [...this.shed.values()].reduce((sum, count) => sum + count, 0);
+    const marker: PendingEvent = {
+      at: new Date(),
+      requestId: null,
+      actorId: null,
+      authMethod: null,
+      credentialId: null,
+      action: NOT_RECORDED_ACTION,
+      target: null,
+      outcome: 'failure',
+      ip: null,
+      userAgent: null,
+      status: null,
+      latencyMs: null,
+      details: { total, byAction: counts, from: this.shedSince?.toISOString(), to: new Date().toISOString() },
+      security: true,
+    };
+    this.shed = new Map();
+    this.shedSince = undefined;
+    return marker;
   }
 
   /**
@@ -113,6 +198,8 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
    * ever for a database that is away) it logs what is lost and returns.
    */
   async drain(giveUpAt = Number.POSITIVE_INFINITY): Promise<void> {
+    this.tally.closeDue((aggregate) => void this.enqueue(aggregate), Number.POSITIVE_INFINITY);
+    this.accountForShed();
     let pause = DRAIN_RETRY_MIN_MS;
     while (this.buffer.length > 0 || this.flushing) {
       if (await this.flush()) {
@@ -147,7 +234,7 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
   private async writeBatches(): Promise<boolean> {
     let due = this.buffer.length;
     while (due > 0 && this.buffer.length > 0) {
-      const batch = this.buffer.slice(0, this.isolating > 0 ? 1 : Math.min(due, FLUSH_BATCH));
+      const batch = this.buffer.slice(0, this.isolating > 0 ? 1 : batchLength(this.buffer, Math.min(due, FLUSH_BATCH)));
       const started = performance.now();
       try {
         this.tellWritten(await this.write(batch));
@@ -191,12 +278,16 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
     const written: ChainedContent[] = [];
     await this.dataSource.transaction(async (manager) => {
       await manager.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_CHAIN_LOCK]);
-      const [last] = (await manager.query('SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1')) as {
+      const [last] = (await manager.query('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1')) as {
+        seq: string;
         hash: Buffer;
       }[];
       let prevHash = last?.hash ?? GENESIS_HASH;
       const columns: unknown[][] = INSERT_COLUMNS.map(() => []);
       for (const { security: _security, ...content } of batch) {
+        // A marker is written alone (see batchLength), so the row before it is `last`.
+        if (content.action === NOT_RECORDED_ACTION)
+          content.details = { ...content.details, afterSeq: last?.seq ?? '0' };
         const event: ChainedContent = { id: randomUUID(), ...content };
         written.push(event);
         const hash = chainHash(prevHash, event);
@@ -225,4 +316,14 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
     });
     return written;
   }
+}
+
+/**
+ * How many of the first `wanted` buffered events go in the next batch: a not-recorded marker
+ * starts a batch of its own, so it learns the seq of the row before it under the chain's lock.
+ */
+function batchLength(buffer: readonly PendingEvent[], wanted: number): number {
+  if (buffer[0]?.action === NOT_RECORDED_ACTION) return 1;
+  const marker = buffer.findIndex((event, index) => index < wanted && event.action === NOT_RECORDED_ACTION);
+  return marker > 0 ? marker : wanted;
 }

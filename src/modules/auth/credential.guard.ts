@@ -41,7 +41,9 @@ export class CredentialGuard implements CanActivate {
     // @Authenticated over its controller's @Public()).
     const route = routeSecurity(context.getHandler(), context.getClass());
     // A refused credential is counted against its address before the 401, so guessing
-    // tokens is rate limited like any anonymous traffic.
+    // tokens is rate limited like any anonymous traffic; once that budget is spent the
+    // address is refused before its next credential is looked up (see refuseSpentAddress).
+    if (credential) this.rateLimits.refuseSpentAddress(request, response);
     let refusal = credential
       ? await this.authenticate(credential, request, response).catch((error: unknown) => error)
       : undefined;

@@ -27,7 +27,6 @@ export type ReadinessResult = HealthCheckResult & { details: { redis?: RedisHeal
  */
 @ApiTags('health')
 @Controller('health')
-@SkipRateLimit()
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
@@ -38,9 +37,15 @@ export class HealthController {
     private readonly auditPrivileges: AuditPrivileges,
   ) {}
 
-  /** The process is up and its event loop turns. */
+  /**
+   * The process is up and its event loop turns. The one route without a rate limit: the
+   * orchestrator restarts an instance whose liveness fails, so a flood from an address
+   * must not make it fail, and it does no work to protect (no database, no credential).
+   * Readiness is limited like any route (an orchestrator probes far below the limit).
+   */
   @Get('live')
   @Public()
+  @SkipRateLimit()
   @ApiOperation({ operationId: 'getLiveness', summary: 'Liveness: the process runs' })
   @ApiOkResponse({ description: 'The process runs' })
   live(): { status: 'ok' } {

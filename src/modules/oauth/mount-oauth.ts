@@ -1,5 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
+import { limitExpressRoutes, type AddressLimitsOf } from '../rate-limit/limit-express-routes.js';
 import { OAuthInteractions } from './interactions/oauth-interactions.js';
 import { checkOAuthParameters } from './oauth-parameters.js';
 import { OAuthProviderService } from './oauth-provider.service.js';
@@ -13,6 +14,16 @@ import { OAuthProviderService } from './oauth-provider.service.js';
 const DISCOVERY_DOCUMENTS = new Set(['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']);
 const PROVIDER_DISCOVERY = '/oauth/.well-known/openid-configuration';
 const rewritten = new WeakSet<Request>();
+/** The sign-in form's POST: a password checked (argon2) per request. */
+const SIGN_IN = /^\/interaction\/[^/]+\/login\/?$/;
+
+/**
+ * The token endpoint and the sign-in form each cost a credential check (a client secret, a
+ * code, a password), so they also count against the stricter `auth` limit per address, as
+ * the API's sign-in does; every other OAuth request against the address's anonymous one.
+ */
+const oauthLimits: AddressLimitsOf = (req) =>
+  req.method === 'POST' && (req.path === '/token' || SIGN_IN.test(req.path)) ? ['anonymous', 'auth'] : ['anonymous'];
 
 /**
  * Mounts the authorization server on Express. Must run before `app.init()`: oidc-provider
@@ -28,6 +39,7 @@ export function mountOAuth(app: NestExpressApplication): void {
     }
     next();
   });
+  limitExpressRoutes(app, '/oauth', oauthLimits);
   app.use('/oauth/interaction', app.get(OAuthInteractions).router());
   const handle = checkOAuthParameters(provider.middleware());
   app.use('/oauth', (req: Request, res: Response, next: NextFunction) => {

@@ -4,16 +4,12 @@ import { ThrottlerGuard, type ThrottlerOptions } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { routeSecurity } from '../../common/auth/route-security.js';
 import { TooManyRequestsError } from '../../common/errors/app-error.js';
+import { addressBucket, clientAddress } from '../../common/http/client-address.js';
 import { AppConfig } from '../../config/app-config.js';
+import { SpentAddresses, type AppliedLimit } from './spent-addresses.js';
 
-/** The tightest limit that applied to a request: what its RateLimit headers report. */
-interface AppliedLimit {
-  name: string;
-  limit: number;
-  remaining: number;
-  resetSeconds: number;
-  windowSeconds: number;
-}
+/** The per-address limits, by name: the ones a request counts against before anyone knows who sent it. */
+export type AddressLimitName = 'anonymous' | 'auth';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -45,6 +41,8 @@ export class RateLimitGuard extends ThrottlerGuard implements OnApplicationBoots
   @Inject(AppConfig) private readonly config!: AppConfig;
   @Inject(DiscoveryService) private readonly discovery!: DiscoveryService;
   @Inject(MetadataScanner) private readonly scanner!: MetadataScanner;
+  /** Addresses past their anonymous budget: refused credentials count there, so a token guesser is one. */
+  private readonly spentAddresses = new SpentAddresses();
 
   /**
    * Reads every route's declarations once at boot: a route with @nestjs/throttler's own
@@ -56,6 +54,38 @@ export class RateLimitGuard extends ThrottlerGuard implements OnApplicationBoots
       const prototype = Object.getPrototypeOf(instance) as Record<string, object>;
       for (const name of this.scanner.getAllMethodNames(prototype)) routeSecurity(prototype[name] as object, metatype);
     }
+  }
+
+  /**
+   * Refuses at once, before its credential is looked up, a request from an address whose
+   * anonymous budget is spent. Refused credentials count against that budget (they have no
+   * principal), so a flood of guessed tokens costs a lookup per request only until the
+   * limit, and one Map lookup per request after it: no database, no Redis. A valid
+   * credential from that address waits for the window too; it cannot be told from a guess
+   * without the lookup this avoids.
+   */
+  refuseSpentAddress(req: Request, res: Response): void {
+    if (!this.config.rateLimits.enabled) return;
+    const spent = this.spentAddresses.check(addressBucket(clientAddress(req)));
+    if (!spent) return;
+    req.appliedRateLimit = spent;
+    refuse(res, spent);
+  }
+
+  /**
+   * Counts a request to a route Express serves outside Nest (OAuth, the docs) against the
+   * per-address limits `names`: the same buckets, headers and 429 as the API's routes.
+   */
+  async countByAddress(req: Request, res: Response, names: readonly AddressLimitName[]): Promise<void> {
+    if (!this.config.rateLimits.enabled) return;
+    const tracker = addressBucket(clientAddress(req));
+    for (const throttler of this.throttlers as Throttler[]) {
+      if (!(names as readonly string[]).includes(throttler.name)) continue;
+      const { limit, ttl } = throttler;
+      if (typeof limit !== 'number' || typeof ttl !== 'number') throw new Error(`${throttler.name} is not per address`);
+      await this.apply(req, res, throttler.name, tracker, limit, ttl);
+    }
+    if (req.appliedRateLimit) setRateLimitHeaders(res, req.appliedRateLimit);
   }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -74,10 +104,14 @@ export class RateLimitGuard extends ThrottlerGuard implements OnApplicationBoots
     const limit = await resolved(throttler.limit, context);
     const ttl = await resolved(throttler.ttl, context);
     const tracker = await (throttler.getTracker as NonNullable<ThrottlerOptions['getTracker']>)(req, context);
-    const key = this.generateKey(context, tracker, throttler.name);
-    const record = await this.storageService.increment(key, ttl, limit, ttl, throttler.name);
+    await this.apply(req, res, throttler.name, tracker, limit, ttl);
+  }
+
+  private async apply(req: Request, res: Response, name: string, tracker: string, limit: number, ttl: number) {
+    // Buckets are per principal or address, not per route: one budget across the API.
+    const record = await this.storageService.increment(`${name}:${tracker}`, ttl, limit, ttl, name);
     const applied: AppliedLimit = {
-      name: throttler.name,
+      name,
       limit,
       remaining: Math.max(0, limit - record.totalHits),
       resetSeconds: record.timeToExpire,
@@ -85,8 +119,8 @@ export class RateLimitGuard extends ThrottlerGuard implements OnApplicationBoots
     };
     if (!req.appliedRateLimit || applied.remaining < req.appliedRateLimit.remaining) req.appliedRateLimit = applied;
     if (record.isBlocked) {
-      setRateLimitHeaders(res, applied);
-      throw new TooManyRequestsError(`Rate limit "${throttler.name}" exceeded; slow down.`, record.timeToBlockExpire);
+      if (name === 'anonymous') this.spentAddresses.note(tracker, applied);
+      refuse(res, applied);
     }
   }
 
@@ -95,11 +129,11 @@ export class RateLimitGuard extends ThrottlerGuard implements OnApplicationBoots
     if (!this.config.rateLimits.enabled) return false;
     return routeSecurity(context.getHandler(), context.getClass()).rateLimit?.kind !== 'skip';
   }
+}
 
-  /** Buckets are per principal or address, not per route: one budget across the API. */
-  protected override generateKey(_context: ExecutionContext, tracker: string, name: string): string {
-    return `${name}:${tracker}`;
-  }
+function refuse(res: Response, applied: AppliedLimit): never {
+  setRateLimitHeaders(res, applied);
+  throw new TooManyRequestsError(`Rate limit "${applied.name}" exceeded; slow down.`, applied.resetSeconds);
 }
 
 function setRateLimitHeaders(res: Response, applied: AppliedLimit): void {
