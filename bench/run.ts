@@ -19,10 +19,10 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
-import type { Scenario, ScenarioContext } from './scenarios.ts';
+import type { LoopCheck, Scenario, ScenarioContext } from './scenarios.ts';
 // @ts-expect-error TS5097: Node runs bench/ as TypeScript source, so the import must name the
 // .ts file, and tsconfig.json does not allow .ts extensions. Types still flow through.
-import { requirements, scenarios, serverEnv, servers } from './scenarios.ts';
+import { loopChecks, requirements, scenarios, serverEnv, servers } from './scenarios.ts';
 import type { Server } from './server.ts';
 import {
   cpuMs,
@@ -272,9 +272,58 @@ function validate(): Scenario {
       if (!names.has(name)) throw new Error(`requirement "${requirement.name}" names the unknown scenario "${name}"`);
     }
   }
+  const compared = new Set(requirements.flatMap((r) => [r.subject, r.baseline]));
+  for (const check of loopChecks) {
+    // Measured once, in the first pass: a scenario a requirement names runs in the alternating pairs instead.
+    if (!names.has(check.scenario) || compared.has(check.scenario)) {
+      throw new Error(`loop check "${check.name}" needs a scenario of its own, not "${check.scenario}"`);
+    }
+  }
   const floors = scenarios.filter((s) => s.floor);
   if (floors.length !== 1) throw new Error('exactly one scenario must be the floor');
   return floors[0]!;
+}
+
+// --- event-loop delay ---
+
+/** What GET /bench/event-loop answers (src/modules/bench/event-loop-delay.ts). */
+interface LoopDelay {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  samples: number;
+}
+
+type LoopCheckResult = LoopCheck & LoopDelay & { pass: boolean };
+
+async function benchRoute(ctx: ScenarioContext, method: string, path: string): Promise<Response> {
+  const response = await fetch(`${ctx.baseUrl}${path}`, { method });
+  if (!response.ok) throw new Error(`bench: ${method} ${path} answered ${response.status}`);
+  return response;
+}
+
+/** Runs the check's scenario (one measured sample, as any other) between a reset and a read of the histogram. */
+async function measureLoop(runner: Runner, check: LoopCheck, scenario: Scenario, ctx: ScenarioContext) {
+  await benchRoute(ctx, 'POST', '/bench/event-loop/reset');
+  await runner.sample(scenario);
+  const delay = (await (await benchRoute(ctx, 'GET', '/bench/event-loop')).json()) as LoopDelay;
+  return { ...check, ...delay, pass: delay.p99Ms <= check.maxP99Ms };
+}
+
+function printLoopChecks(results: LoopCheckResult[]): void {
+  console.log('\nevent-loop delay of the server while the scenario ran (monitorEventLoopDelay, 1 ms resolution)');
+  printColumns(
+    ['check', 'p50 ms', 'p99 ms', 'max ms', 'max p99 ms', 'result'],
+    results.map((r) => [
+      r.name,
+      r.p50Ms.toFixed(1),
+      r.p99Ms.toFixed(1),
+      r.maxMs.toFixed(1),
+      String(r.maxP99Ms),
+      r.pass ? 'PASS' : 'FAIL',
+    ]),
+    [0, 5],
+  );
 }
 
 // --- report ---
@@ -377,8 +426,12 @@ async function main(): Promise<number> {
     const runner = new Runner(contexts, duration);
     // Scenarios no requirement names first, in the listed order (the anonymous list before
     // the writes add rows), then each requirement's pair, alternating.
+    const loopResults: LoopCheckResult[] = [];
     for (const scenario of scenarios) {
-      if (!compared.has(scenario.name)) await runner.sample(scenario);
+      if (compared.has(scenario.name)) continue;
+      const check = loopChecks.find((c) => c.scenario === scenario.name);
+      if (check) loopResults.push(await measureLoop(runner, check, scenario, contexts.get(serverOf(scenario))!.ctx));
+      else await runner.sample(scenario);
     }
     const requirementResults: RequirementResult[] = [];
     for (const requirement of requirements) {
@@ -425,6 +478,7 @@ async function main(): Promise<number> {
 
     printTable(results, floor.name);
     printRequirements(requirementResults, rounds);
+    printLoopChecks(loopResults);
     const loadAtEnd = loadavg()[0]!;
     console.log(`\nload average ${loadAtStart.toFixed(2)} at the start, ${loadAtEnd.toFixed(2)} at the end`);
     const ok = !results.some(failed);
@@ -448,6 +502,7 @@ async function main(): Promise<number> {
           serverEnv,
           scenarios: results,
           requirements: requirementResults,
+          loopChecks: loopResults,
         },
         null,
         2,

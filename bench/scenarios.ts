@@ -54,6 +54,17 @@ export interface Scenario {
 }
 
 /**
+ * The server's event-loop delay while a scenario's load runs (GET /bench/event-loop, a
+ * `monitorEventLoopDelay` histogram reset just before): PASS when its p99 is at most `maxP99Ms`.
+ */
+export interface LoopCheck {
+  name: string;
+  /** The scenario whose load is measured (its server is the one read). */
+  scenario: string;
+  maxP99Ms: number;
+}
+
+/**
  * A named comparison of two scenarios: ratio = subject req/s ÷ baseline req/s, each the
  * median of runs taken back to back, alternating (subject, baseline, subject, ...).
  */
@@ -237,6 +248,17 @@ const RESOURCE_BODY = JSON.stringify({
 
 const json = { 'content-type': 'application/json' };
 
+/**
+ * A crafted sign-up: the longest password allowed, made of the email itself (what the
+ * similarity check must compare at length), each time a new email. Refused (400, too like
+ * the email) after the strength worker has done its work; the loop must not feel it.
+ */
+const CRAFTED_REGISTRATION = 'POST /api/v1/auth/register (crafted: 256-char password like the email)';
+const craftedPassword = (email: string) => email.repeat(Math.ceil(256 / email.length)).slice(0, 256);
+
+/** S8: a refusal must cost less than a success (the issue's interleaved run had it at 1.17x a peer). */
+const BAD_JWT_RESOURCE = 'S8 GET /api/v1/resources/:id (bad JWT, 401)';
+
 const PROTECTED_JWT = 'GET /bench/protected (JWT)';
 const jwtProtected = (name: string, server: string): Scenario => ({
   name,
@@ -348,6 +370,41 @@ export const scenarios: Scenario[] = [
     },
   },
   jwtResource(RESOURCE_JWT, 'main'),
+  {
+    name: BAD_JWT_RESOURCE,
+    method: 'GET',
+    path: '/api/v1/resources/:id',
+    expectStatus: 401,
+    setup: async (ctx) => ({
+      path: `/api/v1/resources/${await resourceId(ctx)}`,
+      headers: { authorization: `Bearer ${await tamperedJwt(ctx)}` },
+    }),
+  },
+  {
+    name: CRAFTED_REGISTRATION,
+    method: 'POST',
+    path: '/api/v1/auth/register',
+    expectStatus: 400,
+    setup: () => {
+      const prefix = randomBytes(4).toString('hex');
+      let n = 0;
+      return {
+        headers: json,
+        requests: [
+          {
+            setupRequest: (request) => {
+              n += 1;
+              const email = `crafted.${prefix}.${n}@example.com`;
+              return {
+                ...request,
+                body: JSON.stringify({ email, password: craftedPassword(email), displayName: `Crafted ${n}` }),
+              };
+            },
+          },
+        ],
+      };
+    },
+  },
   jwtResource(`${RESOURCE_JWT} [no-limits]`, 'no-limits'),
   jwtResource(`${RESOURCE_JWT} [redis]`, 'redis'),
   {
@@ -377,6 +434,12 @@ export const scenarios: Scenario[] = [
 ];
 
 export const requirements: Requirement[] = [
+  {
+    name: 'S8: a bad JWT refused (401) at least 1.5x the valid-JWT read of a resource',
+    subject: BAD_JWT_RESOURCE,
+    baseline: RESOURCE_JWT,
+    minRatio: 1.5,
+  },
   {
     name: 'JWT-guarded tiny route within 20% of the same route public',
     subject: PROTECTED_JWT,
@@ -411,4 +474,8 @@ export const requirements: Requirement[] = [
     baseline: 'POST /bench/resources (JWT, not audited)',
     minRatio: 0.9,
   },
+];
+
+export const loopChecks: LoopCheck[] = [
+  { name: 'Event-loop delay p99 under crafted registrations <= 20 ms', scenario: CRAFTED_REGISTRATION, maxP99Ms: 20 },
 ];

@@ -122,6 +122,34 @@ describeWithSharedServices('two server processes behind one load balancer', () =
     expectAllowed(other, { limit: ANONYMOUS_LIMIT, remaining: ANONYMOUS_LIMIT - 1 });
   });
 
+  it('should raise one denied-per-address alert for a burst spread across both instances', async () => {
+    // ALERT_DENIED_PER_ADDRESS is 50 by default: each instance sees 25 of these, half the threshold.
+    const address = '127.0.0.63';
+    const client = clientAt(balancer, address);
+    const upstreams: (string | undefined)[] = [];
+    for (let sent = 0; sent < 50; sent++) {
+      const res = await client.get('/api/v1/resources').set(bearer(randomBytes(24).toString('base64url')));
+      expect([401, 429]).toContain(res.status);
+      upstreams.push(answeredBy(res));
+    }
+    expect(upstreams.filter((upstream) => upstream === a.origin)).toHaveLength(25);
+    const alerts = async () => {
+      const db = new pg.Client({ connectionString: database.url });
+      await db.connect();
+      const { rows } = await db
+        .query<{ details: { detector: string } }>(
+          `SELECT details FROM audit_events WHERE action = 'security.alert' AND target = $1`,
+          [address],
+        )
+        .finally(() => db.end());
+      return rows.filter((row) => row.details.detector === 'denied-per-address');
+    };
+    // Each instance writes its audit events within half a second.
+    const since = performance.now();
+    while ((await alerts()).length === 0 && performance.now() - since < 5_000) await sleep(POLL_EVERY_MS * 10);
+    expect(await alerts()).toHaveLength(1);
+  });
+
   it('should refuse on B, within a second, an access token logged out on A', async ({ annotate }) => {
     const { tokens } = await signedIn(onA);
     const me = () => onB.get('/api/v1/auth/me').set(bearer(tokens.access_token));

@@ -2,6 +2,9 @@ import type { EventEmitter2 } from '@nestjs/event-emitter';
 import type { PinoLogger } from 'nestjs-pino';
 import { describe, expect, it, vi } from 'vitest';
 import { AUDIT_RECORD } from '../../common/audit/audit-record.js';
+import type { MetricsRegistry } from '../../common/metrics/metrics-registry.js';
+import { CounterStore } from '../../common/redis/counter-store.js';
+import type { RedisService } from '../../common/redis/redis.service.js';
 import { ApiKeyAddressMonitor } from './api-key-address-monitor.js';
 import type { ApiKey } from './api-key.entity.js';
 import type { AddressStored, ApiKeysRepository } from './api-keys.repository.js';
@@ -18,6 +21,8 @@ function monitorWith(stored: AddressStored | Error = { isNew: true, hadOthers: t
   const monitor = new ApiKeyAddressMonitor(
     { rememberAddress } as unknown as ApiKeysRepository,
     { emitAsync } as unknown as EventEmitter2,
+    // This instance's own counters (no Redis): the alert cap per key.
+    new CounterStore({ client: undefined } as RedisService, {} as MetricsRegistry, logger as unknown as PinoLogger),
     logger as unknown as PinoLogger,
   );
   return { monitor, rememberAddress, emitAsync, logger };
@@ -39,6 +44,29 @@ describe(ApiKeyAddressMonitor.name, () => {
       target: 'key-1',
       details: { address: '10.0.0.7' },
     });
+  });
+
+  it('should key addresses by bucket: one IPv6 /64 is one address', async () => {
+    const { monitor, rememberAddress } = monitorWith({ isNew: false, hadOthers: true });
+    monitor.noteUse(key, '2001:db8:1:2::1');
+    monitor.noteUse(key, '2001:db8:1:2:ffff:ffff:ffff:fffe');
+    await monitor.settled();
+    expect(rememberAddress.mock.calls).toEqual([['key-1', '2001:db8:1:2::/64']]);
+  });
+
+  it('should audit at most five new addresses of one key an hour, the fifth saying alerts stop there', async () => {
+    const { monitor, rememberAddress, emitAsync } = monitorWith({ isNew: true, hadOthers: true });
+    for (let i = 1; i <= 8; i++) monitor.noteUse(key, `10.0.0.${i}`);
+    await monitor.settled();
+    expect(rememberAddress).toHaveBeenCalledTimes(8);
+    const details = emitAsync.mock.calls.map((call) => (call as unknown[])[1] as { details: object });
+    expect(details.map((record) => record.details)).toEqual([
+      { address: '10.0.0.1' },
+      { address: '10.0.0.2' },
+      { address: '10.0.0.3' },
+      { address: '10.0.0.4' },
+      { address: '10.0.0.5', alertsCapped: true },
+    ]);
   });
 
   it("should not audit a key's first address, nor one stored before", async () => {

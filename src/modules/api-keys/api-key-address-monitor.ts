@@ -2,7 +2,8 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AUDIT_RECORD, type AuditRecord } from '../../common/audit/audit-record.js';
-import { canonicalAddress } from '../../common/http/client-address.js';
+import { addressBucket } from '../../common/http/client-address.js';
+import { CounterStore } from '../../common/redis/counter-store.js';
 import type { ApiKey } from './api-key.entity.js';
 import { ApiKeysRepository, type AddressStored } from './api-keys.repository.js';
 
@@ -12,8 +13,12 @@ const NEW_ADDRESS_ACTION = 'api-key.new-address';
 const MAX_KNOWN_PAIRS = 10_000;
 /** The length of `api_key_addresses.address`. */
 const MAX_ADDRESS_LENGTH = 64;
+/** New-address alerts per key per window; past it new addresses are stored but not alerted. */
+const MAX_ALERTS_PER_KEY = 5;
+const ALERT_WINDOW_SECONDS = 3600;
 /**
- * Notices a key used from an address it was never used from before. The pairs this instance
+ * Notices a key used from an address bucket (an IPv4 address, an IPv6 /64: what one client
+ * controls) it was never used from before. The pairs this instance
  * has seen stay in memory, so a known pair costs one lookup; an unknown one is stored once,
  * off the request path, and when the address is new to a key already used from another
  * one it is audited as `api-key.new-address` (the alert detectors raise that at once).
@@ -26,12 +31,13 @@ export class ApiKeyAddressMonitor implements OnModuleDestroy {
   constructor(
     private readonly keys: ApiKeysRepository,
     private readonly events: EventEmitter2,
+    private readonly counters: CounterStore,
     @InjectPinoLogger(ApiKeyAddressMonitor.name) private readonly logger: PinoLogger,
   ) {}
 
   /** For every successful authentication; never waits, never throws. */
   noteUse(key: ApiKey, address: string): void {
-    const canonical = canonicalAddress(address).slice(0, MAX_ADDRESS_LENGTH);
+    const canonical = addressBucket(address).slice(0, MAX_ADDRESS_LENGTH);
     const pair = `${key.id} ${canonical}`;
     if (this.known.has(pair)) return;
     // Remembered before the write, so the requests that follow at once do not write it too.
@@ -63,6 +69,8 @@ export class ApiKeyAddressMonitor implements OnModuleDestroy {
     }
     // The first address a key is ever used from is where its owner put it to work.
     if (!stored.isNew || !stored.hadOthers) return;
+    const { count } = await this.counters.hit(`api-key-new-address:${key.id}`, ALERT_WINDOW_SECONDS);
+    if (count > MAX_ALERTS_PER_KEY) return;
     const record: AuditRecord = {
       action: NEW_ADDRESS_ACTION,
       outcome: 'success',
@@ -71,7 +79,7 @@ export class ApiKeyAddressMonitor implements OnModuleDestroy {
       authMethod: 'api-key',
       credentialId: key.id,
       target: key.id,
-      details: { address },
+      details: count === MAX_ALERTS_PER_KEY ? { address, alertsCapped: true } : { address },
     };
     try {
       await this.events.emitAsync(AUDIT_RECORD, record);

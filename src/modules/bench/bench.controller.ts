@@ -6,6 +6,7 @@ import { Principal } from '../../common/auth/principal.js';
 import { Public } from '../../common/auth/public.decorator.js';
 import { CreateResourceDto, ResourceResponse } from '../resources/dto/resource.dto.js';
 import { ResourcesService } from '../resources/resources.service.js';
+import { EventLoopDelayMonitor, type EventLoopDelay } from './event-loop-delay.js';
 
 /**
  * Baseline routes for `npm run bench`: the cost of the framework itself (middleware, global
@@ -15,7 +16,27 @@ import { ResourcesService } from '../resources/resources.service.js';
 @ApiExcludeController()
 @Controller('bench')
 export class BenchController {
-  constructor(private readonly resources: ResourcesService) {}
+  constructor(
+    private readonly resources: ResourcesService,
+    private readonly eventLoop: EventLoopDelayMonitor,
+  ) {}
+
+  /** The event-loop delay since the last reset; the bench reads it after a load. */
+  @Get('event-loop')
+  @ApiOperation({ operationId: 'getBenchEventLoop', summary: 'Benchmark: event-loop delay since the last reset' })
+  @Public()
+  eventLoopDelay(): EventLoopDelay {
+    return this.eventLoop.read();
+  }
+
+  /** Starts a new measurement; the bench calls it before a load. */
+  @Post('event-loop/reset')
+  @ApiOperation({ operationId: 'resetBenchEventLoop', summary: 'Benchmark: start measuring the event-loop delay' })
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @Public()
+  resetEventLoopDelay(): void {
+    this.eventLoop.reset();
+  }
 
   @Get('public')
   @ApiOperation({ operationId: 'getBenchPublic', summary: 'Benchmark: a public route' })

@@ -1,6 +1,7 @@
 import type { AuditRecord } from '../../../common/audit/audit-record.js';
+import type { Redis } from 'ioredis';
 import type { AppConfig } from '../../../config/app-config.js';
-import { SlidingWindowCounter } from './sliding-window.js';
+import { SharedSlidingWindow } from './shared-sliding-window.js';
 
 export type DetectorName =
   | 'login-failures-per-address'
@@ -44,64 +45,51 @@ function keyAndAddress(record: AuditRecord): string | undefined {
 }
 
 /**
- * The suspicious-activity detectors, fed every audit record. State lives in this process's
- * memory: with several instances each counts what it serves (a burst spread over N
- * instances by a load balancer needs about N times the threshold), and a restart forgets.
+ * The suspicious-activity detectors, fed every audit record. Their windows are in Redis when
+ * it is configured, shared by every instance (a burst spread over N instances by a load
+ * balancer alerts once, at the threshold), else in this process's memory (a restart forgets).
  */
 export class AlertDetectors {
-  private readonly failuresPerAddress: SlidingWindowCounter;
-  private readonly failuresPerAccount: SlidingWindowCounter;
-  private readonly deniedPerAddress: SlidingWindowCounter;
-  private readonly refreshReuse: SlidingWindowCounter;
-  private readonly keyNewAddress: SlidingWindowCounter;
+  private readonly windows: Record<DetectorName, SharedSlidingWindow>;
   private readonly countedDenials = new WeakSet<object>();
 
-  constructor(config: AppConfig['alerts']) {
+  constructor(config: AppConfig['alerts'], redis?: Redis) {
     const windowMs = config.windowSeconds * 1000;
-    this.failuresPerAddress = new SlidingWindowCounter(config.loginFailuresPerAddress, windowMs);
-    this.failuresPerAccount = new SlidingWindowCounter(config.loginFailuresPerAccount, windowMs);
-    this.deniedPerAddress = new SlidingWindowCounter(config.deniedPerAddress, windowMs);
-    // Any reuse of a rotated refresh token is an alert at once (a stolen token, most likely).
-    this.refreshReuse = new SlidingWindowCounter(1, windowMs);
-    // So is a key used from an address it never came from (a leaked key, perhaps).
-    this.keyNewAddress = new SlidingWindowCounter(1, windowMs);
+    const window = (name: DetectorName, threshold: number) => new SharedSlidingWindow(name, threshold, windowMs, redis);
+    this.windows = {
+      'login-failures-per-address': window('login-failures-per-address', config.loginFailuresPerAddress),
+      'login-failures-per-account': window('login-failures-per-account', config.loginFailuresPerAccount),
+      'denied-per-address': window('denied-per-address', config.deniedPerAddress),
+      // Any reuse of a rotated refresh token is an alert at once (a stolen token, most likely).
+      'refresh-token-reuse': window('refresh-token-reuse', 1),
+      // So is a key used from an address it never came from (a leaked key, perhaps).
+      'api-key-new-address': window('api-key-new-address', 1),
+    };
   }
 
   /** The alerts this record raises (usually none). */
-  observe(record: AuditRecord, source: RecordSource, now = Date.now()): Detection[] {
+  async observe(record: AuditRecord, source: RecordSource, now = Date.now()): Promise<Detection[]> {
     if (record.action === SECURITY_ALERT_ACTION) return [];
-    const detections: Detection[] = [];
-    const count = (detector: DetectorName, counter: SlidingWindowCounter, subject: string | null | undefined) => {
-      if (!subject) return;
-      const reached = counter.hit(subject, now);
-      if (reached !== undefined) detections.push({ detector, subject, count: reached });
-    };
+    const hits: [DetectorName, string | null | undefined][] = [];
     if (isFailedSignIn(record)) {
-      count('login-failures-per-address', this.failuresPerAddress, source.address);
-      count('login-failures-per-account', this.failuresPerAccount, record.target);
+      hits.push(['login-failures-per-address', source.address], ['login-failures-per-account', record.target]);
     }
     if (isDeniedResponse(record) && this.firstDenialOf(source.request)) {
-      count('denied-per-address', this.deniedPerAddress, source.address);
+      hits.push(['denied-per-address', source.address]);
     }
-    if (record.action === 'auth.refresh.reuse') {
-      count('refresh-token-reuse', this.refreshReuse, record.actorId ?? record.target);
-    }
-    if (record.action === 'api-key.new-address') {
-      count('api-key-new-address', this.keyNewAddress, keyAndAddress(record));
+    if (record.action === 'auth.refresh.reuse') hits.push(['refresh-token-reuse', record.actorId ?? record.target]);
+    if (record.action === 'api-key.new-address') hits.push(['api-key-new-address', keyAndAddress(record)]);
+    const detections: Detection[] = [];
+    for (const [detector, subject] of hits) {
+      if (!subject) continue;
+      const reached = await this.windows[detector].hit(subject, now);
+      if (reached !== undefined) detections.push({ detector, subject, count: reached });
     }
     return detections;
   }
 
   prune(now = Date.now()): void {
-    for (const counter of [
-      this.failuresPerAddress,
-      this.failuresPerAccount,
-      this.deniedPerAddress,
-      this.refreshReuse,
-      this.keyNewAddress,
-    ]) {
-      counter.prune(now);
-    }
+    for (const window of Object.values(this.windows)) window.prune(now);
   }
 
   /** A lockout answers with two denied records (the lockout and the 429): one response. */

@@ -7,6 +7,7 @@ import { AUDIT_RECORD, type AuditRecord } from '../../../common/audit/audit-reco
 import { addressBucket, clientAddress } from '../../../common/http/client-address.js';
 import { currentRequest } from '../../../common/http/request-context.js';
 import { MetricsRegistry } from '../../../common/metrics/metrics-registry.js';
+import { RedisService } from '../../../common/redis/redis.service.js';
 import { AppConfig } from '../../../config/app-config.js';
 import { AuditService } from '../audit.service.js';
 import { AlertDetectors, SECURITY_ALERT_ACTION, type Detection } from './alert-detectors.js';
@@ -20,8 +21,8 @@ const MIN_PRUNE_INTERVAL_MS = 30_000;
  * and per account, bursts of denied responses per address, refresh-token reuse, an API key
  * used from a new address) and raises one alert per detector and subject per window: a
  * `security.alert` audit event, a warning in the log, and a signed `security.alert`
- * security event for ALERT_WEBHOOK_URL when it is set. Counting is in this instance's memory (see AlertDetectors);
- * nothing here waits on the network.
+ * security event for ALERT_WEBHOOK_URL when it is set. Counting is shared through Redis when it
+ * is configured (see AlertDetectors), one short script per counted record.
  */
 @Injectable()
 export class SecurityAlertsListener implements OnModuleInit, OnApplicationShutdown {
@@ -34,9 +35,10 @@ export class SecurityAlertsListener implements OnModuleInit, OnApplicationShutdo
     private readonly audit: AuditService,
     private readonly securityEvents: SecurityEventFeed,
     metrics: MetricsRegistry,
+    redis: RedisService,
     @InjectPinoLogger(SecurityAlertsListener.name) private readonly logger: PinoLogger,
   ) {
-    this.detectors = new AlertDetectors(config.alerts);
+    this.detectors = new AlertDetectors(config.alerts, redis.client);
     this.raised = new Counter({
       name: 'security_alerts_total',
       help: 'Security alerts raised by detector',
@@ -60,7 +62,7 @@ export class SecurityAlertsListener implements OnModuleInit, OnApplicationShutdo
     const request = currentRequest();
     let detections: Detection[];
     try {
-      detections = this.detectors.observe(record, {
+      detections = await this.detectors.observe(record, {
         address: request ? addressBucket(clientAddress(request)) : undefined,
         request,
       });
