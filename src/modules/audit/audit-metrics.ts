@@ -26,7 +26,7 @@ export class AuditMetrics {
     });
     this.dropped = new Counter({
       name: 'audit_events_dropped_total',
-      help: 'Routine audit events dropped because the buffer was full',
+      help: 'Audit events not held because the buffer was full (each counted in an audit.events-not-recorded marker)',
       registers,
     });
     this.waits = new Counter({
