@@ -23,6 +23,14 @@ local count = tonumber(redis.call('GET', KEYS[1]) or '0')
 if count > 0 then return redis.call('DECR', KEYS[1]) end
 return 0`;
 
+/**
+ * Live windows one instance counts in memory. Keys are request data (addresses, users), so
+ * past this many, after expired windows are pruned, the oldest are forgotten: a bucket then
+ * starts again from zero, which only an attacker holding this many live buckets at once
+ * (many /64s, say) can reach, and each forgotten one is still bounded by its limit.
+ */
+const MAX_MEMORY_COUNTERS = 200_000;
+
 class MemoryCounters {
   private readonly counters = new Map<string, { count: number; resetAt: number }>();
 
@@ -30,8 +38,10 @@ class MemoryCounters {
     let counter = this.counters.get(key);
     if (!counter || counter.resetAt <= now) {
       counter = { count: 0, resetAt: now + windowMs };
+      this.counters.delete(key);
       this.counters.set(key, counter);
       if (this.counters.size % 1024 === 0) this.prune(now);
+      if (this.counters.size > MAX_MEMORY_COUNTERS) this.forgetOldest();
     }
     counter.count += 1;
     return { count: counter.count, resetInSeconds: Math.ceil((counter.resetAt - now) / 1000) };
@@ -48,6 +58,12 @@ class MemoryCounters {
 
   private prune(now: number): void {
     for (const [key, counter] of this.counters) if (counter.resetAt <= now) this.counters.delete(key);
+  }
+
+  /** Windows are re-inserted when they open, so the Map's first key is the oldest window. */
+  private forgetOldest(): void {
+    const oldest = this.counters.keys().next();
+    if (!oldest.done) this.counters.delete(oldest.value);
   }
 }
 
