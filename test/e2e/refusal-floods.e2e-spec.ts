@@ -194,4 +194,28 @@ describe('an audit flood with AUDIT_BUFFER_CAPACITY=2', () => {
     expect(before.length).toBe(2);
     expect(rows.at(-1)).toBe(marker);
   });
+
+  it('should hold security events back until there is room, and store every one', async () => {
+    const events = t().app.get(EventEmitter2);
+    const writer = t().app.get(AuditWriter);
+    await writer.drain();
+    const flood = Array.from({ length: 50 }, (_, index) =>
+      events.emitAsync(AUDIT_RECORD, {
+        action: 'auth.login',
+        outcome: 'failure',
+        security: true,
+        target: `flood-${index}@example.com`,
+      } satisfies AuditRecord),
+    );
+    await Promise.all(flood);
+    await writer.drain();
+    const [{ stored }] = (await t()
+      .app.get(DataSource)
+      .query(
+        `SELECT count(*)::int AS stored FROM audit_events WHERE action = 'auth.login' AND target LIKE 'flood-%'`,
+      )) as {
+      stored: number;
+    }[];
+    expect(stored).toBe(50);
+  });
 });
