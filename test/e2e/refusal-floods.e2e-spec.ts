@@ -93,6 +93,20 @@ describe('refused credentials (RATE_LIMIT_ANON=20/min)', () => {
     expect(aggregate?.details).toMatchObject({ addressBucket: address, windowStart: expect.any(String) });
   });
 
+  it('should refuse a token refused lately from the same address again without looking it up', async () => {
+    const token = `Bearer ${randomBytes(24).toString('base64url')}`;
+    const send = (address: string) => clientAt(t, address).get('/api/v1/resources').set('Authorization', token);
+    const writer = t().app.get(AuditWriter);
+    expect((await send('127.0.0.63')).status).toBe(401);
+    await writer.drain();
+    const sql = spyOnSql();
+    for (let sent = 0; sent < 5; sent++) expect((await send('127.0.0.63')).status).toBe(401);
+    expect(sql.statements()).toEqual([]);
+    // From elsewhere it is looked up afresh: a refusal may depend on where a credential comes from.
+    expect((await send('127.0.0.64')).status).toBe(401);
+    expect(sql.statements().length).toBeGreaterThan(0);
+  });
+
   it('should still look credentials up for another address meanwhile', async () => {
     const res = await clientAt(t, '127.0.0.62')
       .get('/api/v1/resources')

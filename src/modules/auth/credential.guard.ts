@@ -11,6 +11,7 @@ import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { CredentialStrategies } from './credential-strategies.js';
 import { StepUpService } from './mfa/step-up.service.js';
 import { presentedCredential, refusalChallenge, SESSION_COOKIE, type PresentedCredential } from './credentials.js';
+import { RefusedCredentials } from './refused-credentials.js';
 import { CsrfService } from './sessions/csrf.service.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -24,6 +25,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 @Injectable()
 export class CredentialGuard implements CanActivate {
+  private readonly refused = new RefusedCredentials();
+
   constructor(
     private readonly csrf: CsrfService,
     private readonly strategies: CredentialStrategies,
@@ -78,14 +81,22 @@ export class CredentialGuard implements CanActivate {
     return true;
   }
 
-  /** Sets `request.principal`, or throws the 401 for a credential that does not check out. */
+  /**
+   * Sets `request.principal`, or throws the 401 for a credential that does not check out.
+   * A credential refused lately from the same address is refused again without its lookup.
+   */
   private async authenticate(credential: PresentedCredential, request: Request, response: Response): Promise<void> {
     const strategy = this.strategies.for(credential.kind);
-    const principal = strategy ? await runStrategy(strategy, request, response) : undefined;
+    const refusedKey = strategy ? this.refused.keyOf(credential, request) : undefined;
+    const principal =
+      strategy && !(refusedKey && this.refused.has(refusedKey))
+        ? await runStrategy(strategy, request, response)
+        : undefined;
     if (principal) {
       request.principal = principal;
       return;
     }
+    if (refusedKey) this.refused.remember(refusedKey);
     this.metrics.authFailures.inc({ method: credential.kind, reason: strategy ? 'invalid' : 'unsupported' });
     const record: AuditRecord = {
       action: 'auth.credential.refused',
