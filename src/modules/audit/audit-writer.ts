@@ -159,12 +159,12 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   /**
-   * Puts the marker for what was shed since the last one into the buffer (one slot past the
-   * bound at most: the account is never itself shed). Before the next event held, at the
-   * next tick, or when draining, whichever comes first.
+   * Puts the marker for what was shed since the last one into the buffer, once there is room
+   * (before the next event held, or at the next tick), or when draining (`force`: one slot
+   * past the bound, the account itself is never shed).
    */
-  private accountForShed(): void {
-    if (this.shed.size > 0) this.buffer.push(this.notRecordedMarker());
+  private accountForShed(force = false): void {
+    if (this.shed.size > 0 && (force || this.buffer.length < this.capacity)) this.buffer.push(this.notRecordedMarker());
   }
 
   /** The marker for what was shed since the last one; `afterSeq` is filled in when it is written. */
@@ -199,7 +199,7 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown {
    */
   async drain(giveUpAt = Number.POSITIVE_INFINITY): Promise<void> {
     this.tally.closeDue((aggregate) => void this.enqueue(aggregate), Number.POSITIVE_INFINITY);
-    this.accountForShed();
+    this.accountForShed(true);
     let pause = DRAIN_RETRY_MIN_MS;
     while (this.buffer.length > 0 || this.flushing) {
       if (await this.flush()) {
