@@ -28,6 +28,8 @@ const PUBLIC_SURFACE = [
   '^src/modules/audit/audit-privileges\\.ts$',
   // The credential guard runs the rate limiter after authentication, before the 401.
   '^src/modules/rate-limit/rate-limit\\.guard\\.ts$',
+  // The same limiter in front of what Express serves outside Nest (the OAuth server).
+  '^src/modules/rate-limit/limit-express-routes\\.ts$',
   // Foreign keys only: the next rule says who may import it.
   '^src/modules/users/user\\.entity\\.ts$',
 ];

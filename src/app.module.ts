@@ -141,7 +141,13 @@ export const EXPRESS_ROUTES: readonly ExpressRoute[] = [
   { method: 'GET', path: '/docs', access: 'public', rateLimit: 'anonymous (per address)', audit: [] },
   { method: 'GET', path: '/docs/openapi.json', access: 'public', rateLimit: 'anonymous (per address)', audit: [] },
   { method: 'GET', path: '/docs/openapi.yaml', access: 'public', rateLimit: 'anonymous (per address)', audit: [] },
-  { method: 'GET', path: '/docs/*', access: 'public (Swagger UI assets)', rateLimit: 'anonymous (per address)', audit: [] },
+  {
+    method: 'GET',
+    path: '/docs/*',
+    access: 'public (Swagger UI assets)',
+    rateLimit: 'anonymous (per address)',
+    audit: [],
+  },
 ];
 
 /** Steps 1 and 2: must run before `app.init()`, so that these see requests before Nest's routes do. */

@@ -122,7 +122,7 @@ describe('route access policies', () => {
       HEADER,
       ...nestRoutes(t).map((route) => route.line),
       '',
-      '# Served by Express before Nest (EXPRESS_ROUTES in app.module.ts): none of the above applies',
+      '# Served by Express before Nest (EXPRESS_ROUTES in app.module.ts): no guard or interceptor; the same limiter (limitExpressRoutes)',
       HEADER,
       ...expressLines(),
     ];

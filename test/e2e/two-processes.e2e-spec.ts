@@ -139,13 +139,15 @@ describeWithSharedServices('two server processes behind one load balancer', () =
     const alerts = async () => {
       const db = new pg.Client({ connectionString: database.url });
       await db.connect();
-      const { rows } = await db
-        .query<{ details: { detector: string } }>(
+      try {
+        const { rows } = await db.query<{ details: { detector: string } }>(
           `SELECT details FROM audit_events WHERE action = 'security.alert' AND target = $1`,
           [address],
-        )
-        .finally(() => db.end());
-      return rows.filter((row) => row.details.detector === 'denied-per-address');
+        );
+        return rows.filter((row) => row.details.detector === 'denied-per-address');
+      } finally {
+        await db.end();
+      }
     };
     // Each instance writes its audit events within half a second.
     const since = performance.now();

@@ -69,6 +69,8 @@ export const AUDIT_ACTIONS = [
   'access.denied',
   'rate-limit.exceeded',
   'security.alert',
+  // The writer's account of events it could not hold (a full buffer)
+  'audit.events-not-recorded',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

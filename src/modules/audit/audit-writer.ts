@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
+import type { AuditAction } from '../../common/audit/audit-actions.js';
 import { isRefusedData } from '../../common/errors/db-errors.js';
 import { AppConfig } from '../../config/app-config.js';
 import type { ChainedContent } from './audit-chain.js';
@@ -17,7 +18,7 @@ const MAX_WAITERS = 1_000;
 /** How long a security event (and so its request) waits for room before it is shed and counted. */
 const MAX_WAIT_MS = 2_000;
 /** The event that accounts, in the chain, for events the writer could not hold. */
-export const NOT_RECORDED_ACTION = 'audit.events-not-recorded';
+export const NOT_RECORDED_ACTION: AuditAction = 'audit.events-not-recorded';
 /** Distinct actions counted in one marker (actions are the code's own; this is a guard). */
 const MAX_SHED_ACTIONS = 200;
 const DRAIN_RETRY_MIN_MS = 100;

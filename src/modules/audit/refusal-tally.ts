@@ -1,8 +1,12 @@
+import type { AuditAction } from '../../common/audit/audit-actions.js';
 import { addressBucket } from '../../common/http/client-address.js';
 import type { PendingEvent } from './audit-writer.js';
 
 /** The refusals a flood repeats per request: each is aggregated per address bucket and window. */
-const AGGREGATED_ACTIONS = new Set(['auth.credential.refused', 'rate-limit.exceeded']);
+const AGGREGATED_ACTIONS: ReadonlySet<string> = new Set<AuditAction>([
+  'auth.credential.refused',
+  'rate-limit.exceeded',
+]);
 /** The aggregation window, from a key's first refusal: two rows per address, reason and minute at most. */
 export const TALLY_WINDOW_MS = 60_000;
 /** Open tallies held at once; past it the oldest is written early (its window cut short). */
