@@ -75,6 +75,12 @@ describe('refused credentials (RATE_LIMIT_ANON=20/min)', () => {
       expectThrottled(res, { limit: 20, name: 'anonymous' });
     }
     expect(sql.statements()).toEqual([]);
+    // Liveness is never limited: the same address still gets its answer there (a refused
+    // credential is 401 on every route), not a 429.
+    const live = await client
+      .get('/health/live')
+      .set('Authorization', `Bearer ${randomBytes(24).toString('base64url')}`);
+    expect(live.status).toBe(401);
 
     await writer.drain();
     const rows = (await t()
@@ -82,12 +88,15 @@ describe('refused credentials (RATE_LIMIT_ANON=20/min)', () => {
       .query('SELECT seq, action, status, ip, target, details FROM audit_events WHERE ip = $1 ORDER BY seq', [
         address,
       ])) as AuditRow[];
-    expect(rows.length).toBeLessThanOrEqual(4);
+    // The first refusal of each reason, its aggregate (closed early by the drain above, as at
+    // shutdown), and liveness's refusal, first of a new tally.
+    expect(rows.length).toBeLessThanOrEqual(5);
     // Every refusal is in a row or a count: nothing was dropped to keep the trail short. The
-    // request that met the limit was looked up (and refused) before it was counted.
+    // request that met the limit was looked up (and refused) before it was counted, and so
+    // was the one to liveness.
     const accounted = (action: string) =>
       rows.filter((row) => row.action === action).reduce((sum, row) => sum + Number(row.details.aggregated ?? 1), 0);
-    expect(accounted('auth.credential.refused')).toBe(statuses.filter((status) => status === 401).length + 1);
+    expect(accounted('auth.credential.refused')).toBe(statuses.filter((status) => status === 401).length + 2);
     expect(accounted('rate-limit.exceeded')).toBe(statuses.filter((status) => status === 429).length);
     const aggregate = rows.find((row) => row.action === 'rate-limit.exceeded' && row.details.aggregated !== undefined);
     expect(aggregate?.details).toMatchObject({ addressBucket: address, windowStart: expect.any(String) });

@@ -46,7 +46,7 @@ export class CredentialGuard implements CanActivate {
     // A refused credential is counted against its address before the 401, so guessing
     // tokens is rate limited like any anonymous traffic; once that budget is spent the
     // address is refused before its next credential is looked up (see refuseSpentAddress).
-    if (credential) this.rateLimits.refuseSpentAddress(request, response);
+    if (credential && route.rateLimit?.kind !== 'skip') this.rateLimits.refuseSpentAddress(request, response);
     let refusal = credential
       ? await this.authenticate(credential, request, response).catch((error: unknown) => error)
       : undefined;
