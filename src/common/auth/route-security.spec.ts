@@ -111,6 +111,8 @@ describe(routeSecurity.name, () => {
       auditAction: undefined,
       serviceAuditActions: [],
       replacesStaleSession: false,
+      recentSignIn: undefined,
+      allowedBeforeMfaEnrollment: false,
     });
     expect(describeAccess(undefined)).toBe('DENIED (no policy)');
   });
