@@ -51,6 +51,9 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const message = isOperatorError(error) ? error.message : `Failed: ${(error as Error)?.message ?? String(error)}`;
     process.stderr.write(`${message}\n`);
-    process.exitCode = error instanceof CliError ? error.exitCode : 1;
+    // A command that failed may have failed while its app context booted, before anything
+    // could close the connections already opened (Redis, the pool): they would keep the
+    // process alive, and a job runner would wait forever for an exit code.
+    process.exit(error instanceof CliError ? error.exitCode : 1);
   },
 );
