@@ -12,6 +12,7 @@ import {
   type TestCluster,
 } from '../setup/test-app.js';
 import { expectProblem } from '../support/problem-details.js';
+import { readQrCode } from '../support/qr-code.js';
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
@@ -25,11 +26,18 @@ describe('MFA: TOTP, recovery codes and the second step of sign-in', () => {
   const verify = (body: Record<string, string>) => t.http.post('/api/v1/auth/mfa/verify').send(body);
 
   describe('TOTP enrolment', () => {
-    it('should enrol TOTP with an otpauth URI and confirm it with a code computed from the secret', async () => {
+    it('should enrol TOTP with an otpauth URI and its QR code, and confirm it with a code computed from the secret', async () => {
       const user = await signUp(t.http);
       const tokens = await logIn(t.http, user);
       const begun = await t.http.post('/api/v1/auth/mfa/totp').set(bearer(tokens.access_token)).expect(201);
-      const { secret, otpauthUri } = begun.body as { secret: string; otpauthUri: string };
+      const { secret, otpauthUri, qrCodeDataUrl } = begun.body as {
+        secret: string;
+        otpauthUri: string;
+        qrCodeDataUrl: string;
+      };
+      // What the phone camera reads off the picture is the URI itself.
+      expect(qrCodeDataUrl).toMatch(/^data:image\/svg\+xml;base64,/);
+      expect(readQrCode(qrCodeDataUrl)).toBe(otpauthUri);
       expect(secret).toMatch(/^[A-Z2-7]{32}$/);
       const uri = new URL(otpauthUri);
       expect(uri.protocol).toBe('otpauth:');

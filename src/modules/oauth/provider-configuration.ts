@@ -1,4 +1,11 @@
-import { errors, type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import {
+  errors,
+  type AccessToken,
+  type Adapter,
+  type ClientCredentials,
+  type Configuration,
+  type KoaContextWithOIDC,
+} from 'oidc-provider';
 import { DPOP_SIGNING_ALGS } from '../../common/auth/dpop.js';
 import { PERMISSIONS } from '../../common/auth/permission.js';
 import type { AppConfig } from '../../config/app-config.js';
@@ -41,6 +48,10 @@ export function providerConfiguration(config: AppConfig, deps: ProviderDependenc
       dPoPSigningAlgValues: [...DPOP_SIGNING_ALGS],
     },
     scopes: [...PERMISSIONS],
+    // Every ID token says when and how the user signed in (OIDC auth_time, RFC 8176 amr), as
+    // first-party tokens do: both are claims of the openid scope, not only on request. The
+    // rest is oidc-provider's default.
+    claims: { openid: ['sub', 'auth_time', 'amr'], acr: null, sid: null, iss: null },
     responseTypes: ['code'],
     // v9 implements only S256 (plain is refused outright); required for every client, not only public ones.
     pkce: { required: () => true },
@@ -81,6 +92,7 @@ export function providerConfiguration(config: AppConfig, deps: ProviderDependenc
         },
       },
     },
+    extraTokenClaims: async (ctx, token) => signInClaims(ctx, token),
     // A client allowed refresh_token gets one with every code, without asking for offline_access.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     // Every refresh rotates; presenting a rotated one again revokes the whole grant.
@@ -117,6 +129,23 @@ function refuseScopesBeyond(ctx: KoaContextWithOIDC, allowed: Set<string>): void
   if (typeof requested !== 'string') return;
   const beyond = requested.split(' ').filter((scope) => scope !== '' && !allowed.has(scope));
   if (beyond.length > 0) throw new errors.InvalidScope('requested scope is not allowed', beyond.join(' '));
+}
+
+/**
+ * When and how the user signed in, for an access token (RFC 9470 section 6: a resource
+ * server judges the sign-in from the introspection response). Opaque tokens keep these claims
+ * and introspection answers them. The code or refresh token being redeemed carries the sign-in
+ * (a refresh carries it forward: refreshing is not signing in); a client-credentials token has
+ * no user and gets none.
+ */
+function signInClaims(
+  ctx: KoaContextWithOIDC,
+  token: AccessToken | ClientCredentials,
+): { auth_time: number; amr?: string[] } | undefined {
+  if (token.kind !== 'AccessToken') return undefined;
+  const source = ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken;
+  if (source?.authTime === undefined) return undefined;
+  return { auth_time: source.authTime, ...(source.amr ? { amr: source.amr } : {}) };
 }
 
 /** An authorization or token request whose scopes are all OpenID Connect ones. */

@@ -15,7 +15,7 @@ import { MfaRepository } from './mfa.repository.js';
 import { PasskeysRepository } from './passkeys.repository.js';
 import { hashRecoveryCode, newRecoveryCode, RECOVERY_CODE_COUNT } from './recovery-codes.js';
 import { SecretBox } from './secret-box.js';
-import { base32Of, newTotpSecret, otpauthUri, stepOfCode } from './totp.js';
+import { base32Of, newTotpSecret, otpauthUri, qrCodeDataUrl, stepOfCode } from './totp.js';
 
 /** What a second step of sign-in (or a step-up) presents: a TOTP code or a recovery code. */
 export interface SecondFactorAnswer {
@@ -70,7 +70,7 @@ export class MfaService {
   }
 
   /** A new pending TOTP factor (replacing a pending one); 409 while one is active. */
-  async beginTotp(caller: Principal): Promise<{ secret: string; otpauthUri: string }> {
+  async beginTotp(caller: Principal): Promise<{ secret: string; otpauthUri: string; qrCodeDataUrl: string }> {
     const user = await this.users.findById(caller.userId);
     if (!user) throw new UnauthenticatedError();
     const secret = newTotpSecret();
@@ -78,7 +78,8 @@ export class MfaService {
       throw new MfaConflictError('A TOTP factor is already active; delete it first to enrol another.');
     }
     await this.audit({ action: 'mfa.totp.begin', outcome: 'success', actorId: user.id, target: user.id, status: 201 });
-    return { secret: base32Of(secret), otpauthUri: otpauthUri(secret, user.email, this.config.mfa.issuerLabel) };
+    const uri = otpauthUri(secret, user.email, this.config.mfa.issuerLabel);
+    return { secret: base32Of(secret), otpauthUri: uri, qrCodeDataUrl: qrCodeDataUrl(uri) };
   }
 
   /** The first code makes the pending factor live; the answer carries the recovery codes, shown once. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { codeAt, stepOfCode, TOTP_PERIOD_SECONDS } from './totp.js';
+import { readQrCode } from '../../../../test/support/qr-code.js';
+import { codeAt, otpauthUri, qrCodeDataUrl, stepOfCode, TOTP_PERIOD_SECONDS } from './totp.js';
 
 /** RFC 6238 Appendix B, SHA-1 seed; the 6-digit codes are the 8-digit ones mod 10^6. */
 const SEED = Buffer.from('12345678901234567890', 'ascii');
@@ -36,5 +37,22 @@ describe('TOTP (RFC 6238)', () => {
     const code = codeAt(SEED, 59_000);
     for (const bad of ['', code.slice(1), `${code}0`, ' 287082', '28708a'])
       expect(stepOfCode(SEED, bad, 59_000)).toBeNull();
+  });
+});
+
+describe('qrCodeDataUrl', () => {
+  const uri = otpauthUri(SEED, 'someone@example.com', 'Secure API');
+
+  it('should draw the otpauth URI as an SVG QR code that a decoder reads back', () => {
+    const drawn = qrCodeDataUrl(uri);
+    expect(drawn).toMatch(/^data:image\/svg\+xml;base64,/);
+    const svg = Buffer.from(drawn.split(',')[1] as string, 'base64').toString('utf8');
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" /);
+    expect(readQrCode(drawn)).toBe(uri);
+  });
+
+  it('should draw the same picture for the same URI, and another for another', () => {
+    expect(qrCodeDataUrl(uri)).toBe(qrCodeDataUrl(uri));
+    expect(qrCodeDataUrl(otpauthUri(SEED, 'other@example.com', 'Secure API'))).not.toBe(qrCodeDataUrl(uri));
   });
 });

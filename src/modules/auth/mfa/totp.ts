@@ -1,4 +1,5 @@
 import { Secret, TOTP } from 'otpauth';
+import { renderSVG } from 'uqr';
 
 /** RFC 6238 as every authenticator app reads it: SHA-1, 6 digits, 30-second steps. */
 export const TOTP_PERIOD_SECONDS = 30;
@@ -26,6 +27,16 @@ function totpOf(secret: Buffer, account = '', issuer = ''): TOTP {
 /** What an authenticator app scans: `otpauth://totp/<issuer>:<account>?secret=...`. */
 export function otpauthUri(secret: Buffer, account: string, issuer: string): string {
   return totpOf(secret, account, issuer).toString();
+}
+
+/**
+ * That URI as a QR code: an SVG image as a data URL, for an `<img src>` (an image is never run
+ * as a document, so no client puts our markup into its page). Error correction M and the
+ * four-module quiet zone of ISO/IEC 18004, so that phone cameras read it off any background.
+ */
+export function qrCodeDataUrl(uri: string): string {
+  const svg = renderSVG(uri, { ecc: 'M', border: 4 });
+  return `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`;
 }
 
 export function base32Of(secret: Buffer): string {

@@ -5,6 +5,7 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AUDIT_RECORD, type AuditRecord } from '../../../common/audit/audit-record.js';
 import { normalizeEmail } from '../../../common/auth/normalize-email.js';
+import { passwordProof } from '../../../common/auth/sign-in-proof.js';
 import { AppError } from '../../../common/errors/app-error.js';
 import { clientAddress } from '../../../common/http/client-address.js';
 import { AppConfig } from '../../../config/app-config.js';
@@ -118,10 +119,11 @@ export class OAuthInteractions {
       const user = await this.auth.checkPassword(email, password, clientAddress(req));
       // A user with a second factor is asked for it on the next page; nothing is finished here.
       await this.mfaSignIn.requireSecondStep(user, 'oauth');
+      const proof = passwordProof();
       await this.oauth.provider.interactionFinished(
         req,
         res,
-        { login: { accountId: user.id, amr: ['pwd'] } },
+        { login: { accountId: user.id, amr: [...proof.amr], ts: proof.authTime } },
         { mergeWithLastSubmission: false },
       );
     } catch (error) {

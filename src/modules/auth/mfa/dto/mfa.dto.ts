@@ -7,6 +7,12 @@ const TOTP_CODE = /^\d{6}$/;
 export class TotpEnrollmentResponse {
   @ApiProperty({ description: 'The shared secret, base32 (for typing into an app)' }) secret: string;
   @ApiProperty({ description: 'otpauth:// URI for a QR code' }) otpauthUri: string;
+  @ApiProperty({
+    description: 'The otpauth URI as a QR code: an SVG image as a data URL, for an <img src>',
+    pattern: '^data:image/svg\\+xml;base64,',
+    example: 'data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIC4uLg==',
+  })
+  qrCodeDataUrl: string;
 }
 
 export class TotpCodeDto {
