@@ -63,6 +63,7 @@ describe(purgeReport.name, () => {
     tokenCutoffs: 2,
     revocationLog: 5,
     oauthModels: 4,
+    apiKeyAddresses: 6,
   };
 
   it('should print one line per kind', () => {
@@ -76,6 +77,7 @@ describe(purgeReport.name, () => {
         '  token cutoffs: 2',
         '  revocation log entries: 5',
         '  oauth codes, tokens and grants: 4',
+        '  api key addresses: 6',
         '  audit events: 12',
         '',
       ].join('\n'),

@@ -13,6 +13,7 @@ export function purgeReport(counts: PurgeCounts): string {
     `token cutoffs: ${counts.tokenCutoffs}`,
     `revocation log entries: ${counts.revocationLog}`,
     `oauth codes, tokens and grants: ${counts.oauthModels}`,
+    `api key addresses: ${counts.apiKeyAddresses}`,
     `audit events: ${counts.auditEvents ?? 'kept (AUDIT_RETENTION unset)'}`,
   ];
   return `Purged\n${lines.map((line) => `  ${line}`).join('\n')}\n`;
@@ -21,7 +22,8 @@ export function purgeReport(counts: PurgeCounts): string {
 /** `tokens:purge`: what the server's retention schedule does, once (cleartokens / flushexpiredtokens). */
 export const tokensPurge: CliCommand = {
   usage: '',
-  summary: 'delete expired tokens, sessions and revocations, and audit events past AUDIT_RETENTION',
+  summary:
+    'delete expired tokens, sessions and revocations, stale API-key addresses, and audit events past AUDIT_RETENTION',
 
   async run(args) {
     if (args.length > 0) throw new UsageError(`unexpected arguments: ${args.join(' ')}`);

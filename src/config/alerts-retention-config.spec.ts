@@ -67,18 +67,30 @@ describe('alerts and retention configuration', () => {
     }
   });
 
-  it('should purge every hour and keep audit events forever by default', () => {
-    expect(loadConfig({}).retention).toEqual({ intervalSeconds: 3600, auditSeconds: undefined });
+  it('should purge every hour, keep audit events forever and API-key addresses 90 days by default', () => {
+    expect(loadConfig({}).retention).toEqual({
+      intervalSeconds: 3600,
+      auditSeconds: undefined,
+      apiKeyAddressSeconds: 90 * 86_400,
+    });
   });
 
   it('should read AUDIT_RETENTION as a duration and let RETENTION_INTERVAL=0 turn the schedule off', () => {
     expect(loadConfig({ AUDIT_RETENTION: '365d', RETENTION_INTERVAL: '0' }).retention).toEqual({
       intervalSeconds: 0,
       auditSeconds: 365 * 86_400,
+      apiKeyAddressSeconds: 90 * 86_400,
     });
   });
 
   it('should refuse an AUDIT_RETENTION under a day, such as a bare 365 (seconds)', () => {
     expect(() => loadConfig({ AUDIT_RETENTION: '365' })).toThrow(/AUDIT_RETENTION: must be at least 1d/);
+  });
+
+  it('should read API_KEY_ADDRESS_RETENTION as a duration and refuse one under 7d, which would forget addresses in use', () => {
+    expect(loadConfig({ API_KEY_ADDRESS_RETENTION: '30d' }).retention.apiKeyAddressSeconds).toBe(30 * 86_400);
+    expect(() => loadConfig({ API_KEY_ADDRESS_RETENTION: '2d' })).toThrow(
+      /API_KEY_ADDRESS_RETENTION: must be at least 7d/,
+    );
   });
 });

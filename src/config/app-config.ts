@@ -139,6 +139,8 @@ export class AppConfig {
     intervalSeconds: number;
     /** Undefined: audit events are kept forever. */
     auditSeconds: number | undefined;
+    /** How long a key's address bucket is kept after it was last seen. */
+    apiKeyAddressSeconds: number;
   };
   readonly mail: {
     verification: Env['EMAIL_VERIFICATION'];
@@ -238,7 +240,11 @@ export class AppConfig {
       ocsf: env.AUDIT_OCSF,
       bufferCapacity: env.AUDIT_BUFFER_CAPACITY,
     };
-    this.retention = { intervalSeconds: env.RETENTION_INTERVAL, auditSeconds: env.AUDIT_RETENTION };
+    this.retention = {
+      intervalSeconds: env.RETENTION_INTERVAL,
+      auditSeconds: env.AUDIT_RETENTION,
+      apiKeyAddressSeconds: env.API_KEY_ADDRESS_RETENTION,
+    };
     this.mail = {
       verification: env.EMAIL_VERIFICATION,
       smtpUrl: env.SMTP_URL,

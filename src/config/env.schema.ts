@@ -148,6 +148,13 @@ export const envSchema = z.object({
   RETENTION_INTERVAL: duration.default(3600),
   /** Audit events older than this are deleted; unset keeps them forever. At least 1d, so `365` (seconds) is refused. */
   AUDIT_RETENTION: duration.refine((v) => v >= 86_400, 'must be at least 1d, e.g. 365d').optional(),
+  /**
+   * A key's address not seen for this long is forgotten (its next use from there alerts again).
+   * At least 7d: a pair in use is refreshed once a day, so its last sighting may lag two days.
+   */
+  API_KEY_ADDRESS_RETENTION: duration
+    .refine((v) => v >= 7 * 86_400, 'must be at least 7d, e.g. 90d')
+    .default(90 * 86_400),
 
   /** After SIGTERM: readiness answers 503 this long, while requests still arrive and finish, then the server closes. */
   SHUTDOWN_GRACE: duration.default(5),

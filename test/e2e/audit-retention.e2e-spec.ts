@@ -117,6 +117,7 @@ describe(RetentionService.name, () => {
         tokenCutoffs: 1,
         revocationLog: 1,
         oauthModels: 1,
+        apiKeyAddresses: 0,
         auditEvents: 3,
       });
       const refreshIds = (
@@ -151,6 +152,7 @@ describe(RetentionService.name, () => {
         tokenCutoffs: 0,
         revocationLog: 0,
         oauthModels: 0,
+        apiKeyAddresses: 0,
         auditEvents: 0,
       });
     });

@@ -11,6 +11,7 @@ import { AccountLifecycle1764918000000 } from './1764918000000-account-lifecycle
 import { AuditLeastPrivilege1765000000000 } from './1765000000000-audit-least-privilege.js';
 import { Mfa1765200000000 } from './1765200000000-mfa.js';
 import { Passkeys1765300000000 } from './1765300000000-passkeys.js';
+import { ApiKeyAddressLastSeen1765400000000 } from './1765400000000-api-key-address-last-seen.js';
 
 /**
  * Every migration, oldest first. `npm run migration:generate` writes a new file here: add
@@ -30,4 +31,5 @@ export const migrations = [
   AuditLeastPrivilege1765000000000,
   Mfa1765200000000,
   Passkeys1765300000000,
+  ApiKeyAddressLastSeen1765400000000,
 ];

@@ -10,12 +10,13 @@ import type { ApiKey } from './api-key.entity.js';
 import type { AddressStored, ApiKeysRepository } from './api-keys.repository.js';
 
 const key = { id: 'key-1', userId: 'owner-1' } as ApiKey;
+const DAY = 86_400_000;
 
 /** A monitor whose every write of an address finds `stored` (or fails with that error). */
 function monitorWith(stored: AddressStored | Error = { isNew: true, hadOthers: true }) {
-  const rememberAddress = vi.fn<(keyId: string, address: string) => Promise<AddressStored>>(() =>
-    stored instanceof Error ? Promise.reject(stored) : Promise.resolve(stored),
-  );
+  const rememberAddress = vi.fn<
+    (keyId: string, address: string, refreshAfterSeconds: number) => Promise<AddressStored>
+  >(() => (stored instanceof Error ? Promise.reject(stored) : Promise.resolve(stored)));
   const emitAsync = vi.fn(() => Promise.resolve([]));
   const logger = { warn: vi.fn(), error: vi.fn() };
   const monitor = new ApiKeyAddressMonitor(
@@ -33,7 +34,7 @@ describe(ApiKeyAddressMonitor.name, () => {
     const { monitor, rememberAddress, emitAsync } = monitorWith({ isNew: true, hadOthers: true });
     monitor.noteUse(key, '::ffff:10.0.0.7');
     await monitor.settled();
-    expect(rememberAddress).toHaveBeenCalledWith('key-1', '10.0.0.7');
+    expect(rememberAddress).toHaveBeenCalledWith('key-1', '10.0.0.7', 86_400);
     expect(emitAsync).toHaveBeenCalledWith(AUDIT_RECORD, {
       action: 'api-key.new-address',
       outcome: 'success',
@@ -51,7 +52,7 @@ describe(ApiKeyAddressMonitor.name, () => {
     monitor.noteUse(key, '2001:db8:1:2::1');
     monitor.noteUse(key, '2001:db8:1:2:ffff:ffff:ffff:fffe');
     await monitor.settled();
-    expect(rememberAddress.mock.calls).toEqual([['key-1', '2001:db8:1:2::/64']]);
+    expect(rememberAddress.mock.calls).toEqual([['key-1', '2001:db8:1:2::/64', 86_400]]);
   });
 
   it('should audit at most five new addresses of one key an hour, the fifth saying alerts stop there', async () => {
@@ -93,6 +94,41 @@ describe(ApiKeyAddressMonitor.name, () => {
     expect(rememberAddress).toHaveBeenCalledTimes(3);
   });
 
+  it('should write a known pair again once a day after its last write, and not before', async () => {
+    const { monitor, rememberAddress } = monitorWith({ isNew: false, hadOthers: true });
+    const start = Date.now();
+    monitor.noteUse(key, '10.0.0.7', start);
+    monitor.noteUse(key, '10.0.0.7', start + DAY - 1);
+    await monitor.settled();
+    expect(rememberAddress).toHaveBeenCalledTimes(1);
+    monitor.noteUse(key, '10.0.0.7', start + DAY);
+    monitor.noteUse(key, '10.0.0.7', start + DAY + 1);
+    await monitor.settled();
+    expect(rememberAddress).toHaveBeenCalledTimes(2);
+    // The day counts from that second write.
+    monitor.noteUse(key, '10.0.0.7', start + 2 * DAY - 1);
+    expect(rememberAddress).toHaveBeenCalledTimes(2);
+    monitor.noteUse(key, '10.0.0.7', start + 2 * DAY);
+    expect(rememberAddress).toHaveBeenCalledTimes(3);
+  });
+
+  it('should forget a pair written again after the pairs written since its first write', async () => {
+    const { monitor, rememberAddress } = monitorWith({ isNew: false, hadOthers: true });
+    const start = Date.now();
+    const other = (i: number) => ({ ...key, id: `other-${i}` });
+    monitor.noteUse(key, '10.0.0.7', start);
+    for (let i = 1; i < 10_000; i++) monitor.noteUse(other(i), '10.0.0.7', start);
+    monitor.noteUse(key, '10.0.0.7', start + DAY);
+    // One pair too many: the first pair is now the least recently written, so it goes.
+    monitor.noteUse(other(10_000), '10.0.0.7', start + DAY);
+    await monitor.settled();
+    rememberAddress.mockClear();
+    monitor.noteUse(key, '10.0.0.7', start + DAY);
+    expect(rememberAddress).not.toHaveBeenCalled();
+    monitor.noteUse(other(1), '10.0.0.7', start + DAY);
+    expect(rememberAddress).toHaveBeenCalledTimes(1);
+  });
+
   it('should log a failed write and try again at the next use', async () => {
     const { monitor, rememberAddress, logger } = monitorWith(new Error('connection terminated'));
     monitor.noteUse(key, '10.0.0.7');
@@ -119,6 +155,6 @@ describe(ApiKeyAddressMonitor.name, () => {
     monitor.noteUse({ ...key, id: 'key-10000' }, '10.0.0.7');
     monitor.noteUse({ ...key, id: 'key-0' }, '10.0.0.7');
     expect(rememberAddress).toHaveBeenCalledTimes(10_002);
-    expect(rememberAddress).toHaveBeenLastCalledWith('key-0', '10.0.0.7');
+    expect(rememberAddress).toHaveBeenLastCalledWith('key-0', '10.0.0.7', 86_400);
   });
 });

@@ -17,15 +17,24 @@ const MAX_ADDRESS_LENGTH = 64;
 const MAX_ALERTS_PER_KEY = 5;
 const ALERT_WINDOW_SECONDS = 3600;
 /**
+ * How often a pair in use has its `last_seen_at` written: daily is precise enough for a
+ * retention counted in weeks (API_KEY_ADDRESS_RETENTION, at least 7d), and keeps a busy key's
+ * requests free of writes.
+ */
+const REFRESH_AFTER_SECONDS = 86_400;
+/**
  * Notices a key used from an address bucket (an IPv4 address, an IPv6 /64: what one client
- * controls) it was never used from before. The pairs this instance
- * has seen stay in memory, so a known pair costs one lookup; an unknown one is stored once,
- * off the request path, and when the address is new to a key already used from another
- * one it is audited as `api-key.new-address` (the alert detectors raise that at once).
+ * controls) it was never used from before. The pairs this instance has seen stay in memory
+ * with when it last wrote them, so a known pair costs one lookup; an unknown one is stored
+ * once, off the request path, and when the address is new to a key already used from another
+ * one it is audited as `api-key.new-address` (the alert detectors raise that at once). A pair
+ * written a day ago or more is written again at its next use, which refreshes its
+ * `last_seen_at` (the retention purge forgets pairs not seen for long).
  */
 @Injectable()
 export class ApiKeyAddressMonitor implements OnModuleDestroy {
-  private readonly known = new Set<string>();
+  /** Pair to when this instance last wrote it (ms), in the order written: the oldest first. */
+  private readonly known = new Map<string, number>();
   private readonly pending = new Set<Promise<void>>();
 
   constructor(
@@ -35,13 +44,16 @@ export class ApiKeyAddressMonitor implements OnModuleDestroy {
     @InjectPinoLogger(ApiKeyAddressMonitor.name) private readonly logger: PinoLogger,
   ) {}
 
-  /** For every successful authentication; never waits, never throws. */
-  noteUse(key: ApiKey, address: string): void {
+  /** For every successful authentication; never waits, never throws. `now` is for tests that skip a day. */
+  noteUse(key: ApiKey, address: string, now = Date.now()): void {
     const canonical = addressBucket(address).slice(0, MAX_ADDRESS_LENGTH);
     const pair = `${key.id} ${canonical}`;
-    if (this.known.has(pair)) return;
-    // Remembered before the write, so the requests that follow at once do not write it too.
-    this.known.add(pair);
+    const written = this.known.get(pair);
+    if (written !== undefined && now - written < REFRESH_AFTER_SECONDS * 1000) return;
+    // Remembered before the write, so the requests that follow at once do not write it too;
+    // moved to the end, so a pair written again is forgotten last.
+    this.known.delete(pair);
+    this.known.set(pair, now);
     if (this.known.size > MAX_KNOWN_PAIRS) this.forgetOldest();
     const check = this.store(key, canonical, pair).finally(() => this.pending.delete(check));
     this.pending.add(check);
@@ -60,7 +72,7 @@ export class ApiKeyAddressMonitor implements OnModuleDestroy {
   private async store(key: ApiKey, address: string, pair: string): Promise<void> {
     let stored: AddressStored;
     try {
-      stored = await this.keys.rememberAddress(key.id, address);
+      stored = await this.keys.rememberAddress(key.id, address, REFRESH_AFTER_SECONDS);
     } catch (error) {
       // Forgotten, so a later use tries again.
       this.known.delete(pair);
@@ -89,7 +101,7 @@ export class ApiKeyAddressMonitor implements OnModuleDestroy {
   }
 
   private forgetOldest(): void {
-    const oldest = this.known.values().next();
+    const oldest = this.known.keys().next();
     if (!oldest.done) this.known.delete(oldest.value);
   }
 }

@@ -18,14 +18,45 @@ export interface AddressStored {
 }
 
 // One statement: of two instances storing the same pair at once, only one finds it new. The
-// SELECT reads the table as it was before the INSERT.
+// SELECT reads the table as it was before the INSERT. A pair already stored gets its
+// last_seen_at refreshed, unless it was refreshed less than $3 seconds ago (by another
+// instance, or before a restart): at most one write per pair in that time.
 const REMEMBER_ADDRESS = `
   WITH added AS (
     INSERT INTO api_key_addresses (key_id, address) VALUES ($1::uuid, $2::varchar)
     ON CONFLICT DO NOTHING RETURNING 1
+  ), refreshed AS (
+    UPDATE api_key_addresses SET last_seen_at = now()
+    WHERE key_id = $1::uuid AND address = $2::varchar AND last_seen_at < now() - make_interval(secs => $3::int)
   )
   SELECT EXISTS (SELECT 1 FROM added) AS is_new,
     EXISTS (SELECT 1 FROM api_key_addresses WHERE key_id = $1::uuid AND address <> $2::varchar) AS had_others`;
+
+// Ranks each key's addresses, the last seen first. The newest stays whatever its age: were it
+// purged, the key's next use from anywhere would count as its first and raise no alert. The
+// rest go when not seen since the cut-off ($1), or when ranked past the cap ($2). At most $3
+// rows per statement, so no purge holds many row locks or one long transaction.
+const PURGE_ADDRESSES = `
+  WITH doomed AS (
+    SELECT key_id, address FROM (
+      SELECT key_id, address, last_seen_at,
+        row_number() OVER (PARTITION BY key_id ORDER BY last_seen_at DESC, address) AS recency
+      FROM api_key_addresses
+    ) ranked
+    WHERE recency > $2::int OR (recency > 1 AND last_seen_at < $1::timestamptz)
+    LIMIT $3::int
+  )
+  DELETE FROM api_key_addresses a USING doomed WHERE a.key_id = doomed.key_id AND a.address = doomed.address`;
+
+/** What the purge of a key's addresses keeps. */
+export interface AddressRetention {
+  /** Addresses last seen before this go (but a key's newest one). */
+  unseenSince: Date;
+  /** The most addresses one key keeps; the least recently seen beyond it go. */
+  perKey: number;
+  /** Rows deleted per statement. */
+  batch: number;
+}
 
 @Injectable()
 export class ApiKeysRepository {
@@ -99,12 +130,27 @@ export class ApiKeysRepository {
     await this.keys.update({ id }, { lastUsedAt: at, lastUsedIp: address.slice(0, 64) });
   }
 
-  async rememberAddress(keyId: string, address: string): Promise<AddressStored> {
-    const [row] = (await this.addresses.query(REMEMBER_ADDRESS, [keyId, address])) as {
+  /** Stores the pair, or refreshes when it was last seen if that is `refreshAfterSeconds` old or more. */
+  async rememberAddress(keyId: string, address: string, refreshAfterSeconds: number): Promise<AddressStored> {
+    const [row] = (await this.addresses.query(REMEMBER_ADDRESS, [keyId, address, refreshAfterSeconds])) as {
       is_new: boolean;
       had_others: boolean;
     }[];
     return { isNew: row?.is_new === true, hadOthers: row?.had_others === true };
+  }
+
+  /** Deletes addresses the retention no longer keeps, batch after batch; returns how many. */
+  async purgeAddresses(retention: AddressRetention): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const [, deleted] = (await this.addresses.query(PURGE_ADDRESSES, [
+        retention.unseenSince,
+        retention.perKey,
+        retention.batch,
+      ])) as [unknown[], number];
+      total += deleted;
+      if (deleted < retention.batch) return total;
+    }
   }
 
   private where(scope: KeyOwnerScope): FindOptionsWhere<ApiKey> {

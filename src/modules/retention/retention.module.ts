@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { ApiKeysRetentionModule } from '../api-keys/api-keys-retention.js';
 import { AuditRetentionModule } from '../audit/audit-retention.js';
 import { AuthRetentionModule } from '../auth/retention/auth-retention.js';
 import { OAuthRetentionModule } from '../oauth/oauth-retention.js';
@@ -10,7 +11,7 @@ import { RetentionService } from './retention.service.js';
  * `scheduled()` adds the RetentionScheduler the server runs.
  */
 @Module({
-  imports: [AuthRetentionModule, OAuthRetentionModule, AuditRetentionModule],
+  imports: [AuthRetentionModule, OAuthRetentionModule, ApiKeysRetentionModule, AuditRetentionModule],
   providers: [RetentionService],
   exports: [RetentionService],
 })
