@@ -1,5 +1,5 @@
 import { ConfigError } from '../config/app-config.js';
-import { DataDirLockedError } from '../db/embedded-postgres.js';
+import { DataDirLockedError } from '../db/data-dir-locked.error.js';
 
 /** A subcommand of `npm run cli`; later ones (keys:rotate, audit:verify, ...) follow the same shape. */
 export interface CliCommand {

@@ -21,6 +21,24 @@ describe(loadConfig.name, () => {
     expect(config.http).toEqual({ trustProxy: false, corsOrigins: [], bodyLimit: 100_000 });
   });
 
+  it('should run several workers only as instances that share a database, Redis and their secrets', () => {
+    const shared = {
+      WEB_CONCURRENCY: '2',
+      DATABASE_URL: 'postgres://app@db/app',
+      REDIS_URL: 'redis://cache:6379',
+      DATA_DIR: '.data',
+    };
+    expect(loadConfig(shared).app.workers).toBe(2);
+    expect(loadConfig({}).app.workers).toBe(1);
+    expect(() => loadConfig({ ...shared, DATABASE_URL: undefined })).toThrow(/WEB_CONCURRENCY: .*DATABASE_URL/);
+    expect(() => loadConfig({ ...shared, REDIS_URL: undefined })).toThrow(/WEB_CONCURRENCY: .*REDIS_URL/);
+    // In memory, every worker would generate its own keys and refuse the others' tokens.
+    expect(() => loadConfig({ ...shared, DATA_DIR: ':memory:' })).toThrow(
+      /WEB_CONCURRENCY: .*JWT_KEYS, CSRF_SECRET, MFA_ENCRYPTION_KEY, API_KEY_PEPPER, OAUTH_COOKIE_KEYS/,
+    );
+    expect(() => loadConfig({ ...shared, WEB_CONCURRENCY: '0' })).toThrow(/WEB_CONCURRENCY/);
+  });
+
   it('should name every bad variable', () => {
     try {
       loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud' });

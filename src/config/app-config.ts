@@ -42,6 +42,8 @@ export class AppConfig {
     /** Where development state lives (embedded database, generated keys); undefined: memory only. */
     dataDir: string | undefined;
     enableBenchRoutes: boolean;
+    /** Worker processes (node:cluster); 1: this process serves alone. */
+    workers: number;
     shutdownGraceSeconds: number;
     keepAliveTimeoutMs: number;
     headersTimeoutMs: number;
@@ -163,6 +165,7 @@ export class AppConfig {
       publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
       dataDir: env.DATA_DIR === IN_MEMORY ? undefined : resolve(env.DATA_DIR),
       enableBenchRoutes: env.ENABLE_BENCH_ROUTES,
+      workers: env.WEB_CONCURRENCY,
       shutdownGraceSeconds: env.SHUTDOWN_GRACE,
       keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT * 1000,
       headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT * 1000,
@@ -317,6 +320,39 @@ function pairingProblems(env: Env): string[] {
   }
   if (env.DATABASE_MIGRATION_URL && !env.DATABASE_URL) {
     problems.push('DATABASE_MIGRATION_URL: needs DATABASE_URL (the embedded database has one role)');
+  }
+  return [...problems, ...workerProblems(env)];
+}
+
+/**
+ * Workers are instances that happen to share a host, so they need what separate instances
+ * need: one database (the embedded one belongs to one process), Redis (without it each worker
+ * would count rate limits alone, multiplying every limit, and hear another's revocations only
+ * at REVOCATION_SYNC_INTERVAL), and the same secrets (generated in memory, each worker's would
+ * differ and it would refuse the others' tokens).
+ */
+function workerProblems(env: Env): string[] {
+  if (env.WEB_CONCURRENCY === 1) return [];
+  const problems: string[] = [];
+  if (!env.DATABASE_URL) {
+    problems.push(
+      'WEB_CONCURRENCY: more than one worker needs DATABASE_URL (the embedded database serves one process)',
+    );
+  }
+  if (!env.REDIS_URL) {
+    problems.push('WEB_CONCURRENCY: more than one worker needs REDIS_URL (shared rate limits and instant revocation)');
+  }
+  if (env.DATA_DIR === IN_MEMORY) {
+    const missing = [
+      ...(env.JWT_KEYS || env.JWT_KEYS_FILE ? [] : ['JWT_KEYS']),
+      ...(['CSRF_SECRET', 'MFA_ENCRYPTION_KEY', 'API_KEY_PEPPER'] as const).filter((name) => !env[name]),
+      ...(env.OAUTH_COOKIE_KEYS?.length ? [] : ['OAUTH_COOKIE_KEYS']),
+    ];
+    if (missing.length > 0) {
+      problems.push(
+        `WEB_CONCURRENCY: with DATA_DIR=:memory: each worker would generate its own ${missing.join(', ')}; set them or a DATA_DIR`,
+      );
+    }
   }
   return problems;
 }

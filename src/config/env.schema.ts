@@ -156,6 +156,12 @@ export const envSchema = z.object({
     .refine((v) => v >= 7 * 86_400, 'must be at least 7d, e.g. 90d')
     .default(90 * 86_400),
 
+  /**
+   * Worker processes on this host (node:cluster), sharing the port; 1: the server runs in this
+   * process alone. More than one needs DATABASE_URL and REDIS_URL (workers are instances).
+   */
+  WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+
   /** After SIGTERM: readiness answers 503 this long, while requests still arrive and finish, then the server closes. */
   SHUTDOWN_GRACE: duration.default(5),
   /**

@@ -3,7 +3,8 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
 import { dataSourceOptions } from './data-source-options.js';
-import { DataDirLockedError, EmbeddedPostgres } from './embedded-postgres.js';
+import { DataDirLockedError } from './data-dir-locked.error.js';
+import { EmbeddedPostgres } from './embedded-postgres.js';
 import { migrate } from './migrate.js';
 
 /**

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DataDirLockedError, EmbeddedPostgres } from './embedded-postgres.js';
+import { DataDirLockedError } from './data-dir-locked.error.js';
+import { EmbeddedPostgres } from './embedded-postgres.js';
 
 // initdb of a fresh on-disk PGlite takes seconds.
 describe(EmbeddedPostgres.name, { timeout: 60_000 }, () => {

@@ -2,16 +2,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgConfig, type PGlitePgConfig } from '@electric-sql/pglite/node-postgres';
-
-export class DataDirLockedError extends Error {
-  constructor(dir: string, pid: number) {
-    super(
-      `The embedded database in ${dir} is already in use by process ${pid}. ` +
-        'Stop that process, or point DATA_DIR at another folder, or set DATABASE_URL.',
-    );
-    this.name = 'DataDirLockedError';
-  }
-}
+import { DataDirLockedError } from './data-dir-locked.error.js';
 
 function isAlive(pid: number): boolean {
   if (pid === process.pid) return false; // a lock left by an earlier process that had our pid

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config/app-config.js';
 import { openDataSource } from './database.module.js';
-import { DataDirLockedError } from './embedded-postgres.js';
+import { DataDirLockedError } from './data-dir-locked.error.js';
 import { migrate } from './migrate.js';
 
 /**

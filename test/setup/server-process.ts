@@ -105,11 +105,16 @@ export class ServerProcess {
   /**
    * Starts the server with `env` (PORT aside; EMAIL_VERIFICATION `none` unless given) and
    * resolves once /health/ready answers 200. `nodeArgs` go before the script, as `--import`
-   * for dist/otel.js does.
+   * for dist/otel.js does; `port` is a free one unless given.
    */
-  static async start(name: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<ServerProcess> {
+  static async start(
+    name: string,
+    env: Record<string, string>,
+    nodeArgs: string[] = [],
+    port?: number,
+  ): Promise<ServerProcess> {
     await ensureBuilt();
-    const port = await freePort();
+    port ??= await freePort();
     const child = spawn(process.execPath, [...nodeArgs, SERVER], {
       cwd: tmpdir(),
       // As startTestApp: users sign up without mail unless a test asks for verification.
@@ -129,6 +134,11 @@ export class ServerProcess {
   /** The end of what the process wrote (its log lines). */
   get log(): string {
     return this.output();
+  }
+
+  /** The process started: with WEB_CONCURRENCY above 1, the primary of the workers. */
+  get pid(): number {
+    return this.child.pid!;
   }
 
   get origin(): string {
