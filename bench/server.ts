@@ -16,6 +16,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 
 export const ROOT = join(import.meta.dirname, '..');
+
+/**
+ * The V8 heap flags of `npm run start:prod` (and the image): the bench and the soak measure
+ * the process as production runs it, memory included.
+ */
+export const PRODUCTION_HEAP_FLAGS: string[] = (
+  JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+).scripts['start:prod']!.split(' ').filter((arg) => arg.startsWith('--max-'));
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 5_000;
 const SERVER_LOG_LINES = 50;
@@ -133,7 +141,7 @@ function freePort(): Promise<number> {
 /** Spawns the server; `waitUntilReady` tells when it answers. */
 async function spawnServer(config: ServerConfig, entry: string, dbUrl: string): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, [entry], {
+  const child = spawn(process.execPath, [...PRODUCTION_HEAP_FLAGS, entry], {
     cwd: ROOT,
     env: {
       ...process.env,

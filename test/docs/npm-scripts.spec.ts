@@ -28,6 +28,21 @@ describe('npm scripts', () => {
 
   it('should give npm run dev a watch mode and npm run start:prod the tracing hook', () => {
     expect(pkg.scripts.dev).toBe(`${WRAPPER}nest start --watch`);
-    expect(pkg.scripts['start:prod']).toBe(`${WRAPPER}node --import ./dist/otel.js dist/main.js`);
+    expect(pkg.scripts['start:prod']).toBe(
+      `${WRAPPER}node --max-semi-space-size=16 --max-old-space-size=192 --import ./dist/otel.js dist/main.js`,
+    );
+  });
+
+  it('should run the image and the Kubernetes pods with the V8 heap limits of npm run start:prod', () => {
+    const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+    const heapFlags = (args: string[]) => args.filter((arg) => arg.startsWith('--max-'));
+    const startProd = heapFlags(pkg.scripts['start:prod']!.split(' '));
+    expect(startProd).toHaveLength(2);
+    const dockerCmd = JSON.parse(/^CMD (\[.*\])$/m.exec(read('Dockerfile'))?.[1] ?? '[]') as string[];
+    expect(heapFlags(dockerCmd)).toEqual(startProd);
+    const podCommand = JSON.parse(
+      /^\s*command: (\[.*\])$/m.exec(read('deploy/kubernetes/deployment.yaml'))?.[1] ?? '[]',
+    ) as string[];
+    expect(heapFlags(podCommand)).toEqual(startProd);
   });
 });

@@ -23,8 +23,11 @@ function workers(): StrengthWorkers {
   strengthWorkers ??= new Piscina({
     // Same extension as this module: .ts when running from src/ (tests), .js from dist/.
     filename: fileURLToPath(new URL(`./password-strength.worker${extname(import.meta.url)}`, import.meta.url)),
-    minThreads: 1,
-    maxThreads: 2,
+    // One thread, and none when idle: each holds its own V8 heap and zxcvbn's dictionaries
+    // (about 75 MB of RSS, measured), for sign-ups and password changes that come at the auth
+    // rate limit at most. A second thread would double that for a burst of sign-ups.
+    minThreads: 0,
+    maxThreads: 1,
     idleTimeout: 60_000,
   });
   return strengthWorkers;
