@@ -10,8 +10,6 @@ import { OPERATIONS } from './soak-workload.ts';
 // @ts-expect-error TS5097, as above.
 import { gitRevision, printColumns, ROOT } from './server.ts';
 
-/** The acceptance bound: RSS after the warm-up must grow by less than this. */
-
 /** What bench/soak.ts read from the environment. */
 export interface SoakConfig {
   rate: number;
@@ -21,6 +19,17 @@ export interface SoakConfig {
   sampleSeconds: number;
   /** RSS growth after the warm-up that fails the run, in percent. */
   maxGrowthPercent: number;
+  /** RSS right after the server answers its first request, in MB, above which the run fails. */
+  maxBootRssMb: number;
+  /** RSS at any moment of the run (preparation, warm-up and load), in MB, above which the run fails. */
+  maxRssMb: number;
+}
+
+/** The server's resident memory at the three moments the bounds are about. */
+export interface RssBounds {
+  bootMb: number | undefined;
+  peakMb: number | undefined;
+  endMb: number | undefined;
 }
 
 /** What driving the load measured, besides the recorder's figures. */
@@ -90,6 +99,7 @@ export function printReport(
   recorder: Recorder,
   run: DriveResult,
   workload: Workload,
+  rssBounds: RssBounds,
 ): boolean {
   const stats = recorder.stats(Object.values(OPERATIONS));
   console.log(
@@ -107,6 +117,10 @@ export function printReport(
     for (const example of recorder.examples) console.log(`  ${example}`);
   }
   const rss = reportMemory(config, recorder);
+  console.log(
+    `RSS after boot ${mb(rssBounds.bootMb)} (limit ${config.maxBootRssMb} MB), peak ${mb(rssBounds.peakMb)} ` +
+      `(limit ${config.maxRssMb} MB), end ${mb(rssBounds.endMb)}`,
+  );
   const problems = [
     ...(run.serverExited ? ['the server exited'] : []),
     ...(recorder.errorCount > 0 ? [`${recorder.errorCount} errors`] : []),
@@ -115,11 +129,17 @@ export function printReport(
       : rss.percent >= config.maxGrowthPercent
         ? [`RSS grew ${rss.percent.toFixed(1)}%`]
         : []),
+    ...((rssBounds.bootMb ?? 0) > config.maxBootRssMb ? [`RSS after boot ${mb(rssBounds.bootMb)}`] : []),
+    ...((rssBounds.peakMb ?? 0) > config.maxRssMb ? [`RSS peaked at ${mb(rssBounds.peakMb)}`] : []),
   ];
+  const limits =
+    `0 errors, RSS growth under ${config.maxGrowthPercent}%, ` +
+    `RSS at most ${config.maxBootRssMb} MB after boot and ${config.maxRssMb} MB at any point`;
   console.log(
     problems.length === 0
-      ? `\nverdict: PASS: 0 errors, RSS ${describeGrowth(rss)} after the warm-up (limit ${config.maxGrowthPercent}%)`
-      : `\nverdict: FAIL: ${problems.join(', ')} (limits: 0 errors, RSS growth under ${config.maxGrowthPercent}%)`,
+      ? `\nverdict: PASS: 0 errors, RSS ${describeGrowth(rss)} after the warm-up, boot ${mb(rssBounds.bootMb)}, ` +
+          `peak ${mb(rssBounds.peakMb)} (limits: ${limits})`
+      : `\nverdict: FAIL: ${problems.join(', ')} (limits: ${limits})`,
   );
   writeResults({
     config: { ...config, ...settings },
@@ -130,6 +150,7 @@ export function printReport(
     errors: Object.fromEntries(recorder.errors),
     errorExamples: recorder.examples,
     rssGrowth: rss,
+    rss: rssBounds,
     samples: recorder.samples,
   });
   return problems.length === 0;

@@ -4,8 +4,9 @@
  * bench/soak-workload.ts) at a fixed rate, open-loop: arrivals keep their schedule however
  * slowly the server answers. Samples the server's RSS (and V8 heap, from /metrics) as it
  * goes. Prints errors by kind, p50/p99 per operation, RSS at the end of the warm-up and at the
- * end, and a verdict (bench/soak-report.ts); writes .bench/soak.json; exits non-zero on any
- * error or when RSS grew by 10% or more after the warm-up.
+ * end, after boot and at its peak, and a verdict (bench/soak-report.ts); writes .bench/soak.json;
+ * exits non-zero on any error, when RSS grew by 10% or more after the warm-up, or when it
+ * passed its bounds after boot or at any point.
  *
  * Env: SOAK_RATE (arrivals per second, default 200), SOAK_DURATION (seconds measured after
  * the warm-up, default 120), SOAK_WARMUP (seconds, excluded from latencies and growth;
@@ -13,7 +14,8 @@
  * mark, which RSS follows, rises over its first two collection cycles, about 40 s each at
  * 200 req/s; a warning says when the warm-up saw fewer than two), SOAK_USERS (default 20),
  * SOAK_SAMPLE_INTERVAL (seconds between memory samples, default 5), SOAK_MAX_GROWTH (RSS growth
- * in percent that fails the run, default 10; a run of seconds cannot judge it), REDIS_URL (default
+ * in percent that fails the run, default 10; a run of seconds cannot judge it), SOAK_MAX_BOOT_RSS
+ * (MB right after boot, default 200) and SOAK_MAX_RSS (MB at any point, default 300), REDIS_URL (default
  * redis://127.0.0.1:6379; keys get a prefix of their own), and BENCH_DATABASE_URL and
  * BENCH_DIST as for the bench.
  */
@@ -28,7 +30,7 @@ import { prepareWorkload } from './soak-prepare.ts';
 import type { MemorySample } from './soak-recorder.ts';
 // @ts-expect-error TS5097, as above.
 import { Recorder } from './soak-recorder.ts';
-import type { DriveResult, SoakConfig } from './soak-report.ts';
+import type { DriveResult, RssBounds, SoakConfig } from './soak-report.ts';
 // @ts-expect-error TS5097, as above.
 import { mb, printReport } from './soak-report.ts';
 import type { Send, SoakRequest, Workload } from './soak-workload.ts';
@@ -39,6 +41,7 @@ import type { Server } from './server.ts';
 import { hasExited, openHarness, positiveNumber, rssMb, runTool, serverLog } from './server.ts';
 
 const REQUEST_TIMEOUT_MS = 10_000;
+const PEAK_POLL_MS = 250;
 /** Past this many operations under way the server is not keeping up: more arrivals are errors. */
 const MAX_IN_FLIGHT = 1_000;
 /**
@@ -55,6 +58,8 @@ function readConfig(): SoakConfig {
     users: positiveNumber('SOAK_USERS', 20, true),
     sampleSeconds: positiveNumber('SOAK_SAMPLE_INTERVAL', 5),
     maxGrowthPercent: positiveNumber('SOAK_MAX_GROWTH', 10),
+    maxBootRssMb: positiveNumber('SOAK_MAX_BOOT_RSS', 200),
+    maxRssMb: positiveNumber('SOAK_MAX_RSS', 300),
   };
   if (config.durationSeconds < 2 * config.sampleSeconds) {
     throw new Error('SOAK_DURATION must be at least twice SOAK_SAMPLE_INTERVAL, to compare memory samples');
@@ -235,6 +240,25 @@ async function drive(
   };
 }
 
+/**
+ * RSS right after boot (the server has just answered its readiness probe), then its peak,
+ * polled every PEAK_POLL_MS (the memory samples, seconds apart, would miss a spike).
+ */
+function watchPeakRss(server: Server): { stop(): RssBounds } {
+  const bootMb = rssMb(server.pid);
+  let peakMb = bootMb;
+  const poll = setInterval(() => {
+    const now = rssMb(server.pid);
+    if (now !== undefined && (peakMb === undefined || now > peakMb)) peakMb = now;
+  }, PEAK_POLL_MS);
+  return {
+    stop() {
+      clearInterval(poll);
+      return { bootMb, peakMb, endMb: rssMb(server.pid) };
+    },
+  };
+}
+
 // --- main ---
 
 async function main(): Promise<number> {
@@ -265,6 +289,7 @@ async function main(): Promise<number> {
     console.log(`  load average ${load.toFixed(2)} on ${availableParallelism()} CPUs`);
     if (load > availableParallelism()) console.warn('soak: the machine is busy with other work; expect noisy figures');
 
+    const rssBounds = watchPeakRss(server);
     const recorder = new Recorder();
     const prepareStarted = performance.now();
     const workload = await prepareWorkload(
@@ -275,7 +300,14 @@ async function main(): Promise<number> {
     );
     console.log(`  prepared in ${((performance.now() - prepareStarted) / 1000).toFixed(1)} s\n`);
     const run = await drive(config, workload, recorder, server, metricsToken);
-    const passed = printReport(config, { accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS }, recorder, run, workload);
+    const passed = printReport(
+      config,
+      { accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS },
+      recorder,
+      run,
+      workload,
+      rssBounds.stop(),
+    );
     if (run.serverExited) console.error(serverLog(server));
     return passed ? 0 : 1;
   } catch (error) {
