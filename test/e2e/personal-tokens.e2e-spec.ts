@@ -1,10 +1,12 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { getRepositoryToken } from '@nestjs/typeorm';
 import { DataSource, type Repository } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
 import { PersonalToken } from '../../src/modules/auth/tokens/personal-token.entity.js';
 import { signedIn, type TokenPair } from '../factories/auth.js';
-import { newRegistration } from '../factories/users.js';
+import { newRegistration, strongPassword } from '../factories/users.js';
+import { spyOnSql } from '../setup/sql-spy.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
 import { expectProblem } from '../support/problem-details.js';
 import { bearer } from '../support/http.js';
@@ -85,15 +87,107 @@ describe('Personal tokens: /api/v1/auth/tokens', () => {
       expectProblem(await t.http.post('/api/v1/auth/register').set(withToken(unknown)).send(newRegistration()), 401);
     });
 
-    it('should refuse an expired token', async () => {
+    it('should refuse a token that expired before its first use', async () => {
       const { tokens } = await signedIn(t.http);
       const created = await createToken(tokens, { name: 'short', expiresInDays: 1 });
-      await t.http.get('/api/v1/auth/me').set(withToken(created.token)).expect(200);
       await db().query('UPDATE personal_tokens SET expires_at = $1 WHERE id = $2', [
         new Date(Date.now() - 1000),
         created.id,
       ]);
       expectProblem(await t.http.get('/api/v1/auth/me').set(withToken(created.token)), 401);
+    });
+
+    it('should refuse a cached token once its expiry passes', async () => {
+      const { tokens } = await signedIn(t.http);
+      const created = await createToken(tokens, { name: 'short', expiresInDays: 1 });
+      const expiresAt = Date.now() + 10_000;
+      await db().query('UPDATE personal_tokens SET expires_at = $1 WHERE id = $2', [new Date(expiresAt), created.id]);
+      await t.http.get('/api/v1/auth/me').set(withToken(created.token)).expect(200);
+      // Well within the verification cache's lifetime, past the token's expiry.
+      vi.spyOn(Date, 'now').mockReturnValue(expiresAt + 1000);
+      expectProblem(await t.http.get('/api/v1/auth/me').set(withToken(created.token)), 401);
+    });
+  });
+
+  /**
+   * A verified token is served from memory (no SQL: see jwt-no-sql.e2e-spec.ts); each of
+   * these uses it first, so it is cached, then ends it and expects the very next request
+   * to be refused. Across instances: credential-lifecycle and revocation-catch-up.
+   */
+  describe('the verified-token cache', () => {
+    async function cachedToken() {
+      const signed = await signedIn(t.http);
+      const created = await createToken(signed.tokens);
+      for (let i = 0; i < 3; i += 1) await t.http.get('/api/v1/auth/me').set(withToken(created.token)).expect(200);
+      return { ...signed, created };
+    }
+
+    it('should refuse a cached token at once after DELETE /api/v1/auth/tokens/:id', async () => {
+      const { tokens, created } = await cachedToken();
+      await t.http.delete(`/api/v1/auth/tokens/${created.id}`).set(bearer(tokens)).expect(204);
+      expectProblem(await t.http.get('/api/v1/auth/me').set(withToken(created.token)), 401);
+    });
+
+    it('should refuse a cached token at once after DELETE /api/v1/auth/credentials/:id', async () => {
+      const { tokens, created } = await cachedToken();
+      await t.http.delete(`/api/v1/auth/credentials/${created.id}`).set(bearer(tokens)).expect(204);
+      expectProblem(await t.http.get('/api/v1/auth/me').set(withToken(created.token)), 401);
+    });
+
+    it('should refuse a cached token at once after a password change', async () => {
+      const { user, tokens, created } = await cachedToken();
+      await t.http
+        .post('/api/v1/auth/password')
+        .set(bearer(tokens))
+        .send({ currentPassword: user.password, newPassword: strongPassword() })
+        .expect(204);
+      expectProblem(await t.http.get('/api/v1/auth/me').set(withToken(created.token)), 401);
+    });
+
+    it('should refuse a cached token at once after signing out everywhere (no cut-off: the token is named)', async () => {
+      const { tokens, created } = await cachedToken();
+      await t.http.post('/api/v1/auth/sign-out-everywhere').set(bearer(tokens)).expect(204);
+      expectProblem(await t.http.get('/api/v1/auth/me').set(withToken(created.token)), 401);
+    });
+
+    it('should refuse another token under the same cache index, and keep serving the cached one', async () => {
+      const { created } = await cachedToken();
+      // Same tag and first 12 characters (the index), another rest.
+      const rest = created.token.slice(-31);
+      const forged = `${created.token.slice(0, -31)}${rest.startsWith('A') ? 'B' : 'A'}${rest.slice(1)}`;
+      expectProblem(await t.http.get('/api/v1/auth/me').set(withToken(forged)), 401);
+      await t.http.get('/api/v1/auth/me').set(withToken(created.token)).expect(200);
+    });
+
+    /** What the credential check asked the database (a refusal's audit event is written too, and left out). */
+    const credentialReads = (statements: string[]) =>
+      statements.filter((sql) => /\b(personal_tokens|users)\b/.test(sql));
+
+    it('should cost an unknown token one indexed read and nothing more', async () => {
+      // Distinct tokens: the guard remembers a refused one for a while (refused-credentials.ts).
+      const unknown = Array.from({ length: 3 }, () => `nsa_pat_${randomBytes(32).toString('base64url')}`);
+      const sql = spyOnSql();
+      for (const token of unknown) expectProblem(await t.http.get('/api/v1/auth/me').set(withToken(token)), 401);
+      const reads = credentialReads(sql.statements());
+      // One read of the token's hash each; no owner read, and nothing written for it.
+      expect(reads, sql.statements().join('\n')).toHaveLength(3);
+      expect(reads.every((statement) => /^SELECT\b[\s\S]*\bFROM "personal_tokens"/.test(statement))).toBe(true);
+    });
+
+    it('should refuse a token that is not of this server’s shape without reading the database', async () => {
+      const sql = spyOnSql();
+      for (const malformed of [
+        'nsa_pat_short',
+        `nsa_pat_${'A'.repeat(44)}`,
+        `nsak_${'A'.repeat(43)}`,
+        'x'.repeat(500),
+      ]) {
+        expectProblem(await t.http.get('/api/v1/auth/me').set(withToken(malformed)), 401);
+      }
+      // The spy sees this app's statements: the refusals' audit events.
+      await t.app.get(AuditWriter).drain();
+      expect(sql.statements().length).toBeGreaterThan(0);
+      expect(credentialReads(sql.statements())).toEqual([]);
     });
   });
 

@@ -1,16 +1,19 @@
+import { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
 import { signedIn } from '../factories/auth.js';
+import { outboxDrained } from '../factories/mail.js';
 import { spyOnSql } from '../setup/sql-spy.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
 
 const REQUESTS = 10;
 
 /**
- * The JWT check costs no SQL and the scope is part of the WHERE clause, so reading one
- * resource is one statement: no second look-up for the owner, the caller or the policy.
+ * The JWT check costs no SQL, nor does a verified personal token's, and the scope is part of
+ * the WHERE clause, so reading one resource is one statement: no second look-up for the
+ * owner, the caller or the policy.
  */
-describe('GET /api/v1/resources/:id with a JWT', () => {
+describe('GET /api/v1/resources/:id with a JWT or a personal token', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp();
@@ -59,5 +62,35 @@ describe('GET /api/v1/resources/:id with a JWT', () => {
       `Bearer ${stranger.tokens.access_token}`,
       404,
     );
+  });
+
+  it('should issue exactly one SQL statement per request with a personal token too, once it is verified', async () => {
+    const { tokens } = await signedIn(t.http);
+    const auth = `Bearer ${tokens.access_token}`;
+    const created = await t.http
+      .post('/api/v1/resources')
+      .set('Authorization', auth)
+      .send({ name: 'counted', visibility: 'private' })
+      .expect(201);
+    const pat = await t.http
+      .post('/api/v1/auth/tokens')
+      .set('Authorization', auth)
+      .send({ name: 'counted' })
+      .expect(201);
+    const path = `/api/v1/resources/${created.body.id}`;
+    const withToken = `Token ${pat.body.token}`;
+    await t.http.get(path).set('Authorization', withToken).expect(200);
+    // The first use's "last used" write is off the request path: it must not land mid-count.
+    await vi.waitFor(async () => {
+      const [row] = (await t.app
+        .get(DataSource)
+        .query('SELECT last_used_at FROM personal_tokens WHERE id = $1', [pat.body.id])) as {
+        last_used_at: Date | null;
+      }[];
+      expect(row?.last_used_at).toBeInstanceOf(Date);
+    });
+    // Nor the security notice the token's creation mailed.
+    await outboxDrained(t.app);
+    await expectOneStatementPerRequest(path, withToken, 200);
   });
 });

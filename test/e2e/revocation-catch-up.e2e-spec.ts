@@ -88,15 +88,27 @@ describeWithSharedServices('durable revocation across instances', () => {
       .set(bearer(tokens.access_token))
       .send({ name: 'ci', scopes: ['resources:read'] })
       .expect(201);
+    const pat = await onA
+      .post('/api/v1/auth/tokens')
+      .set(bearer(tokens.access_token))
+      .send({ name: 'cli' })
+      .expect(201);
     const jwtOnB = async () => (await onB.get('/api/v1/auth/me').set(bearer(tokens.access_token))).status;
     const keyOnB = async () => (await onB.get('/api/v1/auth/me').set({ 'X-API-Key': key.body.key as string })).status;
-    // B verified (and cached) both.
+    const patOnB = async () =>
+      (await onB.get('/api/v1/auth/me').set({ Authorization: `Token ${pat.body.token as string}` })).status;
+    // B verified (and cached) all three.
     expect(await jwtOnB()).toBe(200);
     expect(await keyOnB()).toBe(200);
+    expect(await patOnB()).toBe(200);
 
     await redis.stop();
     await onA
       .delete(`/api/v1/api-keys/${key.body.id as string}`)
+      .set(bearer(tokens.access_token))
+      .expect(204);
+    await onA
+      .delete(`/api/v1/auth/tokens/${pat.body.id as string}`)
       .set(bearer(tokens.access_token))
       .expect(204);
     await onA
@@ -109,18 +121,32 @@ describeWithSharedServices('durable revocation across instances', () => {
     // ioredis reconnects with a back-off of up to 2 s; the catch-up runs as soon as it is back.
     await refusedWithin(10_000, jwtOnB);
     await refusedWithin(1_000, keyOnB);
+    await refusedWithin(1_000, patOnB);
   });
 
   it('should refuse on C, which never hears A, within its sync interval', async () => {
     const { tokens } = await signedIn(onA);
+    const pat = await onA
+      .post('/api/v1/auth/tokens')
+      .set(bearer(tokens.access_token))
+      .send({ name: 'cli' })
+      .expect(201);
     const jwtOnC = async () => (await onC.get('/api/v1/auth/me').set(bearer(tokens.access_token))).status;
+    const patOnC = async () =>
+      (await onC.get('/api/v1/auth/me').set({ Authorization: `Token ${pat.body.token as string}` })).status;
     expect(await jwtOnC()).toBe(200);
+    expect(await patOnC()).toBe(200);
+    await onA
+      .delete(`/api/v1/auth/tokens/${pat.body.id as string}`)
+      .set(bearer(tokens.access_token))
+      .expect(204);
     await onA
       .post('/api/v1/auth/logout')
       .set(bearer(tokens.access_token))
       .send({ refresh_token: tokens.refresh_token })
       .expect(204);
     // REVOCATION_SYNC_INTERVAL is 1 s on C: well within 3 s, even on a busy machine.
+    await refusedWithin(3_000, patOnC);
     await refusedWithin(3_000, jwtOnC);
   });
 

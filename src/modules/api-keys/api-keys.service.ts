@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -7,6 +6,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { AUDIT_RECORD, type AuditRecord } from '../../common/audit/audit-record.js';
 import { makePrincipal, type Principal } from '../../common/auth/principal.js';
 import { UsageRecorder } from '../../common/auth/usage-recorder.js';
+import { VerifiedCredentialCache, type VerifiedCredential } from '../../common/auth/verified-credential-cache.js';
 import { BadRequestError, NotFoundError, ValidationFailedError } from '../../common/errors/app-error.js';
 import { decodeCursor, toPage, type Page, type PageQuery } from '../../common/http/pagination.js';
 import { AppConfig } from '../../config/app-config.js';
@@ -24,23 +24,26 @@ import { SECURITY_NOTICE, type SecurityNotice } from '../mail/security-notices.j
 
 /** How long a verified key's record may be served from memory; revocation evicts at once. */
 const CACHE_TTL_MS = 30_000;
+const CACHE_MAX_ENTRIES = 10_000;
 
-interface CachedKey {
+interface KeyRecord {
   key: ApiKey;
   ownerActive: boolean;
   /** Who the key acts as; made once per lookup, as a verified JWT's is (the hot path stays cheap). */
   principal: Principal;
-  /** The secret that last passed the keyed-hash check (see secretChecksOut). */
-  verifiedSecret?: Buffer;
-  cachedAt: number;
 }
+
+type CachedKey = VerifiedCredential<KeyRecord>;
 
 @Injectable()
 export class ApiKeysService {
   private readonly pepper: string;
-  private readonly cache = new Map<string, CachedKey>();
-  /** Bumped by every eviction: a lookup that raced one must not cache what it read before. */
-  private generation = 0;
+  /** Keyed by the key's public prefix. */
+  private readonly cache = new VerifiedCredentialCache<KeyRecord>({
+    maxEntries: CACHE_MAX_ENTRIES,
+    ttlMs: CACHE_TTL_MS,
+    identify: ({ key }) => key,
+  });
   private readonly usage = new UsageRecorder();
 
   constructor(
@@ -172,9 +175,9 @@ export class ApiKeysService {
     if (!parts) return this.reject(undefined, 'malformed');
     const entry = await this.lookup(parts.prefix);
     if (!entry) return this.reject(undefined, 'unknown prefix');
-    if (entry.key.revokedAt) return this.reject(entry.key, 'revoked');
-    if (!entry.ownerActive) return this.reject(entry.key, 'owner inactive');
-    const { key } = entry;
+    const { key, ownerActive, principal } = entry.value;
+    if (key.revokedAt) return this.reject(key, 'revoked');
+    if (!ownerActive) return this.reject(key, 'owner inactive');
     if (!this.secretChecksOut(entry, parts.secret)) return this.reject(key, 'wrong secret');
     const now = Date.now();
     if (key.expiresAt && key.expiresAt.getTime() <= now) return this.reject(key, 'expired');
@@ -184,7 +187,7 @@ export class ApiKeysService {
       });
     }
     this.addresses.noteUse(key, address);
-    return entry.principal;
+    return principal;
   }
 
   /**
@@ -194,46 +197,39 @@ export class ApiKeysService {
    * The entry, and the secret with it, goes at the cache TTL, on rotation and on revocation.
    */
   private secretChecksOut(entry: CachedKey, secret: string): boolean {
-    const presented = Buffer.from(secret, 'utf8');
-    const { verifiedSecret } = entry;
-    if (verifiedSecret?.length === presented.length && timingSafeEqual(verifiedSecret, presented)) return true;
-    if (!secretMatches(secret, entry.key.secretHash, this.pepper)) return false;
-    entry.verifiedSecret = presented;
+    if (this.cache.isVerified(entry, secret)) return true;
+    if (!secretMatches(secret, entry.value.key.secretHash, this.pepper)) return false;
+    this.cache.rememberVerified(entry, secret);
     return true;
   }
 
   private async lookup(prefix: string): Promise<CachedKey | null> {
     const cached = this.cache.get(prefix);
-    if (cached && Date.now() - cached.cachedAt < CACHE_TTL_MS) return cached;
-    const generation = this.generation;
-    const key = await this.keys.findByPrefix(prefix);
-    const owner = key ? await this.users.findById(key.userId) : null;
-    if (!key || !owner) {
-      this.cache.delete(prefix);
-      return null;
-    }
-    const principal = makePrincipal({
-      userId: key.userId,
-      roles: owner.roles,
-      scopes: key.scopes,
-      authMethod: 'api-key',
-      credentialId: key.id,
-      credentialRateLimit: key.rateLimitPerMinute,
-    });
-    const entry = { key, ownerActive: owner.isActive, principal, cachedAt: Date.now() };
-    // Only usable keys are kept; a refused one is looked up afresh each time.
-    if (generation === this.generation && !key.revokedAt && owner.isActive) this.cache.set(prefix, entry);
-    return entry;
+    if (cached) return cached;
+    return this.cache.load(
+      prefix,
+      async () => {
+        const key = await this.keys.findByPrefix(prefix);
+        const owner = key ? await this.users.findById(key.userId) : null;
+        if (!key || !owner) return null;
+        const principal = makePrincipal({
+          userId: key.userId,
+          roles: owner.roles,
+          scopes: key.scopes,
+          authMethod: 'api-key',
+          credentialId: key.id,
+          credentialRateLimit: key.rateLimitPerMinute,
+        });
+        return { key, ownerActive: owner.isActive, principal };
+      },
+      // Only usable keys are kept; a refused one is looked up afresh each time.
+      ({ key, ownerActive }) => !key.revokedAt && ownerActive,
+    );
   }
 
   private evict(event: RevocationEvent): void {
-    if (event.type === 'access-token') return;
-    this.generation += 1;
-    const ofKey = event.type === 'credential' && event.kind === 'api-key';
-    if (!ofKey && event.type !== 'user') return;
-    for (const [prefix, entry] of this.cache) {
-      if (ofKey ? entry.key.id === event.id : entry.key.userId === event.userId) this.cache.delete(prefix);
-    }
+    if (event.type === 'user') this.cache.evictUser(event.userId);
+    if (event.type === 'credential' && event.kind === 'api-key') this.cache.evictCredential(event.id);
   }
 
   /** A failed key use is a security event: it names the key (never the secret) and why. */

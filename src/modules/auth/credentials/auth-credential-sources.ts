@@ -3,6 +3,7 @@ import { RefreshTokensRepository } from '../refresh/refresh-tokens.repository.js
 import { RefreshTokensService } from '../refresh/refresh-tokens.service.js';
 import { SessionsRepository } from '../sessions/sessions.repository.js';
 import { PersonalTokensRepository } from '../tokens/personal-tokens.repository.js';
+import { PersonalTokensService } from '../tokens/personal-tokens.service.js';
 import { PasskeysRepository } from '../mfa/passkeys.repository.js';
 import { PasskeysService } from '../mfa/passkeys.service.js';
 import { CredentialInventory } from './credential-inventory.js';
@@ -18,6 +19,7 @@ export class AuthCredentialSources {
     families: RefreshTokensRepository,
     refreshTokens: RefreshTokensService,
     personalTokens: PersonalTokensRepository,
+    personalTokenRules: PersonalTokensService,
     passkeys: PasskeysRepository,
     passkeyRules: PasskeysService,
   ) {
@@ -73,7 +75,7 @@ export class AuthCredentialSources {
             createdFrom: { ip: t.createdIp, userAgent: t.createdUserAgent },
             current: caller?.authMethod === 'token' && caller.credentialId === t.id,
           })),
-      end: async (userId, id) => UUID.test(id) && personalTokens.deleteOfUser(userId, id),
+      end: async (userId, id) => UUID.test(id) && personalTokenRules.deleteOwn(userId, id),
     });
     inventory.register({
       kind: 'passkey',

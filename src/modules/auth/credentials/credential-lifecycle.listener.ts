@@ -12,7 +12,8 @@ const inTransaction = { promisify: true, suppressErrors: false } as const;
 /**
  * Ends the auth module's credentials in the transaction of the account change that ends
  * them (see USER_EVENTS): sessions, refresh families with their access tokens, personal
- * tokens. The revocations commit with the change; the broadcast follows the commit.
+ * tokens (each revoked by name, which drops it from every instance's cache). The
+ * revocations commit with the change; the broadcast follows the commit.
  */
 @Injectable()
 export class CredentialLifecycleListener {
@@ -31,8 +32,8 @@ export class CredentialLifecycleListener {
   @OnEvent(USER_EVENTS.deactivated, inTransaction)
   @OnEvent(USER_EVENTS.deleted, inTransaction)
   async endAll(event: UserChangedEvent): Promise<void> {
-    await this.endStored(event);
-    await this.revoke(event, [this.revocation.userTokens(event.userId)]);
+    const { personalTokens } = await this.endStored(event);
+    await this.revoke(event, [this.revocation.userTokens(event.userId), ...personalTokens]);
   }
 
   /**
@@ -41,11 +42,11 @@ export class CredentialLifecycleListener {
    */
   @OnEvent(USER_EVENTS.signedOutEverywhere, inTransaction)
   async endAllButCaller(event: UserChangedEvent): Promise<void> {
-    const ended = await this.endStored(event);
-    await this.revoke(
-      event,
-      ended.map((t) => this.revocation.accessToken(t.jti, t.userId, t.expiresAtSeconds)),
-    );
+    const { accessTokens, personalTokens } = await this.endStored(event);
+    await this.revoke(event, [
+      ...accessTokens.map((t) => this.revocation.accessToken(t.jti, t.userId, t.expiresAtSeconds)),
+      ...personalTokens,
+    ]);
   }
 
   /** JWTs carry roles: they die and are refreshed with the new ones. Other credentials read roles live. */
@@ -54,12 +55,21 @@ export class CredentialLifecycleListener {
     await this.revoke(event, [this.revocation.userTokens(event.userId)]);
   }
 
+  /** Ends the stored credentials; what is left to revoke: the families' access tokens, the personal tokens. */
   private endStored(event: UserChangedEvent) {
     const { userId, keep } = event;
     return event.inTransaction(async (manager) => {
       await this.sessions.endAllOfUser(manager, userId, keep?.kind === 'session' ? keep.id : undefined);
-      await this.personalTokens.deleteAllOfUser(manager, userId);
-      return this.families.revokeAllOfUser(manager, userId, keep?.kind === 'refresh-family' ? keep.id : undefined);
+      const tokenIds = await this.personalTokens.deleteAllOfUser(manager, userId);
+      const accessTokens = await this.families.revokeAllOfUser(
+        manager,
+        userId,
+        keep?.kind === 'refresh-family' ? keep.id : undefined,
+      );
+      return {
+        accessTokens,
+        personalTokens: tokenIds.map((id) => this.revocation.credential('personal-token', id, userId)),
+      };
     });
   }
 

@@ -19,7 +19,7 @@ export class PersonalTokenStrategy extends PassportStrategy(Strategy, 'personal-
 
   async validate(request: Request): Promise<Principal | false> {
     const [, token] = (request.headers.authorization ?? '').trim().split(/\s+/, 2);
-    if (!token || token.length > 200) return false;
+    if (!token) return false;
     return (await this.tokens.authenticate(token)) ?? false;
   }
 }

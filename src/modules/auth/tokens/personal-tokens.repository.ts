@@ -42,12 +42,17 @@ export class PersonalTokensRepository {
     return this.tokens.find({ where: { userId }, order: { createdAt: 'DESC' } });
   }
 
-  async deleteOfUser(userId: string, id: string): Promise<boolean> {
-    return (await this.tokens.delete({ id, userId })).affected === 1;
+  async deleteOfUser(manager: EntityManager, userId: string, id: string): Promise<boolean> {
+    return (await manager.delete(PersonalToken, { id, userId })).affected === 1;
   }
 
-  async deleteAllOfUser(manager: EntityManager, userId: string): Promise<void> {
-    await manager.delete(PersonalToken, { userId });
+  /** The ids of the tokens deleted, so that each can be revoked from every cache. */
+  async deleteAllOfUser(manager: EntityManager, userId: string): Promise<string[]> {
+    const [rows] = (await manager.query(`DELETE FROM personal_tokens WHERE user_id = $1 RETURNING id`, [userId])) as [
+      { id: string }[],
+      number,
+    ];
+    return rows.map((row) => row.id);
   }
 
   async recordUse(id: string, at: Date): Promise<void> {
