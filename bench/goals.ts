@@ -153,7 +153,7 @@ function goalsFromPeer(figures: PeerFigures): GoalResult[] {
 
 /** The goals our own scenarios measure; the others not measured. */
 function goalsFromOwn(own: OwnFigures | undefined): GoalResult[] {
-  const noPeer = 'not measured: needs the peer kit';
+  const noPeer = 'not measured: needs the peer comparison';
   const fromRequirement = (sid: 'S3' | 'S4' | 'S8'): GoalResult => {
     const requirement = requirementFor(sid);
     const result = own?.requirements.find((r) => r.name === requirement.name);
