@@ -7,21 +7,30 @@
  * .bench/last.json, exits non-zero when any response was an error or an unexpected status
  * (a requirement that fails is reported, not an error).
  *
+ * Then the peer stage (bench/peer.ts): when the peer kit is installed, our server side by side
+ * with a Django REST framework peer through the kit's wrk harness; either way the goals of
+ * issue #21 with PASS or FAIL (bench/goals.ts), written to .bench/goals.json.
+ *
  * Env: BENCH_DURATION (seconds per run, default 5), BENCH_ROUNDS (runs per side of each
  * requirement, default 4: an even count balances the ABBA order), BENCH_DIST (the compiled server, default dist; a folder outside
  * the project gets a node_modules link and a package.json so Node resolves it as ESM),
  * BENCH_DATABASE_URL (the Postgres server to create the database on, default
  * postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default
- * redis://127.0.0.1:6379, for the server with Redis counters).
+ * redis://127.0.0.1:6379, for the server with Redis counters); BENCH_PEER and the other
+ * knobs of the peer stage are described in bench/peer.ts.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
-import type { LoopCheck, Scenario, ScenarioContext } from './scenarios.ts';
+import type { OwnFigures } from './goals.ts';
+import type { PeerMode } from './peer.ts';
 // @ts-expect-error TS5097: Node runs bench/ as TypeScript source, so the import must name the
 // .ts file, and tsconfig.json does not allow .ts extensions. Types still flow through.
+import { peerMode, peerStage } from './peer.ts';
+import type { LoopCheck, Scenario, ScenarioContext } from './scenarios.ts';
+// @ts-expect-error TS5097, as above.
 import { loopChecks, requirements, scenarios, serverEnv, servers } from './scenarios.ts';
 import type { Server } from './server.ts';
 import {
@@ -390,7 +399,8 @@ function printRequirements(results: RequirementResult[], rounds: number): void {
 
 // --- main ---
 
-async function main(): Promise<number> {
+/** Our own scenarios: the exit code they call for, and their figures for the goals. */
+async function ownBench(): Promise<{ code: number; figures: OwnFigures }> {
   const duration = positiveNumber('BENCH_DURATION', 5);
   const rounds = positiveNumber('BENCH_ROUNDS', 4, true);
   const floor = validate();
@@ -509,7 +519,8 @@ async function main(): Promise<number> {
       )}\n`,
     );
     console.log('\nresults written to .bench/last.json');
-    if (ok) return 0;
+    const figures = { scenarios: results, requirements: requirementResults };
+    if (ok) return { code: 0, figures };
 
     console.error('\nbench: failed scenarios');
     for (const r of results.filter(failed)) {
@@ -521,10 +532,23 @@ async function main(): Promise<number> {
       );
     }
     for (const server of running) console.error(serverLog(server));
-    return 1;
+    return { code: 1, figures };
   } finally {
     await harness.close();
   }
+}
+
+async function main(): Promise<number> {
+  const mode: PeerMode = peerMode();
+  if (mode === 'only') {
+    await peerStage(mode, undefined);
+    return 0;
+  }
+  const own = await ownBench();
+  // Failed scenarios already say what went wrong; a comparison would only bury it.
+  if (own.code !== 0) return own.code;
+  await peerStage(mode, own.figures);
+  return 0;
 }
 
 runTool('bench', main);

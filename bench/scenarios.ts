@@ -74,6 +74,11 @@ export interface Requirement {
   baseline: string;
   /** PASS when the ratio is at least this; without it the comparison is reported only. */
   minRatio?: number;
+  /**
+   * The issue #21 goal this requirement is (bench/goals.ts): its ratio is that goal's figure
+   * when no peer comparison ran, and its minRatio the goal's bound in both cases.
+   */
+  goal?: 'S3' | 'S4' | 'S8';
 }
 
 /**
@@ -270,8 +275,14 @@ const jwtProtected = (name: string, server: string): Scenario => ({
   setup: async (ctx) => ({ headers: await bearer(ctx) }),
 });
 
-/** A route of the API doing real work (one SQL statement): what the throttler costs there. */
-const RESOURCE_JWT = 'GET /api/v1/resources/:id (JWT)';
+/** S4 of the peer comparison: the resource read with a personal token (`Authorization: Token`). */
+const PERSONAL_TOKEN_RESOURCE = 'S4 GET /api/v1/resources/:id (personal token)';
+
+/**
+ * A route of the API doing real work (one SQL statement): what the throttler costs there. S2 of
+ * the peer comparison: bench/goals.ts reads its p99 when no peer comparison ran.
+ */
+export const RESOURCE_JWT = 'GET /api/v1/resources/:id (JWT)';
 const jwtResource = (name: string, server: string): Scenario => ({
   name,
   server,
@@ -419,6 +430,16 @@ export const scenarios: Scenario[] = [
     }),
   },
   {
+    name: PERSONAL_TOKEN_RESOURCE,
+    method: 'GET',
+    path: '/api/v1/resources/:id',
+    expectStatus: 200,
+    setup: async (ctx) => ({
+      path: `/api/v1/resources/${await resourceId(ctx)}`,
+      headers: { authorization: `Token ${await personalToken(ctx)}` },
+    }),
+  },
+  {
     name: 'POST /api/v1/resources (JWT, audited)',
     method: 'POST',
     path: '/api/v1/resources',
@@ -440,6 +461,7 @@ export const requirements: Requirement[] = [
     subject: BAD_JWT_RESOURCE,
     baseline: RESOURCE_JWT,
     minRatio: 1.5,
+    goal: 'S8',
   },
   {
     name: 'JWT-guarded tiny route within 20% of the same route public',
@@ -452,6 +474,14 @@ export const requirements: Requirement[] = [
     subject: 'GET /api/v1/resources/:id (API key)',
     baseline: RESOURCE_JWT,
     minRatio: 0.9,
+    goal: 'S3',
+  },
+  {
+    name: 'S4: personal token GET /resources/:id within 10% of the JWT GET',
+    subject: PERSONAL_TOKEN_RESOURCE,
+    baseline: RESOURCE_JWT,
+    minRatio: 0.9,
+    goal: 'S4',
   },
   {
     name: 'Throttler on the JWT route, in memory, vs off (info)',
