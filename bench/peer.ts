@@ -19,6 +19,7 @@
  * QUIET_MAX_WAIT..., pass through as they are), BENCH_WEB_CONCURRENCY (WEB_CONCURRENCY of our
  * server, default unset).
  */
+import { randomBytes } from 'node:crypto';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   accessSync,
@@ -190,7 +191,18 @@ async function comparePeer(kitDir: string): Promise<PeerFigures> {
         ...serverEnv,
         // The harness's user is a plain user; no role must enrol a second factor first.
         MFA_REQUIRED_ROLES: '',
-        ...(webConcurrency ? { WEB_CONCURRENCY: webConcurrency } : {}),
+        // As production runs: no bench routes, and no event-loop monitor with them.
+        ENABLE_BENCH_ROUTES: 'false',
+        ...(webConcurrency
+          ? {
+              WEB_CONCURRENCY: webConcurrency,
+              // Workers are instances: they share counters through Redis and the development
+              // secrets the first one writes under DATA_DIR.
+              REDIS_URL: process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379',
+              REDIS_KEY_PREFIX: `bench-peer-${randomBytes(4).toString('hex')}:`,
+              DATA_DIR: join(work, 'data'),
+            }
+          : {}),
       },
     });
     console.log(

@@ -145,17 +145,17 @@ async function spawnServer(config: ServerConfig, entry: string, dbUrl: string): 
     cwd: ROOT,
     env: {
       ...process.env,
-      ...config.env,
-      // Development, because production refuses the bench routes; DATABASE_URL keeps it on
-      // real Postgres rather than the embedded database.
+      // Development, because production refuses the bench routes.
       NODE_ENV: 'development',
-      DATABASE_URL: dbUrl,
-      HOST: '127.0.0.1',
-      PORT: String(port),
       LOG_LEVEL: 'warn',
       ENABLE_BENCH_ROUTES: 'true',
       // Keeps generated development state out of the developer's .data folder.
       DATA_DIR: ':memory:',
+      ...config.env,
+      // DATABASE_URL keeps it on real Postgres rather than the embedded database.
+      DATABASE_URL: dbUrl,
+      HOST: '127.0.0.1',
+      PORT: String(port),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

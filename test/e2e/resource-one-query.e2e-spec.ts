@@ -35,7 +35,9 @@ describe('GET /api/v1/resources/:id with a JWT or a personal token', () => {
     // Whatever the requests left to write later (an audit event) counts against them too.
     await t.app.get(AuditWriter).drain();
     expect(sql.statements(), sql.statements().join('\n')).toHaveLength(REQUESTS);
-    expect(sql.statements().every((statement) => /^\s*SELECT\b[\s\S]*\bFROM "resources"/i.test(statement))).toBe(true);
+    expect(sql.statements().every((statement) => /^\s*SELECT\b[\s\S]*\bFROM "?resources"?\s/i.test(statement))).toBe(
+      true,
+    );
   }
 
   it(`should issue exactly one SQL statement per request, ${REQUESTS} for ${REQUESTS}`, async () => {

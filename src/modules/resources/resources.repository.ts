@@ -27,8 +27,17 @@ export function escapeLike(text: string): string {
 export class ResourcesRepository {
   constructor(@InjectRepository(Resource) private readonly resources: Repository<Resource>) {}
 
-  findInScope(scope: ResourceScope, id: string): Promise<Resource | null> {
-    return this.scoped(scope).andWhere('r.id = :id', { id }).getOne();
+  /**
+   * The API's hottest read (every GET /resources/:id), written as SQL: the query builder's
+   * SQL building and hydration cost twice what the pg driver does for this one row (measured
+   * with --cpu-prof). The scope is the same rule as every other query's (`scopeCondition`).
+   */
+  async findInScope(scope: ResourceScope, id: string): Promise<Resource | null> {
+    const rows = (await this.resources.query(
+      `SELECT ${resourceColumns('')} FROM resources WHERE id = $1 AND ${scopeCondition(scope, '', '$2')}`,
+      'ownerId' in scope ? [id, scope.ownerId] : [id],
+    )) as Resource[];
+    return rows[0] ?? null;
   }
 
   /** Up to `limit` resources after `after`, newest first. */
@@ -36,7 +45,14 @@ export class ResourcesRepository {
     const query = this.scoped(scope);
     if (filters.visibility) query.andWhere('r.visibility = :visibility', { visibility: filters.visibility });
     if (filters.q) query.andWhere(`r.name ILIKE :pattern ESCAPE '\\'`, { pattern: `%${escapeLike(filters.q)}%` });
-    return newestFirst(query, ['r.created_at', 'r.id'], limit, after).getMany();
+    // Raw rows under the property names: hydrating entities costs more than the query (a page
+    // of 20 measured with --cpu-prof), and a resource has no relations to assemble.
+    return newestFirst(
+      query.select(resourceColumns('r.')),
+      ['r.created_at', 'r.id'],
+      limit,
+      after,
+    ).getRawMany<Resource>();
   }
 
   insert(resource: Pick<Resource, 'ownerId' | 'name' | 'description' | 'visibility'>): Promise<Resource> {
@@ -76,23 +92,34 @@ export class ResourcesRepository {
   }
 }
 
-/** The scope as SQL; `prefix` is the table alias of a select ('r.') or '' in UPDATE/DELETE. */
-function applyScope(query: WhereExpressionBuilder, scope: ResourceScope, prefix: string): void {
+/** A resource's columns (of the table alias `prefix`) under its property names, for raw reads. */
+function resourceColumns(prefix: string): string {
+  return (
+    `${prefix}id AS id, ${prefix}owner_id AS "ownerId", ${prefix}name AS name, ` +
+    `${prefix}description AS description, ${prefix}visibility AS visibility, ${prefix}created_at AS "createdAt", ` +
+    `${prefix}updated_at AS "updatedAt", ${prefix}version AS version`
+  );
+}
+
+/**
+ * The scope as a SQL condition: `prefix` is the table alias of a select ('r.') or '' in
+ * UPDATE/DELETE; `owner` is the placeholder of the scope's owner id.
+ */
+function scopeCondition(scope: ResourceScope, prefix: string, owner: string): string {
   switch (scope.kind) {
     case 'all':
-      return;
+      return 'TRUE';
     case 'public':
-      query.andWhere(`${prefix}visibility = 'public'`);
-      return;
+      return `${prefix}visibility = 'public'`;
     case 'public-or-owned':
-      query.andWhere(`(${prefix}visibility = 'public' OR ${prefix}owner_id = :scopeOwner)`, {
-        scopeOwner: scope.ownerId,
-      });
-      return;
+      return `(${prefix}visibility = 'public' OR ${prefix}owner_id = ${owner})`;
     case 'owned':
-      query.andWhere(`${prefix}owner_id = :scopeOwner`, { scopeOwner: scope.ownerId });
-      return;
+      return `${prefix}owner_id = ${owner}`;
     case 'none':
-      query.andWhere('FALSE');
+      return 'FALSE';
   }
+}
+
+function applyScope(query: WhereExpressionBuilder, scope: ResourceScope, prefix: string): void {
+  query.andWhere(scopeCondition(scope, prefix, ':scopeOwner'), 'ownerId' in scope ? { scopeOwner: scope.ownerId } : {});
 }
