@@ -153,6 +153,9 @@ export const EXPRESS_ROUTES: readonly ExpressRoute[] = [
 /** Steps 1 and 2: must run before `app.init()`, so that these see requests before Nest's routes do. */
 export function mountExpressPipeline(app: NestExpressApplication, config: AppConfig): void {
   app.disable('x-powered-by');
+  // Resources send their version as the ETag (If-Match, 412). Express's own ETag would hash
+  // every other body, a digest per response that no client of this API revalidates with.
+  app.disable('etag');
   app.set('trust proxy', config.http.trustProxy);
   app.use(requestId);
   app.use(requestContext);
