@@ -383,7 +383,8 @@ describe('API keys: /api/v1/api-keys', () => {
     it('should record the last use at most once a minute', async () => {
       const { tokens } = await signedIn(t.http);
       const created = await createKey(tokens);
-      const recordUse = vi.spyOn(t.app.get(ApiKeysRepository), 'recordUse');
+      // Every instance's: the retention module has a repository of its own.
+      const recordUse = vi.spyOn(ApiKeysRepository.prototype, 'recordUse');
       const lastUsed = async () =>
         (
           (await db().query('SELECT last_used_at, last_used_ip FROM api_keys WHERE id = $1', [created.id])) as {
