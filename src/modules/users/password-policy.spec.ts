@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { passwordProblems, similarity, similarityBound } from './password-policy.js';
+import { ServiceUnavailableError } from '../../common/errors/app-error.js';
+import { MAX_QUEUED_PASSWORD_CHECKS, passwordProblems, similarity, similarityBound } from './password-policy.js';
 
 const user = { email: 'rosalind.franklin@example.test', displayName: 'Rosalind' };
 
@@ -17,6 +18,23 @@ describe(passwordProblems.name, () => {
     ['the display name with digits', 'Rosalind1234', /similar|easy/],
   ])('should refuse a password %s', async (_label, password, problem) => {
     expect((await passwordProblems(password, user)).join('; ')).toMatch(problem);
+  });
+
+  it('should refuse at once, with a 503, the checks past a full queue, and answer the others', async () => {
+    const checks = Array.from({ length: MAX_QUEUED_PASSWORD_CHECKS + 40 }, (_, i) =>
+      passwordProblems(`Tidal-Orbit-${i}-Quartz!`, user).then(
+        (problems) => ({ problems }),
+        (error: unknown) => ({ error }),
+      ),
+    );
+    const settled = await Promise.all(checks);
+    const refused = settled.flatMap((result) => ('error' in result ? [result.error] : []));
+    // One may be running rather than waiting; the rest of the queue is full.
+    expect(refused.length).toBeGreaterThanOrEqual(40 - 1);
+    for (const error of refused) expect(error).toBeInstanceOf(ServiceUnavailableError);
+    for (const result of settled) if ('problems' in result) expect(result.problems).toEqual([]);
+    // Once the queue drains, checks are taken again.
+    expect(await passwordProblems('Tidal-Orbit-7731-Quartz!', user)).toEqual([]);
   });
 
   it('should refuse passwords over the maximum length', async () => {

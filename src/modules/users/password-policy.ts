@@ -2,11 +2,18 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 
+import { ServiceUnavailableError } from '../../common/errors/app-error.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './dto/password-rules.js';
 
 export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH };
 /** zxcvbn score 0..4; 3 means "safely unguessable: moderate protection from offline attack". */
 const MIN_STRENGTH_SCORE = 3;
+/**
+ * Checks waiting for the thread beyond this are refused with a 503 at once: the rate limits
+ * come first, but addresses enough (a botnet's) could otherwise queue work without bound.
+ * At about 30 ms a check, a full queue is two seconds of work.
+ */
+export const MAX_QUEUED_PASSWORD_CHECKS = 64;
 
 type StrengthWorkers = Piscina<
   { password: string; userInputs: string[] },
@@ -63,7 +70,11 @@ export async function passwordProblems(
     .map((v) => v.toLowerCase())
     .filter((v) => v.length >= 3);
   // Both checks run in a worker: each costs milliseconds of CPU, more for crafted input.
-  const { score, hint, similar } = await workers().run({ password, userInputs: attributes });
+  const pool = workers();
+  if (pool.queueSize >= MAX_QUEUED_PASSWORD_CHECKS) {
+    throw new ServiceUnavailableError('Too many password checks are waiting; try again in a moment.');
+  }
+  const { score, hint, similar } = await pool.run({ password, userInputs: attributes });
   if (similar) problems.push('is too similar to the email or display name');
   if (score < MIN_STRENGTH_SCORE) {
     problems.push(`is too easy to guess${hint ? ` (${hint.replace(/\.$/, '').toLowerCase()})` : ''}`);
