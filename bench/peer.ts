@@ -84,7 +84,7 @@ function onPath(command: string): boolean {
 /** The kit's folder, or why the comparison cannot run here. */
 function findKit(mode: PeerMode): { dir: string } | { skipped: string } {
   if (mode === 'off') return { skipped: 'BENCH_PEER=off' };
-  const dir = resolve(process.env.BENCH_PEER_DIR || join(ROOT, '..', 'shared', 'peers'));
+  const dir = resolve(process.env.BENCH_PEER_DIR || resolve(ROOT, '../shared/peers'));
   const missing: string[] = [];
   if (!existsSync(join(dir, 'drf', 'start.sh')) || !existsSync(join(dir, 'bench', 'compare.sh'))) {
     missing.push(`no peer kit (drf/start.sh, bench/compare.sh) in ${dir} (BENCH_PEER_DIR)`);
