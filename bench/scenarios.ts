@@ -283,14 +283,42 @@ const PERSONAL_TOKEN_RESOURCE = 'S4 GET /api/v1/resources/:id (personal token)';
  * the peer comparison: bench/goals.ts reads its p99 when no peer comparison ran.
  */
 export const RESOURCE_JWT = 'GET /api/v1/resources/:id (JWT)';
-const jwtResource = (name: string, server: string): Scenario => ({
+/** GET of the bench user's private resource, with the credential `headers` gives. */
+const resourceRead = (
+  name: string,
+  headers: (ctx: ScenarioContext) => Promise<Record<string, string>>,
+  { server = 'main', expectStatus = 200 } = {},
+): Scenario => ({
   name,
   server,
   method: 'GET',
   path: '/api/v1/resources/:id',
-  expectStatus: 200,
-  setup: async (ctx) => ({ path: `/api/v1/resources/${await resourceId(ctx)}`, headers: await bearer(ctx) }),
+  expectStatus,
+  setup: async (ctx) => ({ path: `/api/v1/resources/${await resourceId(ctx)}`, headers: await headers(ctx) }),
 });
+const jwtResource = (name: string, server: string): Scenario => resourceRead(name, bearer, { server });
+
+/**
+ * Sign-ups with the body `body` gives, each with a new email: a fresh prefix per run keeps
+ * emails unique across the warm-up and the measured runs, so the 409 path is never measured.
+ */
+function signUps(body: (prefix: string, n: number) => Record<string, string>): Scenario['setup'] {
+  return () => {
+    const prefix = randomBytes(4).toString('hex');
+    let n = 0;
+    return {
+      headers: json,
+      requests: [
+        {
+          setupRequest: (request) => {
+            n += 1;
+            return { ...request, body: JSON.stringify(body(prefix, n)) };
+          },
+        },
+      ],
+    };
+  };
+}
 
 export const scenarios: Scenario[] = [
   {
@@ -346,30 +374,11 @@ export const scenarios: Scenario[] = [
     method: 'POST',
     path: '/api/v1/auth/register',
     expectStatus: 201,
-    setup: () => {
-      // A fresh prefix per run keeps emails unique across the warm-up and the measured runs,
-      // so the 409 path is never what gets measured.
-      const prefix = randomBytes(4).toString('hex');
-      let n = 0;
-      return {
-        headers: json,
-        requests: [
-          {
-            setupRequest: (request) => {
-              n += 1;
-              return {
-                ...request,
-                body: JSON.stringify({
-                  email: `bench-${prefix}-${n}@example.com`,
-                  password: PASSWORD,
-                  displayName: `Bench ${n}`,
-                }),
-              };
-            },
-          },
-        ],
-      };
-    },
+    setup: signUps((prefix, n) => ({
+      email: `bench-${prefix}-${n}@example.com`,
+      password: PASSWORD,
+      displayName: `Bench ${n}`,
+    })),
   },
   {
     name: 'GET /api/v1/resources?limit=20 (anonymous)',
@@ -382,63 +391,23 @@ export const scenarios: Scenario[] = [
     },
   },
   jwtResource(RESOURCE_JWT, 'main'),
-  {
-    name: BAD_JWT_RESOURCE,
-    method: 'GET',
-    path: '/api/v1/resources/:id',
+  resourceRead(BAD_JWT_RESOURCE, async (ctx) => ({ authorization: `Bearer ${await tamperedJwt(ctx)}` }), {
     expectStatus: 401,
-    setup: async (ctx) => ({
-      path: `/api/v1/resources/${await resourceId(ctx)}`,
-      headers: { authorization: `Bearer ${await tamperedJwt(ctx)}` },
-    }),
-  },
+  }),
   {
     name: CRAFTED_REGISTRATION,
     method: 'POST',
     path: '/api/v1/auth/register',
     expectStatus: 201,
-    setup: () => {
-      const prefix = randomBytes(4).toString('hex');
-      let n = 0;
-      return {
-        headers: json,
-        requests: [
-          {
-            setupRequest: (request) => {
-              n += 1;
-              const email = `crafted.${prefix}.${n}@example.com`;
-              return {
-                ...request,
-                body: JSON.stringify({ email, password: craftedPassword(email), displayName: `Crafted ${n}` }),
-              };
-            },
-          },
-        ],
-      };
-    },
+    setup: signUps((prefix, n) => {
+      const email = `crafted.${prefix}.${n}@example.com`;
+      return { email, password: craftedPassword(email), displayName: `Crafted ${n}` };
+    }),
   },
   jwtResource(`${RESOURCE_JWT} [no-limits]`, 'no-limits'),
   jwtResource(`${RESOURCE_JWT} [redis]`, 'redis'),
-  {
-    name: 'GET /api/v1/resources/:id (API key)',
-    method: 'GET',
-    path: '/api/v1/resources/:id',
-    expectStatus: 200,
-    setup: async (ctx) => ({
-      path: `/api/v1/resources/${await resourceId(ctx)}`,
-      headers: { 'x-api-key': await freshApiKey(ctx) },
-    }),
-  },
-  {
-    name: PERSONAL_TOKEN_RESOURCE,
-    method: 'GET',
-    path: '/api/v1/resources/:id',
-    expectStatus: 200,
-    setup: async (ctx) => ({
-      path: `/api/v1/resources/${await resourceId(ctx)}`,
-      headers: { authorization: `Token ${await personalToken(ctx)}` },
-    }),
-  },
+  resourceRead('GET /api/v1/resources/:id (API key)', async (ctx) => ({ 'x-api-key': await freshApiKey(ctx) })),
+  resourceRead(PERSONAL_TOKEN_RESOURCE, async (ctx) => ({ authorization: `Token ${await personalToken(ctx)}` })),
   {
     name: 'POST /api/v1/resources (JWT, audited)',
     method: 'POST',
