@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUp } from '../factories/auth.js';
 import { mfaTokenOfLogin, totpCode, userWithTotp } from '../factories/mfa.js';
-import { FormBrowser, readForm } from '../factories/oauth.js';
+import { FormBrowser, hiddenField, readForm } from '../factories/oauth.js';
 import {
   authorizationUrl,
   pkce,
@@ -47,10 +47,7 @@ describe('MFA on the OAuth sign-in page', () => {
     return { browser, res };
   }
 
-  const mfaTokenIn = (html: string) =>
-    /name="mfaToken" value="([^"]+)"/
-      .exec(html)?.[1]
-      ?.replace(/&#(\d+);/g, (_, c: string) => String.fromCharCode(Number(c)));
+  const mfaTokenIn = (html: string) => hiddenField(html, 'mfaToken');
 
   it('should ask an enrolled user for the second factor after the password, and go on only with it', async () => {
     const { user, authenticator } = await userWithTotp(server.t.http);

@@ -4,7 +4,7 @@ import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUp, type SignedUpUser } from '../factories/auth.js';
 import { totpCode, userWithTotp, type Authenticator } from '../factories/mfa.js';
-import { FormBrowser, readForm } from '../factories/oauth.js';
+import { FormBrowser, hiddenField, readForm } from '../factories/oauth.js';
 import {
   authorizationUrl,
   insecure,
@@ -66,10 +66,9 @@ describe('OAuth: auth_time and amr in ID tokens and introspection', () => {
     });
     if (authenticator) {
       const page = await readForm(signedIn);
-      const mfaToken = /name="mfaToken" value="([^"]+)"/.exec(page.html)?.[1] as string;
       signedIn = await browser.post(page.actions.find((action) => action.endsWith('/mfa')) as string, {
         csrf: page.csrf,
-        mfaToken: mfaToken.replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code))),
+        mfaToken: hiddenField(page.html, 'mfaToken') as string,
         code: totpCode(authenticator, 1),
       });
     }

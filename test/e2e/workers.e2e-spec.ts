@@ -2,9 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:http';
 import { createServer, type Server } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { generateKeySet } from '../../src/modules/auth/jwt/signing-keys.js';
 import { logIn, signedIn } from '../factories/auth.js';
 import { freePort } from '../factories/oauth.js';
@@ -31,15 +30,6 @@ function workersOf(primary: number): number[] {
       .map(Number);
   } catch {
     return []; // pgrep exits 1 when there are none
-  }
-}
-
-/** Resolves once `condition` holds; fails the test when it still does not after `withinMs`. */
-async function until(condition: () => boolean, withinMs: number): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`not within ${withinMs} ms`);
-    await sleep(POLL_EVERY_MS);
   }
 }
 
@@ -79,7 +69,10 @@ describeWithSharedServices('WEB_CONCURRENCY: worker processes on one port', () =
     };
     // The first worker migrates the fresh database alone; the second boots once it listens.
     server = await ServerProcess.start('two workers', env);
-    await until(() => server.log.includes('2 workers share the port'), BOOT_WITHIN_MS);
+    await vi.waitFor(() => expect(server.log).toContain('2 workers share the port'), {
+      timeout: BOOT_WITHIN_MS,
+      interval: POLL_EVERY_MS,
+    });
   }, BOOT_WITHIN_MS);
 
   afterAll(async () => {
@@ -93,11 +86,15 @@ describeWithSharedServices('WEB_CONCURRENCY: worker processes on one port', () =
       expect(workers).toHaveLength(2);
 
       process.kill(workers[0]!, 'SIGKILL');
-      let replaced: number[] = [];
-      await until(() => {
-        replaced = workersOf(server.pid);
-        return replaced.length === 2 && !replaced.includes(workers[0]!);
-      }, RESTARTED_WITHIN_MS);
+      const replaced = await vi.waitFor(
+        () => {
+          const now = workersOf(server.pid);
+          expect(now).toHaveLength(2);
+          expect(now).not.toContain(workers[0]);
+          return now;
+        },
+        { timeout: RESTARTED_WITHIN_MS, interval: POLL_EVERY_MS },
+      );
       expect(replaced).toContain(workers[1]);
       expect(server.log).toMatch(/a worker died; starting another/);
       // The port kept serving: new connections go to the workers that listen.
@@ -122,14 +119,13 @@ describeWithSharedServices('WEB_CONCURRENCY: worker processes on one port', () =
     const out = await http.post('/api/v1/auth/sign-out-everywhere').set(bearer(other.access_token));
     expect(out.status).toBe(204);
 
-    const deadline = Date.now() + REVOKED_WITHIN_MS;
-    let statuses: number[] = [];
-    do {
-      statuses = await Promise.all([me(), me(), me(), me()].map(async (pending) => (await pending).status));
-      if (statuses.every((status) => status === 401)) break;
-      await sleep(POLL_EVERY_MS);
-    } while (Date.now() < deadline);
-    expect(statuses).toEqual([401, 401, 401, 401]);
+    await vi.waitFor(
+      async () => {
+        const statuses = await Promise.all([me(), me(), me(), me()].map(async (pending) => (await pending).status));
+        expect(statuses).toEqual([401, 401, 401, 401]);
+      },
+      { timeout: REVOKED_WITHIN_MS, interval: POLL_EVERY_MS },
+    );
   });
 
   it('should stop every worker in order on SIGTERM, and exit 0', async () => {

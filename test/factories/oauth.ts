@@ -77,10 +77,16 @@ export async function readForm(
   expect(res.status).toBe(status);
   expect(res.headers.get('content-type')).toMatch(/^text\/html/);
   const html = await res.text();
-  const csrf = unescape(/name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '');
+  const csrf = hiddenField(html, 'csrf') ?? '';
   expect(csrf).toBeTruthy();
   const actions = [...html.matchAll(/action="([^"]+)"/g)].map((m) => unescape(m[1] ?? ''));
   return { html, csrf, actions };
+}
+
+/** The value of the hidden input `name` of a page, its HTML entities decoded. */
+export function hiddenField(html: string, name: string): string | undefined {
+  const value = new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1];
+  return value === undefined ? undefined : unescape(value);
 }
 
 function unescape(value: string): string {
