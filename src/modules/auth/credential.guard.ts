@@ -87,16 +87,15 @@ export class CredentialGuard implements CanActivate {
    */
   private async authenticate(credential: PresentedCredential, request: Request, response: Response): Promise<void> {
     const strategy = this.strategies.for(credential.kind);
-    const refusedKey = strategy ? this.refused.keyOf(credential, request) : undefined;
     const principal =
-      strategy && !(refusedKey && this.refused.has(refusedKey))
+      strategy && !this.refused.isRefused(credential, request)
         ? await runStrategy(strategy, request, response)
         : undefined;
     if (principal) {
       request.principal = principal;
       return;
     }
-    if (refusedKey) this.refused.remember(refusedKey);
+    if (strategy) this.refused.remember(credential, request);
     this.metrics.authFailures.inc({ method: credential.kind, reason: strategy ? 'invalid' : 'unsupported' });
     const record: AuditRecord = {
       action: 'auth.credential.refused',

@@ -26,24 +26,34 @@ export class RefusedCredentials {
     private readonly ttlMs = TTL_MS,
   ) {}
 
-  /** The key for this request's credential, or undefined when its refusal must not be remembered. */
-  keyOf(credential: PresentedCredential, request: Request): string | undefined {
-    if (credential.kind === 'session' || credential.challengeScheme === 'DPoP') return undefined;
-    const presented = request.headers.authorization ?? request.headers['x-api-key'];
-    if (typeof presented !== 'string') return undefined;
-    const digest = createHash('sha256').update(presented).digest('base64url');
-    return `${addressBucket(clientAddress(request))} ${digest}`;
+  /**
+   * Whether this request's credential was refused lately from its address. With nothing
+   * remembered (no one is being refused) it answers without hashing the credential, so a
+   * valid request pays nothing for the memory of refusals.
+   */
+  isRefused(credential: PresentedCredential, request: Request, now = Date.now()): boolean {
+    this.forgetExpired(now);
+    if (this.refused.size === 0) return false;
+    const key = keyOf(credential, request);
+    const until = key === undefined ? undefined : this.refused.get(key);
+    return until !== undefined && until > now;
   }
 
-  has(key: string, now = Date.now()): boolean {
-    const until = this.refused.get(key);
-    if (until === undefined) return false;
-    if (until > now) return true;
-    this.refused.delete(key);
-    return false;
+  /**
+   * Every refusal is kept for the same time and re-inserted when renewed, so the map is in
+   * expiry order: the expired ones are at its head.
+   */
+  private forgetExpired(now: number): void {
+    for (const [key, until] of this.refused) {
+      if (until > now) return;
+      this.refused.delete(key);
+    }
   }
 
-  remember(key: string, now = Date.now()): void {
+  /** Remembers the refusal of this request's credential, unless its kind is never kept. */
+  remember(credential: PresentedCredential, request: Request, now = Date.now()): void {
+    const key = keyOf(credential, request);
+    if (key === undefined) return;
     this.refused.delete(key);
     this.refused.set(key, now + this.ttlMs);
     if (this.refused.size > this.capacity) {
@@ -51,4 +61,13 @@ export class RefusedCredentials {
       if (!oldest.done) this.refused.delete(oldest.value);
     }
   }
+}
+
+/** The key for a request's credential, or undefined when its refusal must not be remembered. */
+function keyOf(credential: PresentedCredential, request: Request): string | undefined {
+  if (credential.kind === 'session' || credential.challengeScheme === 'DPoP') return undefined;
+  const presented = request.headers.authorization ?? request.headers['x-api-key'];
+  if (typeof presented !== 'string') return undefined;
+  const digest = createHash('sha256').update(presented).digest('base64url');
+  return `${addressBucket(clientAddress(request))} ${digest}`;
 }
