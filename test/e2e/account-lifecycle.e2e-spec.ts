@@ -4,10 +4,11 @@ import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
 import { MailOutbox } from '../../src/modules/mail/mail-outbox.js';
 import { logIn } from '../factories/auth.js';
 import { outboxDrained, signUpVerified } from '../factories/mail.js';
-import { FormBrowser, readForm } from '../factories/oauth.js';
+import { FormBrowser } from '../factories/oauth.js';
 import {
   authorizationUrl,
   pkce,
+  postPassword,
   registerClient,
   startOAuthServer,
   type OAuthServer,
@@ -89,12 +90,7 @@ describe('Account lifecycle over real mail (EMAIL_VERIFICATION=mandatory)', () =
         state: 's',
         challenge,
       });
-      const form = await readForm(await browser.follow(await browser.get(url)));
-      const page = await browser.post(form.actions[0] as string, {
-        csrf: form.csrf,
-        email: body.email,
-        password: body.password,
-      });
+      const page = await postPassword(browser, url, body);
       expect(page.status).toBe(403);
       expect(await page.text()).toContain('Confirm your email address first');
     });

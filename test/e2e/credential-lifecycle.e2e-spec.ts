@@ -6,7 +6,8 @@ import type TestAgent from 'supertest/lib/agent.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeySet } from '../../src/modules/auth/jwt/signing-keys.js';
 import { logIn, signUp, type SignedUpUser, type TokenPair } from '../factories/auth.js';
-import { FormBrowser, readForm } from '../factories/oauth.js';
+import { FormBrowser } from '../factories/oauth.js';
+import { signInAndAllow } from '../factories/oauth-server.js';
 import { startSession } from '../factories/session.js';
 import { newRegistration, strongPassword } from '../factories/users.js';
 import { LoadBalancer } from '../setup/load-balancer.js';
@@ -176,19 +177,8 @@ describeWithSharedServices('credentials die together, on two server processes', 
       code_challenge_method: 'S256',
     }).toString();
     const browser = new FormBrowser(balancer.origin);
-    const login = await readForm(await browser.follow(await browser.get(url.href)));
-    const consent = await readForm(
-      await browser.follow(
-        await browser.post(login.actions[0] as string, {
-          csrf: login.csrf,
-          email: user.email,
-          password: user.password,
-        }),
-      ),
-    );
-    const allow = consent.actions.find((action) => action.endsWith('/confirm')) as string;
-    const done = await browser.follow(await browser.post(allow, { csrf: consent.csrf }));
-    const params = oauth.validateAuthResponse(as, client, new URL(done.headers.get('location') as string), 's');
+    const callback = await signInAndAllow(browser, url.href, user);
+    const params = oauth.validateAuthResponse(as, client, callback, 's');
     return oauth.processAuthorizationCodeResponse(
       as,
       client,

@@ -5,6 +5,7 @@ import { FormBrowser, hiddenField, readForm } from '../factories/oauth.js';
 import {
   authorizationUrl,
   pkce,
+  postPassword,
   registerClient,
   startOAuthServer,
   type OAuthServer,
@@ -38,13 +39,7 @@ describe('MFA on the OAuth sign-in page', () => {
       state: 's',
       challenge,
     });
-    const login = await readForm(await browser.follow(await browser.get(url)));
-    const res = await browser.post(login.actions[0] as string, {
-      csrf: login.csrf,
-      email: user.email,
-      password: user.password,
-    });
-    return { browser, res };
+    return { browser, res: await postPassword(browser, url, user) };
   }
 
   const mfaTokenIn = (html: string) => hiddenField(html, 'mfaToken');

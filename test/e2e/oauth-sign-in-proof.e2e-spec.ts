@@ -6,9 +6,11 @@ import { signUp, type SignedUpUser } from '../factories/auth.js';
 import { totpCode, userWithTotp, type Authenticator } from '../factories/mfa.js';
 import { FormBrowser, hiddenField, readForm } from '../factories/oauth.js';
 import {
+  allowConsent,
   authorizationUrl,
   insecure,
   pkce,
+  postPassword,
   registerClient,
   startOAuthServer,
   type OAuthServer,
@@ -58,12 +60,7 @@ describe('OAuth: auth_time and amr in ID tokens and introspection', () => {
       }),
     );
     url.searchParams.set('nonce', nonce);
-    const login = await readForm(await browser.follow(await browser.get(url.href)));
-    let signedIn = await browser.post(login.actions[0] as string, {
-      csrf: login.csrf,
-      email: user.email,
-      password: user.password,
-    });
+    let signedIn = await postPassword(browser, url.href, user);
     if (authenticator) {
       const page = await readForm(signedIn);
       signedIn = await browser.post(page.actions.find((action) => action.endsWith('/mfa')) as string, {
@@ -73,14 +70,8 @@ describe('OAuth: auth_time and amr in ID tokens and introspection', () => {
       });
     }
     expect(signedIn.status).toBe(303);
-    const consent = await readForm(await browser.follow(signedIn));
-    const done = await browser.follow(
-      await browser.post(consent.actions.find((action) => action.endsWith('/confirm')) as string, {
-        csrf: consent.csrf,
-      }),
-    );
-    expect(done.status).toBe(303);
-    const params = oauth.validateAuthResponse(server.as, c(), new URL(done.headers.get('location') as string), state);
+    const callback = await allowConsent(browser, signedIn);
+    const params = oauth.validateAuthResponse(server.as, c(), callback, state);
     const res = await oauth.authorizationCodeGrantRequest(
       server.as,
       c(),

@@ -84,18 +84,32 @@ export function authorizationUrl(
   return url.href;
 }
 
-/** Signs in and allows on the server-rendered pages; returns where the provider sends the browser. */
-export async function signInAndAllow(browser: FormBrowser, url: string, user: SignedUpUser): Promise<URL> {
+/** Opens the sign-in page `url` leads to and posts the user's password; answers what the page answered. */
+export async function postPassword(
+  browser: FormBrowser,
+  url: string,
+  user: { email: string; password: string },
+): Promise<Response> {
   const login = await readForm(await browser.follow(await browser.get(url)));
-  const signedIn = await browser.post(login.actions[0] as string, {
-    csrf: login.csrf,
-    email: user.email,
-    password: user.password,
-  });
-  expect(signedIn.status).toBe(303);
+  return browser.post(login.actions[0] as string, { csrf: login.csrf, email: user.email, password: user.password });
+}
+
+/** Allows on the consent page `signedIn` leads to; returns where the provider sends the browser. */
+export async function allowConsent(browser: FormBrowser, signedIn: Response): Promise<URL> {
   const consent = await readForm(await browser.follow(signedIn));
   const allow = consent.actions.find((action) => action.endsWith('/confirm')) as string;
   const done = await browser.follow(await browser.post(allow, { csrf: consent.csrf }));
   expect(done.status).toBe(303);
   return new URL(done.headers.get('location') as string);
+}
+
+/** Signs in and allows on the server-rendered pages; returns where the provider sends the browser. */
+export async function signInAndAllow(
+  browser: FormBrowser,
+  url: string,
+  user: { email: string; password: string },
+): Promise<URL> {
+  const signedIn = await postPassword(browser, url, user);
+  expect(signedIn.status).toBe(303);
+  return allowConsent(browser, signedIn);
 }
