@@ -29,6 +29,8 @@ export interface SoakConfig {
 export interface RssBounds {
   bootMb: number | undefined;
   peakMb: number | undefined;
+  /** When the peak was, in seconds after boot (the preparation comes first, then the warm-up). */
+  peakAtSeconds: number;
   endMb: number | undefined;
 }
 
@@ -119,7 +121,7 @@ export function printReport(
   const rss = reportMemory(config, recorder);
   console.log(
     `RSS after boot ${mb(rssBounds.bootMb)} (limit ${config.maxBootRssMb} MB), peak ${mb(rssBounds.peakMb)} ` +
-      `(limit ${config.maxRssMb} MB), end ${mb(rssBounds.endMb)}`,
+      `${rssBounds.peakAtSeconds.toFixed(0)} s after boot (limit ${config.maxRssMb} MB), end ${mb(rssBounds.endMb)}`,
   );
   const problems = [
     ...(run.serverExited ? ['the server exited'] : []),

@@ -246,15 +246,20 @@ async function drive(
  */
 function watchPeakRss(server: Server): { stop(): RssBounds } {
   const bootMb = rssMb(server.pid);
+  const started = performance.now();
   let peakMb = bootMb;
+  let peakAtSeconds = 0;
   const poll = setInterval(() => {
     const now = rssMb(server.pid);
-    if (now !== undefined && (peakMb === undefined || now > peakMb)) peakMb = now;
+    if (now !== undefined && (peakMb === undefined || now > peakMb)) {
+      peakMb = now;
+      peakAtSeconds = (performance.now() - started) / 1000;
+    }
   }, PEAK_POLL_MS);
   return {
     stop() {
       clearInterval(poll);
-      return { bootMb, peakMb, endMb: rssMb(server.pid) };
+      return { bootMb, peakMb, peakAtSeconds, endMb: rssMb(server.pid) };
     },
   };
 }

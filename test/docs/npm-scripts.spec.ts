@@ -29,7 +29,7 @@ describe('npm scripts', () => {
   it('should give npm run dev a watch mode and npm run start:prod the tracing hook', () => {
     expect(pkg.scripts.dev).toBe(`${WRAPPER}nest start --watch`);
     expect(pkg.scripts['start:prod']).toBe(
-      `${WRAPPER}node --max-semi-space-size=16 --max-old-space-size=192 --import ./dist/otel.js dist/main.js`,
+      `${WRAPPER}node --max-semi-space-size=8 --max-old-space-size=192 --import ./dist/otel.js dist/main.js`,
     );
   });
 

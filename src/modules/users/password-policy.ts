@@ -31,11 +31,13 @@ function workers(): StrengthWorkers {
     // Same extension as this module: .ts when running from src/ (tests), .js from dist/.
     filename: fileURLToPath(new URL(`./password-strength.worker${extname(import.meta.url)}`, import.meta.url)),
     // One thread, and none when idle: each holds its own V8 heap and zxcvbn's dictionaries
-    // (about 75 MB of RSS, measured), for sign-ups and password changes that come at the auth
-    // rate limit at most. A second thread would double that for a burst of sign-ups.
+    // (60 to 100 MB of RSS, measured), for sign-ups and password changes that come at the auth
+    // rate limit at most. A second thread would double that for a burst of sign-ups. It
+    // leaves ten seconds after its last check: starting again costs about 300 ms once, while
+    // a minute of idle thread was a third of the server's memory (npm run soak).
     minThreads: 0,
     maxThreads: 1,
-    idleTimeout: 60_000,
+    idleTimeout: 10_000,
   });
   return strengthWorkers;
 }
