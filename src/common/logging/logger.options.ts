@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request } from 'express';
 import type { Params } from 'nestjs-pino';
-import type { DestinationStream } from 'pino';
+import { levels, type DestinationStream, type LevelWithSilent } from 'pino';
 import type { AppConfig } from '../../config/app-config.js';
 import { traceFields } from '../tracing/trace-context.js';
 import { redactSecrets, redactUrl } from './redact.js';
@@ -24,11 +24,26 @@ function withRoute(req: IncomingMessage, fields: object): object {
 }
 
 /**
+ * The level of a request's line: errors and 5xx `error`, other refusals `warn`, the rest
+ * `info`; `silent` when the configured level drops that line anyway, so that pino-http skips
+ * building it (at `LOG_LEVEL=warn`, the production advice, a successful request's line is
+ * never assembled).
+ */
+export function requestLogLevel(configured: LevelWithSilent): (status: number, failed: boolean) => LevelWithSilent {
+  const threshold = configured === 'silent' ? Infinity : levels.values[configured]!;
+  return (status, failed) => {
+    const level = failed || status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+    return levels.values[level]! >= threshold ? level : 'silent';
+  };
+}
+
+/**
  * JSON logs, one line per request with its id, method, route, status and latency. Headers
  * and bodies are not logged at all; any other object passes through `redactSecrets`, so a
  * password, token, key, cookie or hash cannot reach a log line by a field name.
  */
 export function loggerOptions(config: AppConfig, destination?: DestinationStream): Params {
+  const levelOf = requestLogLevel(config.log.level);
   return {
     pinoHttp: [
       {
@@ -49,8 +64,7 @@ export function loggerOptions(config: AppConfig, destination?: DestinationStream
         customSuccessObject: (req: IncomingMessage, _res: ServerResponse, fields: object) => withRoute(req, fields),
         customErrorObject: (req: IncomingMessage, _res: ServerResponse, _error: Error, fields: object) =>
           withRoute(req, fields),
-        customLogLevel: (_req, res, error) =>
-          error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+        customLogLevel: (_req, res, error) => levelOf(res.statusCode, Boolean(error)),
         // Probes every few seconds would drown the log.
         autoLogging: { ignore: (req) => req.url?.startsWith('/health/') ?? false },
         quietReqLogger: true,

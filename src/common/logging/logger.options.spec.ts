@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { requestLogLevel } from './logger.options.js';
+
+describe(requestLogLevel.name, () => {
+  it('should log refusals at warn and failures at error, whatever the configured level lets through', () => {
+    const levelOf = requestLogLevel('info');
+    expect(levelOf(200, false)).toBe('info');
+    expect(levelOf(404, false)).toBe('warn');
+    expect(levelOf(500, false)).toBe('error');
+    expect(levelOf(200, true)).toBe('error');
+  });
+
+  it('should not build the line of a request the configured level drops', () => {
+    const atWarn = requestLogLevel('warn');
+    expect(atWarn(200, false)).toBe('silent');
+    expect(atWarn(302, false)).toBe('silent');
+    expect(atWarn(429, false)).toBe('warn');
+    expect(atWarn(503, false)).toBe('error');
+    expect(requestLogLevel('error')(401, false)).toBe('silent');
+    expect(requestLogLevel('silent')(500, true)).toBe('silent');
+    expect(requestLogLevel('trace')(200, false)).toBe('info');
+  });
+});
