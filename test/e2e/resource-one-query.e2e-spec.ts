@@ -66,6 +66,27 @@ describe('GET /api/v1/resources/:id with a JWT or a personal token', () => {
     );
   });
 
+  it('should send that statement prepared (named), one name per kind of scope, so Postgres plans it once per connection', async () => {
+    const { tokens } = await signedIn(t.http);
+    const auth = `Bearer ${tokens.access_token}`;
+    const created = await t.http
+      .post('/api/v1/resources')
+      .set('Authorization', auth)
+      .send({ name: 'prepared', visibility: 'public' })
+      .expect(201);
+    const path = `/api/v1/resources/${created.body.id}`;
+    await t.app.get(AuditWriter).drain();
+    const sql = spyOnSql();
+    await t.http.get(path).set('Authorization', auth).expect(200);
+    await t.http.get(path).expect(200);
+    await t.http.get(path).set('Authorization', auth).expect(200);
+    expect(sql.names()).toEqual([
+      'resource-in-scope-public-or-owned',
+      'resource-in-scope-public',
+      'resource-in-scope-public-or-owned',
+    ]);
+  });
+
   it('should issue exactly one SQL statement per request with a personal token too, once it is verified', async () => {
     const { tokens } = await signedIn(t.http);
     const auth = `Bearer ${tokens.access_token}`;

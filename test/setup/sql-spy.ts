@@ -10,7 +10,9 @@ export function spyOnSql() {
   const query = vi.spyOn(pg.Client.prototype, 'query');
   return {
     /** The statements since the last reset, as text, so a failure shows what ran. */
-    statements: () => query.mock.calls.map(([sql]) => (typeof sql === 'string' ? sql : JSON.stringify(sql))),
+    statements: () => query.mock.calls.map(([sql]) => (typeof sql === 'string' ? sql : (sql as pg.QueryConfig).text)),
+    /** The name of each statement since the last reset; undefined for an unnamed (unprepared) one. */
+    names: () => query.mock.calls.map(([sql]) => (typeof sql === 'string' ? undefined : (sql as pg.QueryConfig).name)),
     reset: () => query.mockClear(),
   };
 }
