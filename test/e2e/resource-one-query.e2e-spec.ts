@@ -87,6 +87,23 @@ describe('GET /api/v1/resources/:id with a JWT or a personal token', () => {
     ]);
   });
 
+  it('should create a resource with one prepared INSERT, not wrapped in a transaction of its own', async () => {
+    const { tokens } = await signedIn(t.http);
+    await t.app.get(AuditWriter).drain();
+    const sql = spyOnSql();
+    await t.http
+      .post('/api/v1/resources')
+      .set('Authorization', `Bearer ${tokens.access_token}`)
+      .send({ name: 'one statement', visibility: 'private' })
+      .expect(201);
+    const connection = sql.clientOf('resource-insert');
+    expect(connection, sql.statements().join('\n')).toBeDefined();
+    // What else that connection sent came after the answer (the audit writer's batch).
+    const sent = sql.statementsOf(connection);
+    expect(sent[0], sent.join('\n')).toMatch(/^INSERT INTO resources\b/);
+    expect(sent[1] ?? '', sent.join('\n')).not.toMatch(/^COMMIT/);
+  });
+
   it('should issue exactly one SQL statement per request with a personal token too, once it is verified', async () => {
     const { tokens } = await signedIn(t.http);
     const auth = `Bearer ${tokens.access_token}`;

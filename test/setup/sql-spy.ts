@@ -13,6 +13,16 @@ export function spyOnSql() {
     statements: () => query.mock.calls.map(([sql]) => (typeof sql === 'string' ? sql : (sql as pg.QueryConfig).text)),
     /** The name of each statement since the last reset; undefined for an unnamed (unprepared) one. */
     names: () => query.mock.calls.map(([sql]) => (typeof sql === 'string' ? undefined : (sql as pg.QueryConfig).name)),
+    /** The statements one connection sent since the last reset, in order; `client` is its `this`. */
+    statementsOf: (client: unknown) =>
+      query.mock.calls
+        .filter((_, i) => query.mock.contexts[i] === client)
+        .map(([sql]) => (typeof sql === 'string' ? sql : (sql as pg.QueryConfig).text)),
+    /** The connection that sent the statement named `name` first, since the last reset. */
+    clientOf: (name: string) =>
+      query.mock.contexts[
+        query.mock.calls.findIndex(([sql]) => typeof sql !== 'string' && (sql as pg.QueryConfig).name === name)
+      ],
     reset: () => query.mockClear(),
   };
 }

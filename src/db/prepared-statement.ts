@@ -3,17 +3,18 @@ import { QueryFailedError, type DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 
 /**
- * A read that Postgres parses and plans once per connection and then only binds and runs: a
- * node-postgres named statement. TypeORM sends every statement unnamed, so Postgres parses
+ * A statement that Postgres parses and plans once per connection and then only binds and
+ * runs: a node-postgres named statement. TypeORM sends every statement unnamed, so Postgres parses
  * and plans it again each time; for the one-row resource read that was a third of the
  * database's work (node-postgres alone, 32 reads at a time on this project's 2-core machine:
  * 20,000 a second unnamed, 30,000 named). For the few hottest reads only: each name holds a
  * plan on every pooled connection.
  *
- * It runs on the pool, outside any transaction, so it is for reads that stand alone. Errors
+ * It runs on the pool, outside any transaction, so it is for statements that stand alone (one
+ * statement is atomic by itself). Errors
  * come wrapped as TypeORM wraps every other statement's, for `db-errors.ts` to read.
  */
-export class PreparedRead<Row extends QueryResultRow> {
+export class PreparedStatement<Row extends QueryResultRow> {
   /** `name` must be unique to `text`: node-postgres refuses one name for two texts. */
   constructor(
     readonly name: string,
