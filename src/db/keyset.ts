@@ -19,3 +19,19 @@ export function newestFirst<T extends ObjectLiteral>(
   }
   return query.orderBy(created, 'DESC').addOrderBy(id, 'DESC').limit(limit);
 }
+
+/**
+ * `newestFirst` for a statement written as SQL: the same keyset condition (absent on the first
+ * page) and order, with `param` giving each value its placeholder.
+ */
+export function newestFirstSql(
+  [created, id]: [created: string, id: string],
+  limit: number,
+  after: Keyset | undefined,
+  param: (value: unknown) => string,
+): { condition?: string; orderAndLimit: string } {
+  return {
+    ...(after ? { condition: `(${created}, ${id}) < (${param(after.createdAt)}, ${param(after.id)})` } : {}),
+    orderAndLimit: `ORDER BY ${created} DESC, ${id} DESC LIMIT ${param(limit)}`,
+  };
+}

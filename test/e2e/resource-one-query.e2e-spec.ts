@@ -87,6 +87,26 @@ describe('GET /api/v1/resources/:id with a JWT or a personal token', () => {
     ]);
   });
 
+  it('should list with prepared statements, one per shape of query whatever the values, so the names stay few', async () => {
+    const { tokens } = await signedIn(t.http);
+    const auth = `Bearer ${tokens.access_token}`;
+    const sql = spyOnSql();
+    const searches = ['a', '%', 'zz_', 'x\\y', 'another'];
+    for (const q of searches) await t.http.get('/api/v1/resources').query({ q, limit: 5 }).expect(200);
+    for (const limit of [1, 2, 50]) {
+      await t.http
+        .get('/api/v1/resources')
+        .query({ limit, visibility: 'public' })
+        .set('Authorization', auth)
+        .expect(200);
+    }
+    const names = sql.names();
+    expect(names.every((name) => name?.startsWith('resource-list-'))).toBe(true);
+    // Five searches, one shape; three limits with a filter, signed in, another.
+    expect(new Set(names.slice(0, searches.length)).size).toBe(1);
+    expect(new Set(names).size).toBe(2);
+  });
+
   it('should create a resource with one prepared INSERT, not wrapped in a transaction of its own', async () => {
     const { tokens } = await signedIn(t.http);
     await t.app.get(AuditWriter).drain();
