@@ -24,9 +24,15 @@ export class PreparedStatement<Row extends QueryResultRow> {
   async rows(dataSource: DataSource, values: unknown[]): Promise<Row[]> {
     // The embedded database is reached through the same driver (PGlite's node-postgres adapter).
     const pool = (dataSource.driver as PostgresDriver).master as Pool;
+    // A connection that cannot be had fails bare, as it does under TypeORM's query runner.
+    const connection = await pool.connect();
     try {
-      return (await pool.query<Row>({ name: this.name, text: this.text, values })).rows;
+      const { rows } = await connection.query<Row>({ name: this.name, text: this.text, values });
+      connection.release();
+      return rows;
     } catch (error) {
+      // As pg-pool's own query(): the connection goes, as it may be the one that broke.
+      connection.release(error as Error);
       throw new QueryFailedError(this.text, values, error as Error);
     }
   }
