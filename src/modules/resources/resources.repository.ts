@@ -50,12 +50,12 @@ export class ResourcesRepository {
   list(scope: ResourceScope, filters: ResourceFilters, limit: number, after?: Keyset): Promise<Resource[]> {
     const values: unknown[] = [];
     const param = (value: unknown): string => `$${values.push(value)}`;
-    const conditions = [scopeCondition(scope.kind, '', 'ownerId' in scope ? param(scope.ownerId) : '')];
+    const conditions = [scopeCondition(scope.kind, 'ownerId' in scope ? param(scope.ownerId) : '')];
     if (filters.visibility) conditions.push(`visibility = ${param(filters.visibility)}`);
     if (filters.q) conditions.push(`name ILIKE ${param(`%${escapeLike(filters.q)}%`)} ESCAPE '\\'`);
     const page = newestFirstSql(['created_at', 'id'], limit, after, param);
     if (page.condition) conditions.push(page.condition);
-    const text = `SELECT ${resourceColumns('')} FROM resources WHERE ${conditions.join(' AND ')} ${page.orderAndLimit}`;
+    const text = `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE ${conditions.join(' AND ')} ${page.orderAndLimit}`;
     return listStatement(text).rows(this.resources.manager.connection, values);
   }
 
@@ -88,41 +88,34 @@ export class ResourcesRepository {
       .update(Resource)
       .set({ ...changes, version: () => 'version + 1', updatedAt: () => "date_trunc('milliseconds', now())" })
       .where('id = :id', { id });
-    applyScope(update, scope, '');
+    applyScope(update, scope);
     if (expectedVersion !== undefined) update.andWhere('version = :expectedVersion', { expectedVersion });
     return ((await update.execute()).affected ?? 0) === 1;
   }
 
   async deleteInScope(scope: ResourceScope, id: string): Promise<boolean> {
     const remove = this.resources.createQueryBuilder().delete().from(Resource).where('id = :id', { id });
-    applyScope(remove, scope, '');
+    applyScope(remove, scope);
     return ((await remove.execute()).affected ?? 0) === 1;
   }
 }
 
-/** A resource's columns (of the table alias `prefix`) under its property names, for raw reads. */
-function resourceColumns(prefix: string): string {
-  return (
-    `${prefix}id AS id, ${prefix}owner_id AS "ownerId", ${prefix}name AS name, ` +
-    `${prefix}description AS description, ${prefix}visibility AS visibility, ${prefix}created_at AS "createdAt", ` +
-    `${prefix}updated_at AS "updatedAt", ${prefix}version AS version`
-  );
-}
+/** A resource's columns under its property names, for the statements written as SQL. */
+const RESOURCE_COLUMNS =
+  'id AS id, owner_id AS "ownerId", name AS name, description AS description, visibility AS visibility, ' +
+  'created_at AS "createdAt", updated_at AS "updatedAt", version AS version';
 
-/**
- * The scope as a SQL condition: `prefix` is the table alias of a select ('r.') or '' in
- * UPDATE/DELETE; `owner` is the placeholder of the scope's owner id.
- */
-function scopeCondition(kind: ResourceScope['kind'], prefix: string, owner: string): string {
+/** The scope as a SQL condition; `owner` is the placeholder of the scope's owner id. */
+function scopeCondition(kind: ResourceScope['kind'], owner: string): string {
   switch (kind) {
     case 'all':
       return 'TRUE';
     case 'public':
-      return `${prefix}visibility = 'public'`;
+      return `visibility = 'public'`;
     case 'public-or-owned':
-      return `(${prefix}visibility = 'public' OR ${prefix}owner_id = ${owner})`;
+      return `(visibility = 'public' OR owner_id = ${owner})`;
     case 'owned':
-      return `${prefix}owner_id = ${owner}`;
+      return `owner_id = ${owner}`;
     case 'none':
       return 'FALSE';
   }
@@ -136,14 +129,14 @@ const IN_SCOPE_READS = Object.fromEntries(
     kind,
     new PreparedStatement<Resource>(
       `resource-in-scope-${kind}`,
-      `SELECT ${resourceColumns('')} FROM resources WHERE id = $1 AND ${scopeCondition(kind, '', '$2')}`,
+      `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE id = $1 AND ${scopeCondition(kind, '$2')}`,
     ),
   ]),
 ) as Record<ResourceScope['kind'], PreparedStatement<Resource>>;
 
 const INSERT = new PreparedStatement<Resource>(
   'resource-insert',
-  `INSERT INTO resources (owner_id, name, description, visibility) VALUES ($1, $2, $3, $4) RETURNING ${resourceColumns('')}`,
+  `INSERT INTO resources (owner_id, name, description, visibility) VALUES ($1, $2, $3, $4) RETURNING ${RESOURCE_COLUMNS}`,
 );
 
 /** The list's statements by text; bounded by the combinations `list` can write. */
@@ -158,9 +151,6 @@ function listStatement(text: string): PreparedStatement<Resource> {
   return statement;
 }
 
-function applyScope(query: WhereExpressionBuilder, scope: ResourceScope, prefix: string): void {
-  query.andWhere(
-    scopeCondition(scope.kind, prefix, ':scopeOwner'),
-    'ownerId' in scope ? { scopeOwner: scope.ownerId } : {},
-  );
+function applyScope(query: WhereExpressionBuilder, scope: ResourceScope): void {
+  query.andWhere(scopeCondition(scope.kind, ':scopeOwner'), 'ownerId' in scope ? { scopeOwner: scope.ownerId } : {});
 }
