@@ -26,14 +26,24 @@ export class PreparedStatement<Row extends QueryResultRow> {
     const pool = (dataSource.driver as PostgresDriver).master as Pool;
     // A connection that cannot be had fails bare, as it does under TypeORM's query runner.
     const connection = await pool.connect();
+    // pg-pool listens for a connection's errors only while it is idle. One that breaks while
+    // held here (the server ending the session right behind the answer, in the same packet)
+    // would otherwise throw an uncaught exception and stop the process; this keeps its error
+    // so that the pool drops it instead of lending it again.
+    let broken: Error | undefined;
+    const onError = (error: Error): void => {
+      broken = error;
+    };
+    connection.on('error', onError);
     try {
-      const { rows } = await connection.query<Row>({ name: this.name, text: this.text, values });
-      connection.release();
-      return rows;
+      return (await connection.query<Row>({ name: this.name, text: this.text, values })).rows;
     } catch (error) {
-      // As pg-pool's own query(): the connection goes, as it may be the one that broke.
-      connection.release(error as Error);
+      // As pg-pool's own query(): after a failed statement the connection goes too.
+      broken ??= error as Error;
       throw new QueryFailedError(this.text, values, error as Error);
+    } finally {
+      connection.off('error', onError);
+      connection.release(broken);
     }
   }
 }

@@ -2,7 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { Response } from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { AuditMetrics } from '../../src/modules/audit/audit-metrics.js';
 import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
 import { signedIn, type SignedUpUser, type TokenPair } from '../factories/auth.js';
@@ -192,6 +194,42 @@ describeWithSharedServices('database faults', () => {
     expect(canceled).toMatch(/"level":50/);
     expect(canceled).not.toMatch(/INSERT INTO|LOCK TABLE/);
     await t.http.post('/api/v1/resources').set(bearer()).send({ name: 'free', visibility: 'private' }).expect(201);
+  });
+
+  it('should stay up when a connection breaks while a prepared statement holds it, and not lend it again', async () => {
+    const created = await t.http.post('/api/v1/resources').set(bearer()).send({ name: 'held', visibility: 'private' });
+    expect(created.status).toBe(201);
+    const pool = (t.app.get(DataSource).driver as PostgresDriver).master as pg.Pool;
+    const removed: unknown[] = [];
+    const onRemove = (client: unknown): number => removed.push(client);
+    // Heard once the connection has closed, after the answer.
+    pool.on('remove', onRemove);
+    // As when the server ends the session in the same packet as its answer: the connection's
+    // error comes before the statement's caller resumes, while the connection is still lent.
+    const prototype = pg.Client.prototype as unknown as { query: (...args: unknown[]) => Promise<unknown> };
+    const query = prototype.query;
+    const holders: pg.Client[] = [];
+    let errorRaised: Promise<boolean> | undefined;
+    const spy = vi.spyOn(prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
+      const answer = query.apply(this, args);
+      const config = args[0] as pg.QueryConfig | string;
+      if (holders.length === 0 && typeof config === 'object' && config.name?.startsWith('resource-in-scope-')) {
+        holders.push(this);
+        // Emitting an error nobody listens for throws: this promise rejects then.
+        errorRaised = answer.then(() => this.emit('error', new Error('terminating connection (test)')));
+      }
+      return answer;
+    });
+    try {
+      await t.http.get(`/api/v1/resources/${created.body.id}`).set(bearer()).expect(200);
+      expect(holders).toHaveLength(1);
+      await expect(errorRaised).resolves.toBe(true);
+      await vi.waitFor(() => expect(removed).toContain(holders[0]));
+    } finally {
+      spy.mockRestore();
+      pool.off('remove', onRemove);
+    }
+    await t.http.get(`/api/v1/resources/${created.body.id}`).set(bearer()).expect(200);
   });
 
   it('should answer 503 when the database goes silent, once the client gives up waiting', async () => {
