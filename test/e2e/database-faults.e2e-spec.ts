@@ -3,8 +3,8 @@ import pg from 'pg';
 import type { Response } from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { DataSource } from 'typeorm';
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { connectionPool } from '../../src/db/prepared-statement.js';
 import { AuditMetrics } from '../../src/modules/audit/audit-metrics.js';
 import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
 import { signedIn, type SignedUpUser, type TokenPair } from '../factories/auth.js';
@@ -199,7 +199,7 @@ describeWithSharedServices('database faults', () => {
   it('should stay up when a connection breaks while a prepared statement holds it, and not lend it again', async () => {
     const created = await t.http.post('/api/v1/resources').set(bearer()).send({ name: 'held', visibility: 'private' });
     expect(created.status).toBe(201);
-    const pool = (t.app.get(DataSource).driver as PostgresDriver).master as pg.Pool;
+    const pool = connectionPool(t.app.get(DataSource));
     const removed: unknown[] = [];
     const onRemove = (client: unknown): number => removed.push(client);
     // Heard once the connection has closed, after the answer.

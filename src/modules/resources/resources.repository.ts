@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository, WhereExpressionBuilder } from 'typeorm';
 import { newestFirstSql, type Keyset } from '../../db/keyset.js';
-import { PreparedStatement } from '../../db/prepared-statement.js';
+import { PreparedStatement, PreparedStatementFamily } from '../../db/prepared-statement.js';
 import type { ResourceScope } from './resource-policy.js';
 import { Resource, type Visibility } from './resource.entity.js';
 
@@ -56,7 +56,7 @@ export class ResourcesRepository {
     const page = newestFirstSql(['created_at', 'id'], limit, after, param);
     if (page.condition) conditions.push(page.condition);
     const text = `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE ${conditions.join(' AND ')} ${page.orderAndLimit}`;
-    return listStatement(text).rows(this.resources.manager.connection, values);
+    return LIST.for(text).rows(this.resources.manager.connection, values);
   }
 
   /**
@@ -139,17 +139,8 @@ const INSERT = new PreparedStatement<Resource>(
   `INSERT INTO resources (owner_id, name, description, visibility) VALUES ($1, $2, $3, $4) RETURNING ${RESOURCE_COLUMNS}`,
 );
 
-/** The list's statements by text; bounded by the combinations `list` can write. */
-const LIST_STATEMENTS = new Map<string, PreparedStatement<Resource>>();
-
-function listStatement(text: string): PreparedStatement<Resource> {
-  let statement = LIST_STATEMENTS.get(text);
-  if (!statement) {
-    statement = new PreparedStatement<Resource>(`resource-list-${LIST_STATEMENTS.size}`, text);
-    LIST_STATEMENTS.set(text, statement);
-  }
-  return statement;
-}
+/** The list's statements, one per shape of query `list` can write. */
+const LIST = new PreparedStatementFamily<Resource>('resource-list');
 
 function applyScope(query: WhereExpressionBuilder, scope: ResourceScope): void {
   query.andWhere(scopeCondition(scope.kind, ':scopeOwner'), 'ownerId' in scope ? { scopeOwner: scope.ownerId } : {});
