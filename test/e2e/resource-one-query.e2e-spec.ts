@@ -23,6 +23,18 @@ describe('GET /api/v1/resources/:id with a JWT or a personal token', () => {
     vi.restoreAllMocks();
   });
 
+  /** A resource of a user just signed up, its path and that user's Authorization header. */
+  async function ownResource(visibility: 'private' | 'public'): Promise<{ auth: string; path: string }> {
+    const { tokens } = await signedIn(t.http);
+    const auth = `Bearer ${tokens.access_token}`;
+    const created = await t.http
+      .post('/api/v1/resources')
+      .set('Authorization', auth)
+      .send({ name: 'counted', visibility })
+      .expect(201);
+    return { auth, path: `/api/v1/resources/${created.body.id}` };
+  }
+
   async function expectOneStatementPerRequest(path: string, auth: string, status: number): Promise<void> {
     const sql = spyOnSql();
     await t.http.get(path).set('Authorization', auth).expect(status);
@@ -41,40 +53,18 @@ describe('GET /api/v1/resources/:id with a JWT or a personal token', () => {
   }
 
   it(`should issue exactly one SQL statement per request, ${REQUESTS} for ${REQUESTS}`, async () => {
-    const { tokens } = await signedIn(t.http);
-    const auth = `Bearer ${tokens.access_token}`;
-    const created = await t.http
-      .post('/api/v1/resources')
-      .set('Authorization', auth)
-      .send({ name: 'counted', visibility: 'private' })
-      .expect(201);
-    await expectOneStatementPerRequest(`/api/v1/resources/${created.body.id}`, auth, 200);
+    const { auth, path } = await ownResource('private');
+    await expectOneStatementPerRequest(path, auth, 200);
   });
 
   it('should issue exactly one SQL statement for a resource the caller may not see (404)', async () => {
-    const owner = await signedIn(t.http);
+    const { path } = await ownResource('private');
     const stranger = await signedIn(t.http);
-    const created = await t.http
-      .post('/api/v1/resources')
-      .set('Authorization', `Bearer ${owner.tokens.access_token}`)
-      .send({ name: 'hidden', visibility: 'private' })
-      .expect(201);
-    await expectOneStatementPerRequest(
-      `/api/v1/resources/${created.body.id}`,
-      `Bearer ${stranger.tokens.access_token}`,
-      404,
-    );
+    await expectOneStatementPerRequest(path, `Bearer ${stranger.tokens.access_token}`, 404);
   });
 
   it('should send that statement prepared (named), one name per kind of scope, so Postgres plans it once per connection', async () => {
-    const { tokens } = await signedIn(t.http);
-    const auth = `Bearer ${tokens.access_token}`;
-    const created = await t.http
-      .post('/api/v1/resources')
-      .set('Authorization', auth)
-      .send({ name: 'prepared', visibility: 'public' })
-      .expect(201);
-    const path = `/api/v1/resources/${created.body.id}`;
+    const { auth, path } = await ownResource('public');
     await t.app.get(AuditWriter).drain();
     const sql = spyOnSql();
     await t.http.get(path).set('Authorization', auth).expect(200);
@@ -125,19 +115,12 @@ describe('GET /api/v1/resources/:id with a JWT or a personal token', () => {
   });
 
   it('should issue exactly one SQL statement per request with a personal token too, once it is verified', async () => {
-    const { tokens } = await signedIn(t.http);
-    const auth = `Bearer ${tokens.access_token}`;
-    const created = await t.http
-      .post('/api/v1/resources')
-      .set('Authorization', auth)
-      .send({ name: 'counted', visibility: 'private' })
-      .expect(201);
+    const { auth, path } = await ownResource('private');
     const pat = await t.http
       .post('/api/v1/auth/tokens')
       .set('Authorization', auth)
       .send({ name: 'counted' })
       .expect(201);
-    const path = `/api/v1/resources/${created.body.id}`;
     const withToken = `Token ${pat.body.token}`;
     await t.http.get(path).set('Authorization', withToken).expect(200);
     // The first use's "last used" write is off the request path: it must not land mid-count.

@@ -1,6 +1,12 @@
 import pg from 'pg';
 import { vi } from 'vitest';
 
+type Sent = string | pg.QueryConfig;
+
+const textOf = (sql: Sent): string => (typeof sql === 'string' ? sql : sql.text);
+/** Undefined for an unnamed (unprepared) statement. */
+const nameOf = (sql: Sent): string | undefined => (typeof sql === 'string' ? undefined : sql.name);
+
 /**
  * Every statement reaches the database through node-postgres's Client#query: TypeORM's
  * postgres driver uses it for Postgres and, through PGlite's node-postgres adapter, for
@@ -8,21 +14,19 @@ import { vi } from 'vitest';
  */
 export function spyOnSql() {
   const query = vi.spyOn(pg.Client.prototype, 'query');
+  const sent = () => query.mock.calls.map(([sql]) => sql as Sent);
   return {
     /** The statements since the last reset, as text, so a failure shows what ran. */
-    statements: () => query.mock.calls.map(([sql]) => (typeof sql === 'string' ? sql : (sql as pg.QueryConfig).text)),
+    statements: () => sent().map(textOf),
     /** The name of each statement since the last reset; undefined for an unnamed (unprepared) one. */
-    names: () => query.mock.calls.map(([sql]) => (typeof sql === 'string' ? undefined : (sql as pg.QueryConfig).name)),
+    names: () => sent().map(nameOf),
     /** The statements one connection sent since the last reset, in order; `client` is its `this`. */
     statementsOf: (client: unknown) =>
-      query.mock.calls
+      sent()
         .filter((_, i) => query.mock.contexts[i] === client)
-        .map(([sql]) => (typeof sql === 'string' ? sql : (sql as pg.QueryConfig).text)),
+        .map(textOf),
     /** The connection that sent the statement named `name` first, since the last reset. */
-    clientOf: (name: string) =>
-      query.mock.contexts[
-        query.mock.calls.findIndex(([sql]) => typeof sql !== 'string' && (sql as pg.QueryConfig).name === name)
-      ],
+    clientOf: (name: string) => query.mock.contexts[sent().findIndex((sql) => nameOf(sql) === name)],
     reset: () => query.mockClear(),
   };
 }
