@@ -6,7 +6,7 @@ import {
   type NestModule,
   type Provider,
 } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import cookieParser from 'cookie-parser';
@@ -27,7 +27,6 @@ import { MetricsModule, MetricsRegistry } from './common/metrics/metrics-registr
 import { RedisModule } from './common/redis/redis.module.js';
 import { DatabaseModule } from './db/database.module.js';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
-import { AuditInterceptor } from './modules/audit/audit.interceptor.js';
 import { AuditModule } from './modules/audit/audit.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { CredentialGuard } from './modules/auth/credential.guard.js';
@@ -51,17 +50,17 @@ import { UsersModule } from './modules/users/users.module.js';
  *   3. Nest middleware (`AppModule.configure`): JSON bodies, parse errors as problem+json.
  *   4. Guard (`GLOBAL_ENHANCERS`): CredentialGuard authenticates, rate limits, checks CSRF
  *      for sessions, then the route's access declaration.
- *   5. Interceptor: AuditInterceptor, one audit event per request to an @Audited route.
+ *   5. Interceptor: AuditInterceptor, one audit event per request to an @Audited route;
+ *      `@Audited` attaches it to its routes only, so the others skip the interceptor chain.
  *   6. Pipe: validation of DTOs (unknown fields and JSON null refused).
  *   7. The handler: controller → service → repository.
  *   8. Filter: ProblemDetailsFilter renders every error as RFC 9457 problem+json.
  *
- * Guards, interceptors, pipes and filters run in this order whatever their place in the
- * array; the array is in it so that reading it tells the truth.
+ * Guards, pipes and filters run in this order whatever their place in the array; the array
+ * is in it so that reading it tells the truth.
  */
 const GLOBAL_ENHANCERS: Provider[] = [
   { provide: APP_GUARD, useExisting: CredentialGuard },
-  { provide: APP_INTERCEPTOR, useExisting: AuditInterceptor },
   { provide: APP_PIPE, useFactory: createValidationPipe },
   { provide: APP_FILTER, useClass: ProblemDetailsFilter },
 ];

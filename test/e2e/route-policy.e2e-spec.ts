@@ -1,8 +1,9 @@
 import { RequestMethod, type Type } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
+import { INTERCEPTORS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { ModulesContainer } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXPRESS_ROUTES } from '../../src/app.module.js';
+import { AuditInterceptor } from '../../src/common/audit/audit.interceptor.js';
 import type { RouteSecurity } from '../../src/common/auth/route-security.js';
 import {
   describeAccess,
@@ -31,9 +32,18 @@ function stepUpOf(security: RouteSecurity): string {
 }
 
 /** Every Nest route, read by the very function the guard, the limiter and the interceptor call. */
-function nestRoutes(t: TestApp): { method: string; path: string; line: string }[] {
+interface NestRoute {
+  method: string;
+  path: string;
+  line: string;
+  audited: boolean;
+  /** Its controller's interceptors, then its own, as Nest runs them (no global one is bound). */
+  interceptors: unknown[];
+}
+
+function nestRoutes(t: TestApp): NestRoute[] {
   const controllers = [...t.app.get(ModulesContainer).values()].flatMap((m) => [...m.controllers.values()]);
-  const routes: { method: string; path: string; line: string }[] = [];
+  const routes: NestRoute[] = [];
   for (const wrapper of controllers) {
     const controller = wrapper.metatype as Type | undefined;
     if (!controller) continue;
@@ -46,9 +56,13 @@ function nestRoutes(t: TestApp): { method: string; path: string; line: string }[
       const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod];
       const security = routeSecurity(handler, controller);
       const full = joinPaths(base, path);
+      const interceptorsOf = (target: object) =>
+        (Reflect.getMetadata(INTERCEPTORS_METADATA, target) ?? []) as unknown[];
       routes.push({
         method,
         path: full,
+        audited: security.auditAction !== undefined,
+        interceptors: [...interceptorsOf(controller), ...interceptorsOf(handler)],
         line: line(
           method,
           full,
@@ -131,6 +145,17 @@ describe('route access policies', () => {
 
   it('should leave no route without a policy', () => {
     expect(nestRoutes(t).filter((route) => route.line.includes('DENIED'))).toEqual([]);
+  });
+
+  it('should run the audit interceptor on every @Audited route, once, and no interceptor on any other', () => {
+    const routes = nestRoutes(t);
+    expect(routes.filter((route) => route.audited).length).toBeGreaterThan(10);
+    const wrong = routes.filter(
+      (route) =>
+        route.interceptors.length !== (route.audited ? 1 : 0) ||
+        (route.audited && route.interceptors[0] !== AuditInterceptor),
+    );
+    expect(wrong.map((route) => `${route.method} ${route.path}`)).toEqual([]);
   });
 
   it('should declare every path Express answers outside Nest, and no path it does not', () => {

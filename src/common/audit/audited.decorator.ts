@@ -1,11 +1,18 @@
+import { applyDecorators, UseInterceptors } from '@nestjs/common';
 import { declareOnce, ROUTE_AUDIT_ACTION, ROUTE_SERVICE_AUDIT_ACTIONS } from '../auth/route-security.js';
 import type { AuditAction } from './audit-actions.js';
+import { AuditInterceptor } from './audit.interceptor.js';
 
 /**
- * One event per request to this route (or to every route of a controller), written by the
- * audit interceptor: `@Audited('resource.delete')`. Read through `routeSecurity`.
+ * One event per request to this route, written by the audit interceptor, which this
+ * attaches to the route: `@Audited('resource.delete')`. Read through `routeSecurity`. A
+ * handler's decorator only: on a controller as well, a route would run the interceptor twice.
  */
-export const Audited = (action: AuditAction) => declareOnce(ROUTE_AUDIT_ACTION, 'audit action (@Audited)', action);
+export const Audited = (action: AuditAction): MethodDecorator =>
+  applyDecorators(
+    declareOnce(ROUTE_AUDIT_ACTION, 'audit action (@Audited)', action),
+    UseInterceptors(AuditInterceptor),
+  );
 
 /**
  * For a route whose service records its own audit events as things happen (a failed

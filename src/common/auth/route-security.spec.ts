@@ -1,9 +1,11 @@
 import { Controller, Get } from '@nestjs/common';
+import { INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
 // oxlint-disable-next-line no-restricted-imports -- this spec proves the boot refuses them
 import { SkipThrottle, Throttle } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { describe, expect, it } from 'vitest';
 import { ScopedRateLimit, SkipRateLimit } from '../../modules/rate-limit/rate-limit.decorator.js';
+import { AuditInterceptor } from '../audit/audit.interceptor.js';
 import { Audited, AuditedInService } from '../audit/audited.decorator.js';
 import { Authenticated } from './authenticated.decorator.js';
 import type { Principal } from './principal.js';
@@ -50,24 +52,19 @@ describe(routeSecurity.name, () => {
     expect(describeAccess(of(ThingsController, 'list').access)).toBe('authenticated: signed in');
   });
 
-  it('should apply a class-level rate-limit scope and audit action to every handler', () => {
+  it('should apply a class-level rate-limit scope to every handler', () => {
     @ScopedRateLimit('auth')
-    @Audited('user.register')
     @Controller('signup')
     class SignUpController {
       @Public()
       @Get()
       start() {}
     }
-    expect(of(SignUpController, 'start')).toMatchObject({
-      rateLimit: { kind: 'scoped', scope: 'auth' },
-      auditAction: 'user.register',
-    });
+    expect(of(SignUpController, 'start')).toMatchObject({ rateLimit: { kind: 'scoped', scope: 'auth' } });
   });
 
   it('should let a handler override its controller, declaration by declaration', () => {
     @SkipRateLimit()
-    @Audited('resource.update')
     @Authenticated()
     @Controller('probes')
     class ProbesController {
@@ -81,6 +78,24 @@ describe(routeSecurity.name, () => {
       auditAction: 'resource.delete',
       access: { kind: 'authenticated' },
     });
+  });
+
+  it('should attach the audit interceptor to an @Audited handler and to no other', () => {
+    @Authenticated()
+    @Controller('notes')
+    class NotesController {
+      @Audited('resource.create')
+      @Get()
+      create() {}
+
+      @Get('quiet')
+      quiet() {}
+    }
+    const interceptorsOf = (name: 'create' | 'quiet') =>
+      Reflect.getMetadata(INTERCEPTORS_METADATA, NotesController.prototype[name]) as unknown[] | undefined;
+    expect(interceptorsOf('create')).toEqual([AuditInterceptor]);
+    expect(interceptorsOf('quiet')).toBeUndefined();
+    expect(Reflect.getMetadata(INTERCEPTORS_METADATA, NotesController)).toBeUndefined();
   });
 
   it('should show both what the interceptor writes and what the service records', () => {

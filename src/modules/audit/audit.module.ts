@@ -10,7 +10,6 @@ import { AuditEventsRepository } from './audit-events.repository.js';
 import { AuditPrivileges } from './audit-privileges.js';
 import { AuditMetrics } from './audit-metrics.js';
 import { AuditWriter } from './audit-writer.js';
-import { AuditInterceptor } from './audit.interceptor.js';
 import { AuditService } from './audit.service.js';
 import { SecurityEventFeed } from './security-events/security-event-feed.js';
 import { SecurityEventOutbox } from './security-events/security-event-outbox.js';
@@ -29,9 +28,7 @@ import { SecurityEventOutbox } from './security-events/security-event-outbox.js'
     SecurityAlertsListener,
     AuditCheckpointer,
     OcsfStream,
-    AuditInterceptor,
   ],
-  // AuditInterceptor: the app module installs it as the global interceptor.
-  exports: [AuditEventsRepository, AuditWriter, AuditPrivileges, AuditCheckpointer, AuditInterceptor],
+  exports: [AuditEventsRepository, AuditWriter, AuditPrivileges, AuditCheckpointer],
 })
 export class AuditModule {}

@@ -55,7 +55,7 @@ export class BenchController {
 
   /**
    * POST /api/v1/resources without @Audited: the same guard, validation, insert and headers,
-   * so the bench can tell what the audit interceptor costs.
+   * so the bench can tell what the audit interceptor (and the event it writes) costs.
    */
   @Post('resources')
   @ApiOperation({ operationId: 'createBenchResource', summary: 'Benchmark: create a resource' })
