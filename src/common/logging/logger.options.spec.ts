@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { requestLogLevel } from './logger.options.js';
 
 describe(requestLogLevel.name, () => {
-  it('should log refusals at warn and failures at error, whatever the configured level lets through', () => {
+  it('should log refusals at info and failures at error, whatever the configured level lets through', () => {
     const levelOf = requestLogLevel('info');
     expect(levelOf(200, false)).toBe('info');
-    expect(levelOf(404, false)).toBe('warn');
+    expect(levelOf(404, false)).toBe('info');
+    expect(levelOf(401, false)).toBe('info');
     expect(levelOf(500, false)).toBe('error');
     expect(levelOf(200, true)).toBe('error');
   });
@@ -14,7 +15,8 @@ describe(requestLogLevel.name, () => {
     const atWarn = requestLogLevel('warn');
     expect(atWarn(200, false)).toBe('silent');
     expect(atWarn(302, false)).toBe('silent');
-    expect(atWarn(429, false)).toBe('warn');
+    expect(atWarn(401, false)).toBe('silent');
+    expect(atWarn(429, false)).toBe('silent');
     expect(atWarn(503, false)).toBe('error');
     expect(requestLogLevel('error')(401, false)).toBe('silent');
     expect(requestLogLevel('silent')(500, true)).toBe('silent');
