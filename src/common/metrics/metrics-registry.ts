@@ -11,12 +11,7 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
 @Injectable()
 export class MetricsRegistry {
   readonly registry = new Registry();
-  readonly httpRequests = new Counter({
-    name: 'http_requests_total',
-    help: 'HTTP requests by method, route and status',
-    labelNames: ['method', 'route', 'status'],
-    registers: [this.registry],
-  });
+  /** Its `_count` is the number of requests: a counter of its own would count them twice per request. */
   readonly httpDuration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request latency by method, route and status',
@@ -62,7 +57,6 @@ export class MetricsRegistry {
           route: (req.route?.path as string | undefined) ?? 'unmatched',
           status: String(res.statusCode),
         };
-        this.httpRequests.inc(labels);
         this.httpDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
       });
       next();
