@@ -28,9 +28,9 @@ function withRoute(req: IncomingMessage, fields: object): object {
  * included. A refusal is the client's mistake, not the operator's, and the audit trail
  * already keeps those that matter to security (refused credentials, denials, rate limits,
  * counted per address and minute), so at `LOG_LEVEL=warn` a flood of refused requests writes
- * no line per request: each one cost a refusal about a tenth more CPU (the bench's S8). The
- * level is `silent` when the configured one drops the line anyway, so that pino-http skips
- * building it.
+ * no line per request (a line made each refusal cost about a tenth more CPU: the bench's S8).
+ * The level is `silent` when the configured one drops the line anyway, so that pino-http
+ * skips building it.
  */
 export function requestLogLevel(configured: LevelWithSilent): (status: number, failed: boolean) => LevelWithSilent {
   const threshold = configured === 'silent' ? Infinity : levels.values[configured]!;
