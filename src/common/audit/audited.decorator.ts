@@ -1,18 +1,32 @@
 import { applyDecorators, UseInterceptors } from '@nestjs/common';
-import { declareOnce, ROUTE_AUDIT_ACTION, ROUTE_SERVICE_AUDIT_ACTIONS } from '../auth/route-security.js';
+import {
+  declareOnce,
+  ROUTE_AUDIT_ACTION,
+  ROUTE_SERVICE_AUDIT_ACTIONS,
+  RouteDeclarationError,
+} from '../auth/route-security.js';
 import type { AuditAction } from './audit-actions.js';
 import { AuditInterceptor } from './audit.interceptor.js';
 
 /**
  * One event per request to this route, written by the audit interceptor, which this
  * attaches to the route: `@Audited('resource.delete')`. Read through `routeSecurity`. A
- * handler's decorator only: on a controller as well, a route would run the interceptor twice.
+ * handler's decorator only: on a controller as well, a route would run the interceptor twice
+ * and write two events, so the type refuses it and so does the boot.
  */
-export const Audited = (action: AuditAction): MethodDecorator =>
-  applyDecorators(
+export const Audited = (action: AuditAction): MethodDecorator => {
+  const declare = applyDecorators(
     declareOnce(ROUTE_AUDIT_ACTION, 'audit action (@Audited)', action),
     UseInterceptors(AuditInterceptor),
   );
+  return (target, property, descriptor) => {
+    if (descriptor === undefined) {
+      const name = typeof target === 'function' ? target.name : String(property);
+      throw new RouteDeclarationError(`${name} has @Audited on the controller: put it on each handler.`);
+    }
+    declare(target, property, descriptor);
+  };
+};
 
 /**
  * For a route whose service records its own audit events as things happen (a failed

@@ -98,6 +98,22 @@ describe(routeSecurity.name, () => {
     expect(Reflect.getMetadata(INTERCEPTORS_METADATA, NotesController)).toBeUndefined();
   });
 
+  it('should refuse @Audited on a controller, where each route would run the interceptor twice', () => {
+    const define = () => {
+      // @ts-expect-error: a handler's decorator only; the type refuses it, and so does the boot.
+      @Audited('resource.create')
+      @Controller('notes')
+      class AuditedController {
+        @Audited('resource.update')
+        @Get()
+        update() {}
+      }
+      return AuditedController;
+    };
+    expect(define).toThrow(RouteDeclarationError);
+    expect(define).toThrow(/AuditedController has @Audited on the controller/);
+  });
+
   it('should show both what the interceptor writes and what the service records', () => {
     @Authenticated()
     @Controller('accounts')
