@@ -46,8 +46,8 @@ async function untilReconnected(t: TestApp): Promise<void> {
 
 /**
  * Every app this file started. nestjs-pino keeps one root logger per process, built by the
- * first app that boots, so what any later app logs outside a request lands in the first
- * app's `logs`: a line can be found, but not told apart by instance, in all of them.
+ * first app that boots, so every app of this file logs into the first one's capture
+ * (test/setup/test-app.ts): a line can be found there, but not told apart by instance.
  */
 const started: TestApp[] = [];
 const boot = async (env: Record<string, string>, options?: TestAppOptions) => {
@@ -56,20 +56,23 @@ const boot = async (env: Record<string, string>, options?: TestAppOptions) => {
   return t;
 };
 
-/** How many lines each app of this file has logged so far. */
-const logMark = () => new Map(started.map((t) => [t, t.logs.lines.length]));
+/** What every app of this file has logged, in the first one's capture. */
+const fileLogLines = (): string[] => started[0]?.logs.lines ?? [];
+
+/** How many lines the apps of this file have logged so far. */
+const logMark = (): number => fileLogLines().length;
 
 /**
- * Whether any app of this file logged (after `since`, when given), at `level` or above
+ * Whether any app of this file logged (after the mark `since`, when given), at `level` or above
  * (pino: 30 info, 40 warn, 50 error), a line whose `msg` starts with `msg`.
  */
-function logged(level: number, msg: string, since?: Map<TestApp, number>): boolean {
-  return started.some((t) =>
-    t.logs.lines.slice(since?.get(t) ?? 0).some((line) => {
+function logged(level: number, msg: string, since = 0): boolean {
+  return fileLogLines()
+    .slice(since)
+    .some((line) => {
       const entry = JSON.parse(line) as { level?: number; msg?: string };
       return (entry.level ?? 0) >= level && entry.msg?.startsWith(msg) === true;
-    }),
-  );
+    });
 }
 
 /** The count Redis holds for a key of an app (or cluster) with `keyPrefix`; null when absent. */

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { PinoLogger } from 'nestjs-pino';
+import { symbols as pinoSymbols } from 'pino';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { describe, inject } from 'vitest';
@@ -76,7 +78,11 @@ export interface TestApp {
   http: TestAgent;
   /** Undefined on the embedded database, which lives in this app's memory and cannot be shared. */
   database: TestDatabase | undefined;
-  /** Every log line the app wrote, as parsed JSON objects and as raw text. */
+  /**
+   * Every log line the app wrote, as raw lines and as one text. Only the first app of a test
+   * file has them: nestjs-pino keeps one root logger per process, so a later app writes into
+   * the first one's capture, at the first one's level, and reading its own would prove nothing.
+   */
   logs: { lines: string[]; text: () => string };
   /** Stops the app (once; later calls wait for the first) and lets go of its database. */
   close: () => Promise<void>;
@@ -132,7 +138,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     config,
     http: request(app.getHttpServer()),
     database,
-    logs: { lines, text: () => lines.join('\n') },
+    logs: capturedLogs(lines, logDestination),
     close: () =>
       (closing ??= (async () => {
         try {
@@ -141,6 +147,24 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
           await database?.release();
         }
       })()),
+  };
+}
+
+/** The app's log lines, or an error that says why a later app of the file has none. */
+function capturedLogs(lines: string[], destination: Writable): TestApp['logs'] {
+  const root = PinoLogger.root as unknown as Record<symbol, unknown> | undefined;
+  if (root?.[pinoSymbols.streamSym] === destination) return { lines, text: () => lines.join('\n') };
+  const refuse = (): never => {
+    throw new Error(
+      "this app's log lines go to the first app of this test file (nestjs-pino keeps one root logger " +
+        'per process): read logs from the first app only, or start this one in a file of its own',
+    );
+  };
+  return {
+    get lines() {
+      return refuse();
+    },
+    text: refuse,
   };
 }
 
