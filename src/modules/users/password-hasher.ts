@@ -50,7 +50,9 @@ export class PasswordHasher {
 
   private limited<T>(work: () => Promise<T>): Promise<T> {
     if (this.running.pendingCount >= MAX_QUEUED_HASHES) {
-      return Promise.reject(new ServiceUnavailableError('The server is busy hashing passwords; try again in a moment.'));
+      return Promise.reject(
+        new ServiceUnavailableError('The server is busy hashing passwords; try again in a moment.'),
+      );
     }
     return this.running(work);
   }
