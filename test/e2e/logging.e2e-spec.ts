@@ -22,6 +22,20 @@ describe('request logging', () => {
     });
   });
 
+  it('should log the routes Express serves before Nest, OAuth included, like the others', async () => {
+    const res = await t.http.get('/oauth/auth?client_id=unknown-client');
+    const line = t.logs.lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => (l.req as { id?: string } | undefined)?.id === res.headers['x-request-id']);
+    expect(line).toMatchObject({
+      reqId: res.headers['x-request-id'],
+      req: { method: 'GET', url: '/oauth/auth?client_id=unknown-client' },
+      res: { statusCode: res.status },
+      responseTime: expect.any(Number),
+      msg: 'request completed',
+    });
+  });
+
   it('should never write a password, bearer token, API key or cookie to the log', async () => {
     const body = newRegistration();
     const secrets = {

@@ -1,15 +1,14 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Request } from 'express';
 import type { Params } from 'nestjs-pino';
 import { levels, type DestinationStream, type LevelWithSilent } from 'pino';
 import type { AppConfig } from '../../config/app-config.js';
+import { currentRequest } from '../http/request-context.js';
 import { traceFields } from '../tracing/trace-context.js';
 import { redactSecrets, redactUrl } from './redact.js';
 
 /**
- * What a log line may say of an error: never its stack, SQL or parameters. pino-http hands
- * this the output of pino's own error serializer (a plain object with `type` and `message`),
- * other loggers the error itself.
+ * What a log line may say of an error: never its stack, SQL or parameters. It is handed what
+ * a line logs under `err`: usually the error itself, sometimes the plain object of pino's own
+ * error serializer (with `type` and `message`).
  */
 export function describeError(error: unknown): { type: string; message?: string; code?: unknown } {
   if (typeof error !== 'object' || error === null) return { type: typeof error };
@@ -18,19 +17,14 @@ export function describeError(error: unknown): { type: string; message?: string;
   return { type: name, ...(typeof message === 'string' ? { message: message.slice(0, 300) } : {}), code };
 }
 
-function withRoute(req: IncomingMessage, fields: object): object {
-  // The matched route pattern (`/api/v1/resources/:id`) groups requests without their ids.
-  return { ...fields, route: (req as Request).route?.path as string | undefined };
-}
-
 /**
  * The level of a request's line: errors and 5xx `error`, the rest `info`, refusals (4xx)
  * included. A refusal is the client's mistake, not the operator's, and the audit trail
  * already keeps those that matter to security (refused credentials, denials, rate limits,
  * counted per address and minute), so at `LOG_LEVEL=warn` a flood of refused requests writes
  * no line per request (a line made each refusal cost about a tenth more CPU: the bench's S8).
- * The level is `silent` when the configured one drops the line anyway, so that pino-http
- * skips building it.
+ * The level is `silent` when the configured one drops the line anyway, so that
+ * `logRequests` (request-log.ts) skips building it.
  */
 export function requestLogLevel(configured: LevelWithSilent): (status: number, failed: boolean) => LevelWithSilent {
   const threshold = configured === 'silent' ? Infinity : levels.values[configured]!;
@@ -41,38 +35,43 @@ export function requestLogLevel(configured: LevelWithSilent): (status: number, f
 }
 
 /**
- * JSON logs, one line per request with its id, method, route, status and latency. Headers
- * and bodies are not logged at all; any other object passes through `redactSecrets`, so a
- * password, token, key, cookie or hash cannot reach a log line by a field name.
+ * A line written while a request is served carries its id; while a trace is active, its trace
+ * id. Called only for lines that are written.
+ */
+function lineContext(): { reqId?: string; traceId?: string } {
+  const request = currentRequest();
+  return request ? { reqId: request.id as string, ...traceFields() } : traceFields();
+}
+
+/**
+ * JSON logs; the line per request is written by `logRequests` (request-log.ts), with its id,
+ * method, route, status and latency. Headers and bodies are not logged at all; any other
+ * object passes through `redactSecrets`, so a password, token, key, cookie or hash cannot
+ * reach a log line by a field name.
  */
 export function loggerOptions(config: AppConfig, destination?: DestinationStream): Params {
-  const levelOf = requestLogLevel(config.log.level);
   return {
     pinoHttp: [
       {
         level: config.log.level,
-        genReqId: (req) => (req as Request).id,
         formatters: { log: (object) => redactSecrets(object) as Record<string, unknown> },
-        // The trace id of the request (or traced job) the line belongs to, when tracing is on.
-        mixin: traceFields,
+        mixin: lineContext,
+        // What a line may say of a request and its response, whoever logs them.
         serializers: {
-          req: (req: { id?: unknown; method?: string; url?: string }) => ({
+          req: (req: { id?: unknown; method?: string; originalUrl?: string; url?: string }) => ({
             id: req.id,
             method: req.method,
-            url: redactUrl(req.url ?? ''),
+            url: redactUrl(req.originalUrl ?? req.url ?? ''),
           }),
           res: (res: { statusCode: number | null }) => ({ statusCode: res.statusCode }),
           err: describeError,
         },
-        customSuccessObject: (req: IncomingMessage, _res: ServerResponse, fields: object) => withRoute(req, fields),
-        customErrorObject: (req: IncomingMessage, _res: ServerResponse, _error: Error, fields: object) =>
-          withRoute(req, fields),
-        customLogLevel: (_req, res, error) => levelOf(res.statusCode, Boolean(error)),
-        // Probes every few seconds would drown the log.
-        autoLogging: { ignore: (req) => req.url?.startsWith('/health/') ?? false },
-        quietReqLogger: true,
       },
       ...(destination ? [destination] : []),
     ] as Params['pinoHttp'],
+    // nestjs-pino's own request middleware (pino-http, and a context per request for its
+    // child logger) is not mounted: `logRequests` writes the request lines, `lineContext`
+    // gives every other line its request id. nestjs-pino still builds the root logger.
+    forRoutes: [],
   };
 }
