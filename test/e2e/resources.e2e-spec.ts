@@ -78,6 +78,23 @@ describe('Resources: /api/v1/resources', () => {
       expect(fetched.body).toEqual(res.body);
     });
 
+    it('should answer its instants as ISO 8601 in UTC to the millisecond, exactly as stored, from year 1 to 9999', async () => {
+      const alice = await signedIn(t.http);
+      const created = await create(alice, { visibility: 'public' });
+      const db = t.app.get(DataSource);
+      const [stored] = (await db.query('SELECT created_at FROM resources WHERE id = $1', [created.id])) as {
+        created_at: Date;
+      }[];
+      expect(created.createdAt).toBe(stored!.created_at.toISOString());
+      for (const instant of ['0001-01-01T00:00:00.007Z', '9999-12-31T23:59:59.999Z', '2026-03-29T01:30:00.120Z']) {
+        await db.query('UPDATE resources SET created_at = $2, updated_at = $2 WHERE id = $1', [created.id, instant]);
+        const read = await t.http.get(url(created.id)).set(bearer(alice)).expect(200);
+        expect(read.body).toMatchObject({ createdAt: instant, updatedAt: instant });
+        const listed = await t.http.get(BASE).query({ q: created.name }).expect(200);
+        expect(listed.body.data).toEqual([read.body]);
+      }
+    });
+
     it('should answer 409, not 500, when the owner is deleted while the resource is being created', async () => {
       // Found by the fuzzer, with requests in parallel: an admin deleted the user between
       // the credential check and the insert, which broke the owner's foreign key.

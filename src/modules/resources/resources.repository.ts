@@ -4,7 +4,7 @@ import type { Repository, WhereExpressionBuilder } from 'typeorm';
 import { newestFirstSql, type Keyset } from '../../db/keyset.js';
 import { PreparedStatement, PreparedStatementFamily } from '../../db/prepared-statement.js';
 import type { ResourceScope } from './resource-policy.js';
-import { Resource, type Visibility } from './resource.entity.js';
+import { Resource, type ResourceRow, type Visibility } from './resource.entity.js';
 
 export interface ResourceFilters {
   visibility?: Visibility;
@@ -34,7 +34,7 @@ export class ResourcesRepository {
    * with --cpu-prof); and prepared, one statement per kind of scope, under the same rule as
    * every other query's (`scopeCondition`).
    */
-  async findInScope(scope: ResourceScope, id: string): Promise<Resource | null> {
+  async findInScope(scope: ResourceScope, id: string): Promise<ResourceRow | null> {
     const rows = await IN_SCOPE_READS[scope.kind].rows(
       this.resources.manager.connection,
       'ownerId' in scope ? [id, scope.ownerId] : [id],
@@ -47,7 +47,7 @@ export class ResourcesRepository {
    * statement per combination of scope and filters (a few dozen at most: values are always
    * parameters), for the same reasons as `findInScope`.
    */
-  list(scope: ResourceScope, filters: ResourceFilters, limit: number, after?: Keyset): Promise<Resource[]> {
+  list(scope: ResourceScope, filters: ResourceFilters, limit: number, after?: Keyset): Promise<ResourceRow[]> {
     const values: unknown[] = [];
     const param = (value: unknown): string => `$${values.push(value)}`;
     const conditions = [scopeCondition(scope.kind, 'ownerId' in scope ? param(scope.ownerId) : '')];
@@ -63,7 +63,7 @@ export class ResourcesRepository {
    * One prepared INSERT ... RETURNING, atomic by itself: the repository's `save` would wrap it
    * in a transaction, two more round trips for every POST /resources.
    */
-  async insert(resource: Pick<Resource, 'ownerId' | 'name' | 'description' | 'visibility'>): Promise<Resource> {
+  async insert(resource: Pick<Resource, 'ownerId' | 'name' | 'description' | 'visibility'>): Promise<ResourceRow> {
     const [created] = await INSERT.rows(this.resources.manager.connection, [
       resource.ownerId,
       resource.name,
@@ -100,10 +100,13 @@ export class ResourcesRepository {
   }
 }
 
-/** A resource's columns under its property names, for the statements written as SQL. */
+/** `column` (a timestamptz) as `Date#toISOString` writes it: `0001-01-01T00:00:00.000Z`. */
+const isoText = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** A resource's columns under its property names (a `ResourceRow`), for the statements written as SQL. */
 const RESOURCE_COLUMNS =
   'id AS id, owner_id AS "ownerId", name AS name, description AS description, visibility AS visibility, ' +
-  'created_at AS "createdAt", updated_at AS "updatedAt", version AS version';
+  `${isoText('created_at')} AS "createdAt", ${isoText('updated_at')} AS "updatedAt", version AS version`;
 
 /** The scope as a SQL condition; `owner` is the placeholder of the scope's owner id. */
 function scopeCondition(kind: ResourceScope['kind'], owner: string): string {
@@ -127,20 +130,20 @@ const SCOPE_KINDS: readonly ResourceScope['kind'][] = ['all', 'public', 'public-
 const IN_SCOPE_READS = Object.fromEntries(
   SCOPE_KINDS.map((kind) => [
     kind,
-    new PreparedStatement<Resource>(
+    new PreparedStatement<ResourceRow>(
       `resource-in-scope-${kind}`,
       `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE id = $1 AND ${scopeCondition(kind, '$2')}`,
     ),
   ]),
-) as Record<ResourceScope['kind'], PreparedStatement<Resource>>;
+) as Record<ResourceScope['kind'], PreparedStatement<ResourceRow>>;
 
-const INSERT = new PreparedStatement<Resource>(
+const INSERT = new PreparedStatement<ResourceRow>(
   'resource-insert',
   `INSERT INTO resources (owner_id, name, description, visibility) VALUES ($1, $2, $3, $4) RETURNING ${RESOURCE_COLUMNS}`,
 );
 
 /** The list's statements, one per shape of query `list` can write. */
-const LIST = new PreparedStatementFamily<Resource>('resource-list');
+const LIST = new PreparedStatementFamily<ResourceRow>('resource-list');
 
 function applyScope(query: WhereExpressionBuilder, scope: ResourceScope): void {
   query.andWhere(scopeCondition(scope.kind, ':scopeOwner'), 'ownerId' in scope ? { scopeOwner: scope.ownerId } : {});

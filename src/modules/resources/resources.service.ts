@@ -20,7 +20,10 @@ export class ResourcesService {
 
   async list(me: Principal | undefined, query: ListResourcesQuery): Promise<Page<ResourceResponse>> {
     const rows = await this.resources.list(readScope(me), query, query.limit + 1, decodeCursor(query.cursor));
-    return toPage(rows, query.limit, ResourceResponse.from);
+    return toPage(rows, query.limit, ResourceResponse.from, (row) => ({
+      createdAt: new Date(row.createdAt),
+      id: row.id,
+    }));
   }
 
   async get(me: Principal | undefined, id: string): Promise<ResourceResponse> {

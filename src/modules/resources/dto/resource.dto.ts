@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Length, MaxLength } from 'class-validator';
 import { PageQuery } from '../../../common/http/pagination.js';
-import { VISIBILITIES, type Resource, type Visibility } from '../resource.entity.js';
+import { VISIBILITIES, type ResourceRow, type Visibility } from '../resource.entity.js';
 
 export class CreateResourceDto {
   @ApiProperty({ minLength: 1, maxLength: 200 })
@@ -45,15 +45,15 @@ export class ResourceResponse {
   @ApiProperty() updatedAt: string;
   @ApiProperty() version: number;
 
-  static from(resource: Resource): ResourceResponse {
+  static from(resource: ResourceRow): ResourceResponse {
     return {
       id: resource.id,
       name: resource.name,
       description: resource.description,
       visibility: resource.visibility,
       ownerId: resource.ownerId,
-      createdAt: resource.createdAt.toISOString(),
-      updatedAt: resource.updatedAt.toISOString(),
+      createdAt: resource.createdAt,
+      updatedAt: resource.updatedAt,
       version: resource.version,
     };
   }
