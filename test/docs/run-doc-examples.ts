@@ -60,11 +60,26 @@ async function untilPrinted(output: () => string, text: string): Promise<void> {
 }
 
 async function stop(server: ChildProcess): Promise<void> {
-  if (server.exitCode !== null || server.pid === undefined) return;
-  const exited = new Promise((resolve) => server.once('exit', resolve));
+  const output = server.stdout;
+  if (server.pid === undefined || output === null || output.closed) return;
+  const group = -server.pid;
+  // Every process of the group holds the output pipe, so it closes once the last one is gone:
+  // the Node server, after its shutdown grace. npm may exit first, and the data folder must
+  // outlive the server's last checkpoint.
+  const closed = new Promise((resolve) => output.once('close', resolve));
   // npm, the Node wrapper and nest start: the whole group gets the signal, as from a terminal.
-  process.kill(-server.pid, 'SIGTERM');
-  await Promise.race([exited, sleep(STOP_WITHIN_MS).then(() => process.kill(-(server.pid as number), 'SIGKILL'))]);
+  process.kill(group, 'SIGTERM');
+  await Promise.race([
+    closed,
+    // Unreferenced: once the pipe closes, this timer keeps nothing waiting.
+    sleep(STOP_WITHIN_MS, undefined, { ref: false }).then(() => {
+      try {
+        process.kill(group, 'SIGKILL');
+      } catch {
+        // Gone in the meantime.
+      }
+    }),
+  ]);
 }
 
 async function main(): Promise<void> {
