@@ -3,30 +3,7 @@ import type { Request, Response } from 'express';
 import { pino, type LoggerOptions } from 'pino';
 import { loadConfig } from '../../config/app-config.js';
 import { requestContext } from '../http/request-context.js';
-import { loggerOptions, requestLogLevel } from './logger.options.js';
-
-describe(requestLogLevel.name, () => {
-  it('should log refusals at info and failures at error, whatever the configured level lets through', () => {
-    const levelOf = requestLogLevel('info');
-    expect(levelOf(200, false)).toBe('info');
-    expect(levelOf(404, false)).toBe('info');
-    expect(levelOf(401, false)).toBe('info');
-    expect(levelOf(500, false)).toBe('error');
-    expect(levelOf(200, true)).toBe('error');
-  });
-
-  it('should not build the line of a request the configured level drops', () => {
-    const atWarn = requestLogLevel('warn');
-    expect(atWarn(200, false)).toBe('silent');
-    expect(atWarn(302, false)).toBe('silent');
-    expect(atWarn(401, false)).toBe('silent');
-    expect(atWarn(429, false)).toBe('silent');
-    expect(atWarn(503, false)).toBe('error');
-    expect(requestLogLevel('error')(401, false)).toBe('silent');
-    expect(requestLogLevel('silent')(500, true)).toBe('silent');
-    expect(requestLogLevel('trace')(200, false)).toBe('info');
-  });
-});
+import { loggerOptions } from './logger.options.js';
 
 describe(loggerOptions.name, () => {
   it('should give a line written while a request is served its id, and none to a line outside one', () => {

@@ -1,5 +1,5 @@
 import type { Params } from 'nestjs-pino';
-import { levels, type DestinationStream, type LevelWithSilent } from 'pino';
+import type { DestinationStream } from 'pino';
 import type { AppConfig } from '../../config/app-config.js';
 import { currentRequest } from '../http/request-context.js';
 import { traceFields } from '../tracing/trace-context.js';
@@ -15,23 +15,6 @@ export function describeError(error: unknown): { type: string; message?: string;
   const { type, message, code } = error as { type?: unknown; message?: unknown; code?: unknown };
   const name = error instanceof Error ? error.name : typeof type === 'string' ? type : 'object';
   return { type: name, ...(typeof message === 'string' ? { message: message.slice(0, 300) } : {}), code };
-}
-
-/**
- * The level of a request's line: errors and 5xx `error`, the rest `info`, refusals (4xx)
- * included. A refusal is the client's mistake, not the operator's, and the audit trail
- * already keeps those that matter to security (refused credentials, denials, rate limits,
- * counted per address and minute), so at `LOG_LEVEL=warn` a flood of refused requests writes
- * no line per request (a line made each refusal cost about a tenth more CPU: the bench's S8).
- * The level is `silent` when the configured one drops the line anyway, so that
- * `logRequests` (request-log.ts) skips building it.
- */
-export function requestLogLevel(configured: LevelWithSilent): (status: number, failed: boolean) => LevelWithSilent {
-  const threshold = configured === 'silent' ? Infinity : levels.values[configured]!;
-  return (status, failed) => {
-    const level = failed || status >= 500 ? 'error' : 'info';
-    return levels.values[level]! >= threshold ? level : 'silent';
-  };
 }
 
 /**
