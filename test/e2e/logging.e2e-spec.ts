@@ -36,6 +36,15 @@ describe('request logging', () => {
     });
   });
 
+  it('should redact the tokens and codes of the OAuth routes it now logs', async () => {
+    const secrets = { idToken: 'eyJhbGciOiJFUzI1NiJ9.aWQtdG9rZW4tc2VjcmV0.c2ln', code: 'oauth-code-secret-xyz' };
+    await t.http.get(`/oauth/session/end?id_token_hint=${secrets.idToken}`);
+    await t.http.get(`/oauth/auth?client_id=unknown-client&code=${secrets.code}`);
+    const text = t.logs.text();
+    expect(text).toContain('/oauth/session/end?id_token_hint=%5Bredacted%5D');
+    for (const secret of Object.values(secrets)) expect(text).not.toContain(secret);
+  });
+
   it('should never write a password, bearer token, API key or cookie to the log', async () => {
     const body = newRegistration();
     const secrets = {
