@@ -4,7 +4,8 @@
  * own command to start the server on it, then the `with-server` blocks against that server
  * (`localhost:3000` becomes the port it got, and curl fails on any HTTP error). Exits
  * non-zero, naming the block, when an example fails or one is not accounted for (see
- * doc-examples.ts for the kinds).
+ * doc-examples.ts for the kinds), and when the server logged an error while they ran or as it
+ * stopped: an example can pass while the server behind it fails (a checkpoint, a mail).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -82,6 +83,22 @@ async function stop(server: ChildProcess): Promise<void> {
   ]);
 }
 
+/** pino's levels `error` and `fatal`. */
+const ERROR_LEVEL = 50;
+
+/** The server's JSON log lines at `error` or above (it logs JSON to a pipe; other output is not a log line). */
+function errorLines(output: string): string[] {
+  return output.split('\n').filter((line) => {
+    if (!line.startsWith('{')) return false;
+    try {
+      const { level } = JSON.parse(line) as { level?: unknown };
+      return typeof level === 'number' && level >= ERROR_LEVEL;
+    } catch {
+      return false;
+    }
+  });
+}
+
 async function main(): Promise<void> {
   const examples = allExamples();
   const problems = exampleProblems(examples);
@@ -95,6 +112,7 @@ async function main(): Promise<void> {
   delete env.REDIS_URL;
   delete env.NODE_ENV;
   let server: ChildProcess | undefined;
+  let output = '';
   try {
     for (const example of examples.filter(({ kind }) => kind === 'cli')) runBlock(example, env, ROOT);
 
@@ -108,7 +126,6 @@ async function main(): Promise<void> {
       stdio: ['ignore', 'pipe', 'inherit'],
       detached: true,
     });
-    let output = '';
     server.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString('utf8');
       process.stdout.write(chunk);
@@ -119,11 +136,15 @@ async function main(): Promise<void> {
     for (const example of examples.filter(({ kind }) => kind === 'with-server')) {
       runBlock(example, env, dataDir, example.script.replaceAll('localhost:3000', `localhost:${port}`));
     }
-    console.log(`\nevery example ran: ${examples.length} blocks`);
   } finally {
     if (server) await stop(server);
     rmSync(dataDir, { recursive: true, force: true });
   }
+  const errors = errorLines(output);
+  if (errors.length > 0) {
+    throw new Error(`the quick-start server logged ${errors.length} error line(s):\n${errors.slice(0, 5).join('\n')}`);
+  }
+  console.log(`\nevery example ran: ${examples.length} blocks, and the server logged no error`);
 }
 
 main().catch((error: unknown) => {
