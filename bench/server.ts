@@ -18,12 +18,20 @@ import pg from 'pg';
 export const ROOT = join(import.meta.dirname, '..');
 
 /**
- * The V8 heap flags of `npm run start:prod` (and the image): the bench and the soak measure
- * the process as production runs it, memory included.
+ * The V8 flags of `npm run start:prod` (and the image): the bench and the soak measure the
+ * process as production runs it, memory and garbage collection included. The tracing hook
+ * (`--import`) is left out: the bench runs without an exporter.
  */
-export const PRODUCTION_HEAP_FLAGS: string[] = (
-  JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
-).scripts['start:prod']!.split(' ').filter((arg) => arg.startsWith('--max-'));
+export const PRODUCTION_V8_FLAGS: string[] = v8Flags(
+  (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts[
+    'start:prod'
+  ]!.split(' '),
+);
+
+/** The V8 flags among a `node` command's arguments: the heap limits and the garbage collector's switches. */
+export function v8Flags(args: readonly string[]): string[] {
+  return args.filter((arg) => arg.startsWith('--max-') || arg.startsWith('--no-'));
+}
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 5_000;
 const SERVER_LOG_LINES = 50;
@@ -141,7 +149,7 @@ export function freePort(): Promise<number> {
 /** Spawns the server; `waitUntilReady` tells when it answers. */
 async function spawnServer(config: ServerConfig, entry: string, dbUrl: string): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...PRODUCTION_HEAP_FLAGS, entry], {
+  const child = spawn(process.execPath, [...PRODUCTION_V8_FLAGS, entry], {
     cwd: ROOT,
     env: {
       ...process.env,

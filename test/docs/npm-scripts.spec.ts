@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { PRODUCTION_V8_FLAGS, v8Flags } from '../../bench/server.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   engines: { node: string };
@@ -29,20 +30,24 @@ describe('npm scripts', () => {
   it('should give npm run dev a watch mode and npm run start:prod the tracing hook', () => {
     expect(pkg.scripts.dev).toBe(`${WRAPPER}nest start --watch`);
     expect(pkg.scripts['start:prod']).toBe(
-      `${WRAPPER}node --max-semi-space-size=8 --max-old-space-size=192 --import ./dist/otel.js dist/main.js`,
+      `${WRAPPER}node --max-semi-space-size=8 --max-old-space-size=192 --no-allocation-site-pretenuring --import ./dist/otel.js dist/main.js`,
     );
   });
 
-  it('should run the image and the Kubernetes pods with the V8 heap limits of npm run start:prod', () => {
+  it('should run the image, the Kubernetes pods and the bench with the V8 flags of npm run start:prod', () => {
     const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
-    const heapFlags = (args: string[]) => args.filter((arg) => arg.startsWith('--max-'));
-    const startProd = heapFlags(pkg.scripts['start:prod']!.split(' '));
-    expect(startProd).toHaveLength(2);
+    const startProd = v8Flags(pkg.scripts['start:prod']!.split(' '));
+    expect(startProd).toEqual([
+      '--max-semi-space-size=8',
+      '--max-old-space-size=192',
+      '--no-allocation-site-pretenuring',
+    ]);
     const dockerCmd = JSON.parse(/^CMD (\[.*\])$/m.exec(read('Dockerfile'))?.[1] ?? '[]') as string[];
-    expect(heapFlags(dockerCmd)).toEqual(startProd);
+    expect(v8Flags(dockerCmd)).toEqual(startProd);
     const podCommand = JSON.parse(
       /^\s*command: (\[.*\])$/m.exec(read('deploy/kubernetes/deployment.yaml'))?.[1] ?? '[]',
     ) as string[];
-    expect(heapFlags(podCommand)).toEqual(startProd);
+    expect(v8Flags(podCommand)).toEqual(startProd);
+    expect(PRODUCTION_V8_FLAGS).toEqual(startProd);
   });
 });
