@@ -18,19 +18,27 @@ import pg from 'pg';
 export const ROOT = join(import.meta.dirname, '..');
 
 /**
- * The V8 flags of `npm run start:prod` (and the image): the bench and the soak measure the
- * process as production runs it, memory and garbage collection included. The tracing hook
- * (`--import`) is left out: the bench runs without an exporter.
+ * The Node flags of `npm run start:prod` (and the image): the bench and the soak measure the
+ * process as production runs it, memory and garbage collection included.
  */
-export const PRODUCTION_V8_FLAGS: string[] = v8Flags(
+export const PRODUCTION_NODE_FLAGS: string[] = nodeFlags(
   (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts[
     'start:prod'
   ]!.split(' '),
 );
 
-/** The V8 flags among a `node` command's arguments: the heap limits and the garbage collector's switches. */
-export function v8Flags(args: readonly string[]): string[] {
-  return args.filter((arg) => arg.startsWith('--max-') || arg.startsWith('--no-'));
+/**
+ * The flags a `node` command gives Node itself: every `--` argument between the last `node`
+ * and the script, so a flag added to the start command is never left out by a pattern. The
+ * tracing hook (`--import <module>`) is not one: the bench runs without an exporter.
+ */
+export function nodeFlags(args: readonly string[]): string[] {
+  const flags: string[] = [];
+  for (let i = args.lastIndexOf('node') + 1; i < args.length && args[i]!.startsWith('--'); i += 1) {
+    if (args[i] === '--import') i += 1;
+    else flags.push(args[i]!);
+  }
+  return flags;
 }
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -149,7 +157,7 @@ export function freePort(): Promise<number> {
 /** Spawns the server; `waitUntilReady` tells when it answers. */
 async function spawnServer(config: ServerConfig, entry: string, dbUrl: string): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...PRODUCTION_V8_FLAGS, entry], {
+  const child = spawn(process.execPath, [...PRODUCTION_NODE_FLAGS, entry], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { PRODUCTION_V8_FLAGS, v8Flags } from '../../bench/server.js';
+import { PRODUCTION_NODE_FLAGS, nodeFlags } from '../../bench/server.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   engines: { node: string };
@@ -34,20 +34,20 @@ describe('npm scripts', () => {
     );
   });
 
-  it('should run the image, the Kubernetes pods and the bench with the V8 flags of npm run start:prod', () => {
+  it('should run the image, the Kubernetes pods and the bench with the Node flags of npm run start:prod', () => {
     const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
-    const startProd = v8Flags(pkg.scripts['start:prod']!.split(' '));
+    const startProd = nodeFlags(pkg.scripts['start:prod']!.split(' '));
     expect(startProd).toEqual([
       '--max-semi-space-size=8',
       '--max-old-space-size=192',
       '--no-allocation-site-pretenuring',
     ]);
     const dockerCmd = JSON.parse(/^CMD (\[.*\])$/m.exec(read('Dockerfile'))?.[1] ?? '[]') as string[];
-    expect(v8Flags(dockerCmd)).toEqual(startProd);
+    expect(nodeFlags(dockerCmd)).toEqual(startProd);
     const podCommand = JSON.parse(
       /^\s*command: (\[.*\])$/m.exec(read('deploy/kubernetes/deployment.yaml'))?.[1] ?? '[]',
     ) as string[];
-    expect(v8Flags(podCommand)).toEqual(startProd);
-    expect(PRODUCTION_V8_FLAGS).toEqual(startProd);
+    expect(nodeFlags(podCommand)).toEqual(startProd);
+    expect(PRODUCTION_NODE_FLAGS).toEqual(startProd);
   });
 });
