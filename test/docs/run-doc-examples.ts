@@ -13,6 +13,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { levels } from 'pino';
 // @ts-expect-error TS5097: Node runs this file as TypeScript source, so the import names the .ts file.
 import { allExamples, exampleProblems, ROOT, type Example } from './doc-examples.ts';
 
@@ -83,16 +84,13 @@ async function stop(server: ChildProcess): Promise<void> {
   ]);
 }
 
-/** pino's levels `error` and `fatal`. */
-const ERROR_LEVEL = 50;
-
 /** The server's JSON log lines at `error` or above (it logs JSON to a pipe; other output is not a log line). */
 function errorLines(output: string): string[] {
   return output.split('\n').filter((line) => {
     if (!line.startsWith('{')) return false;
     try {
       const { level } = JSON.parse(line) as { level?: unknown };
-      return typeof level === 'number' && level >= ERROR_LEVEL;
+      return typeof level === 'number' && level >= levels.values.error!;
     } catch {
       return false;
     }
