@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 /**
  * A bearer secret: a recognizable tag (so secret scanners can spot a leaked one) and 256
@@ -11,5 +11,5 @@ export function newOpaqueToken(tag: string): string {
 
 /** The stored form of an opaque token: SHA-256, looked up by equality on an indexed column. */
 export function hashOpaqueToken(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
+  return hash('sha256', token, 'buffer');
 }

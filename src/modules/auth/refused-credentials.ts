@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Request } from 'express';
 import { addressBucket, clientAddress } from '../../common/http/client-address.js';
 import type { PresentedCredential } from './credentials.js';
@@ -68,6 +68,6 @@ function keyOf(credential: PresentedCredential, request: Request): string | unde
   if (credential.kind === 'session' || credential.challengeScheme === 'DPoP') return undefined;
   const presented = request.headers.authorization ?? request.headers['x-api-key'];
   if (typeof presented !== 'string') return undefined;
-  const digest = createHash('sha256').update(presented).digest('base64url');
+  const digest = hash('sha256', presented, 'base64url');
   return `${addressBucket(clientAddress(request))} ${digest}`;
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { DataSource } from 'typeorm';
@@ -87,5 +87,5 @@ export class SignInPolicy {
 
 /** Per user, so one table of digests of every IPv4 address does not read them all back. */
 function digest(userId: string, kind: string, value: string): Buffer {
-  return createHash('sha256').update(`${userId}\0${kind}\0${value}`, 'utf8').digest();
+  return hash('sha256', `${userId}\0${kind}\0${value}`, 'buffer');
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 export const RECOVERY_CODE_COUNT = 10;
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
@@ -25,7 +25,5 @@ export function newRecoveryCode(): string {
  * guessed offline from the hash, so a slow password hash would add nothing.
  */
 export function hashRecoveryCode(code: string): Buffer {
-  return createHash('sha256')
-    .update(code.toLowerCase().replace(/[^a-z2-7]/g, ''), 'utf8')
-    .digest();
+  return hash('sha256', code.toLowerCase().replace(/[^a-z2-7]/g, ''), 'buffer');
 }

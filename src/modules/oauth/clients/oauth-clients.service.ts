@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { newOpaqueToken } from '../../../common/auth/opaque-token.js';
 import type { Principal } from '../../../common/auth/principal.js';
@@ -11,7 +11,7 @@ import { OAuthClientsRepository } from './oauth-clients.repository.js';
 
 /** Client secrets are 256 random bits, so a plain SHA-256 is enough to store them (no guessing to slow down). */
 export function hashClientSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 /** Registration of OAuth clients (oauth-clients:manage): who may use the authorization server. */

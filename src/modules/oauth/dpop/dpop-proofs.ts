@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify, type JWTPayload } from 'jose';
@@ -44,10 +44,10 @@ export class DpopProofs {
     if (typeof iat !== 'number' || Math.abs(now - iat) > PROOF_WINDOW_SECONDS) return false;
     if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) return false;
     if (payload.htm !== request.method || !this.isThisUrl(payload.htu, request)) return false;
-    if (payload.ath !== createHash('sha256').update(accessToken).digest('base64url')) return false;
+    if (payload.ath !== hash('sha256', accessToken, 'base64url')) return false;
     if (thumbprint !== boundThumbprint) return false;
     // Last, so that only a proof good in every other way uses up its id.
-    const replayKey = createHash('sha256').update(`${thumbprint}.${jti}`).digest('base64url');
+    const replayKey = hash('sha256', `${thumbprint}.${jti}`, 'base64url');
     return this.replays.firstUse(replayKey, 2 * PROOF_WINDOW_SECONDS);
   }
 
