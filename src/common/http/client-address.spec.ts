@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addressBucket, canonicalAddress } from './client-address.js';
+import type { Request } from 'express';
+import { addressBucket, canonicalAddress, clientAddress } from './client-address.js';
 
 describe(addressBucket.name, () => {
   it('should keep an IPv4 address as it is, also when mapped into IPv6', () => {
@@ -25,6 +26,36 @@ describe(addressBucket.name, () => {
 
   it('should leave what is not an address alone', () => {
     expect(addressBucket('unknown')).toBe('unknown');
+  });
+
+  it('should answer each address its own bucket when they come in turns (the last answer is kept)', () => {
+    for (let round = 0; round < 2; round++) {
+      expect(addressBucket('2001:db8:a:b::1')).toBe('2001:db8:a:b::/64');
+      expect(addressBucket('2001:db8:a:b::1')).toBe('2001:db8:a:b::/64');
+      expect(addressBucket('198.51.100.4')).toBe('198.51.100.4');
+      expect(addressBucket('::ffff:198.51.100.5')).toBe('198.51.100.5');
+    }
+  });
+});
+
+describe(clientAddress.name, () => {
+  it('should work the address out once per request, whoever asks', () => {
+    let reads = 0;
+    const request = {
+      socket: { remoteAddress: '::ffff:192.0.2.9' },
+      get ip() {
+        reads += 1;
+        return '192.0.2.9';
+      },
+    } as unknown as Request;
+    expect([clientAddress(request), clientAddress(request), clientAddress(request)]).toEqual([
+      '192.0.2.9',
+      '192.0.2.9',
+      '192.0.2.9',
+    ]);
+    expect(reads).toBe(1);
+    // Another request from elsewhere gets its own.
+    expect(clientAddress({ ip: '203.0.113.1', socket: {} } as unknown as Request)).toBe('203.0.113.1');
   });
 });
 

@@ -1,12 +1,17 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Request } from 'express';
 
+const CLIENT_ADDRESS = Symbol('client address');
+
 /**
  * The client address as Express resolves it: the socket's peer, unless TRUST_PROXY names
  * the proxies whose X-Forwarded-For may be believed. A forged header changes nothing.
  */
 export function clientAddress(req: Request): string {
-  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+  // Held on the request: limits, refusals, alerts and the audit each ask, and Express works
+  // the answer out again from the socket and X-Forwarded-For on every read of req.ip.
+  const held = req as Request & { [CLIENT_ADDRESS]?: string };
+  return (held[CLIENT_ADDRESS] ??= req.ip ?? req.socket.remoteAddress ?? 'unknown');
 }
 
 const IPV4_MAPPED = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/;
@@ -44,8 +49,17 @@ function ipv6Groups(address: string): number[] {
  * The audit trail keeps the full address.
  */
 export function addressBucket(address: string): string {
+  if (lastBucket?.address !== address) lastBucket = { address, bucket: bucketOf(address) };
+  return lastBucket.bucket;
+}
+
+/** The last address asked about: one request asks for its bucket several times over. */
+let lastBucket: { address: string; bucket: string } | undefined;
+
+function bucketOf(address: string): string {
   const canonical = canonicalAddress(address);
-  if (!isIPv6(canonical)) return canonical;
+  // Every IPv6 address has a colon; an IPv4 one is then spared node:net's long IPv6 pattern.
+  if (!canonical.includes(':') || !isIPv6(canonical)) return canonical;
   const groups = ipv6Groups(canonical);
   if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
     const [high = 0, low = 0] = groups.slice(6);
