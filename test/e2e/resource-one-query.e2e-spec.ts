@@ -95,7 +95,10 @@ describe('GET /api/v1/resources/:id with a JWT or a personal token', () => {
         .expect(200);
     }
     const names = sql.names();
-    expect(names.every((name) => name?.startsWith('resource-list-')), sql.statements().join('\n')).toBe(true);
+    expect(
+      names.every((name) => name?.startsWith('resource-list-')),
+      sql.statements().join('\n'),
+    ).toBe(true);
     // Five searches, one shape; three limits with a filter, signed in, another.
     expect(new Set(names.slice(0, searches.length)).size).toBe(1);
     expect(new Set(names).size).toBe(2);
