@@ -125,8 +125,8 @@ function databaseUrl(name: string): string {
  * The compiled entry point. A build outside the project (BENCH_DIST=/tmp/...) would find
  * neither node_modules nor `"type": "module"` from where it lies, so both are provided.
  */
-function serverEntry(): string {
-  const dir = resolve(ROOT, process.env.BENCH_DIST || 'dist');
+function serverEntry(dist: string): string {
+  const dir = resolve(ROOT, dist);
   const main = join(dir, 'main.js');
   if (!existsSync(main)) {
     throw new Error(
@@ -276,10 +276,10 @@ export interface Harness {
 
 /**
  * Creates the database (named `<tool>_<random>`) and takes over Ctrl-C, so an interrupted
- * run still stops its servers and drops its database.
+ * run still stops its servers and drops its database. Its servers run the build in `dist`.
  */
-export async function openHarness(tool: string): Promise<Harness> {
-  const entry = serverEntry();
+export async function openHarness(tool: string, dist = process.env.BENCH_DIST || 'dist'): Promise<Harness> {
+  const entry = serverEntry(dist);
   const dbName = `${tool}_${randomBytes(6).toString('hex')}`;
   await withAdmin(`CREATE DATABASE ${dbName}`).catch((error: unknown) => {
     const { host } = new URL(adminUrl);
