@@ -176,7 +176,7 @@ async function main(): Promise<number> {
   if (!a) throw new Error('PAIR_A must name a build to compare with PAIR_B (default dist)');
   const builds = { A: a, B: process.env.PAIR_B || 'dist' };
   const names = (process.env.PAIR_SCENARIOS || 'live,read,token,key,list,create,bad').split(',');
-  const unknown = names.filter((name) => !(name in SCENARIOS));
+  const unknown = names.filter((name) => !Object.hasOwn(SCENARIOS, name));
   if (unknown.length > 0)
     throw new Error(`unknown scenarios ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}`);
   const rounds = positiveNumber('PAIR_ROUNDS', 4, true);
