@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Request } from 'express';
-import { addressBucket, canonicalAddress, clientAddress } from './client-address.js';
+import { addressBucket, canonicalAddress, clientAddress, clientBucket } from './client-address.js';
 
 describe(addressBucket.name, () => {
   it('should keep an IPv4 address as it is, also when mapped into IPv6', () => {
@@ -56,6 +56,25 @@ describe(clientAddress.name, () => {
     expect(reads).toBe(1);
     // Another request from elsewhere gets its own.
     expect(clientAddress({ ip: '203.0.113.1', socket: {} } as unknown as Request)).toBe('203.0.113.1');
+  });
+});
+
+describe(clientBucket.name, () => {
+  it('should be the bucket of the client address, worked out once per request', () => {
+    let reads = 0;
+    const request = {
+      socket: {},
+      get ip() {
+        reads += 1;
+        return '2001:db8:a:b::7';
+      },
+    } as unknown as Request;
+    expect([clientBucket(request), clientBucket(request), clientAddress(request)]).toEqual([
+      '2001:db8:a:b::/64',
+      '2001:db8:a:b::/64',
+      '2001:db8:a:b::7',
+    ]);
+    expect(reads).toBe(1);
   });
 });
 

@@ -1,17 +1,23 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Request } from 'express';
+import { oncePerRequest } from './once-per-request.js';
 
 const CLIENT_ADDRESS = Symbol('client address');
+const CLIENT_BUCKET = Symbol('client address bucket');
 
 /**
  * The client address as Express resolves it: the socket's peer, unless TRUST_PROXY names
- * the proxies whose X-Forwarded-For may be believed. A forged header changes nothing.
+ * the proxies whose X-Forwarded-For may be believed. A forged header changes nothing. Once
+ * per request: limits, refusals, alerts and the audit each ask, and Express works `req.ip`
+ * out again from the socket and X-Forwarded-For on every read.
  */
 export function clientAddress(req: Request): string {
-  // Held on the request: limits, refusals, alerts and the audit each ask, and Express works
-  // the answer out again from the socket and X-Forwarded-For on every read of req.ip.
-  const held = req as Request & { [CLIENT_ADDRESS]?: string };
-  return (held[CLIENT_ADDRESS] ??= req.ip ?? req.socket.remoteAddress ?? 'unknown');
+  return oncePerRequest(req, CLIENT_ADDRESS, () => req.ip ?? req.socket.remoteAddress ?? 'unknown');
+}
+
+/** The `addressBucket` of the request's client address, once per request. */
+export function clientBucket(req: Request): string {
+  return oncePerRequest(req, CLIENT_BUCKET, () => addressBucket(clientAddress(req)));
 }
 
 const IPV4_MAPPED = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/;
@@ -49,14 +55,6 @@ function ipv6Groups(address: string): number[] {
  * The audit trail keeps the full address.
  */
 export function addressBucket(address: string): string {
-  if (lastBucket?.address !== address) lastBucket = { address, bucket: bucketOf(address) };
-  return lastBucket.bucket;
-}
-
-/** The last address asked about: one request asks for its bucket several times over. */
-let lastBucket: { address: string; bucket: string } | undefined;
-
-function bucketOf(address: string): string {
   const canonical = canonicalAddress(address);
   // Every IPv6 address has a colon; an IPv4 one is then spared node:net's long IPv6 pattern.
   if (!canonical.includes(':') || !isIPv6(canonical)) return canonical;

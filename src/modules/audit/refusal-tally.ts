@@ -74,15 +74,16 @@ export class RefusalTally {
     this.open.delete(key);
     if (tally.count === 0) return;
     const { first } = tally;
+    const bucket = first.ip ? addressBucket(first.ip) : null;
     emit({
       ...first,
       at: tally.lastAt,
       requestId: null,
       latencyMs: null,
-      target: first.ip ? addressBucket(first.ip) : null,
+      target: bucket,
       details: {
         aggregated: tally.count,
-        addressBucket: first.ip ? addressBucket(first.ip) : null,
+        addressBucket: bucket,
         windowStart: new Date(tally.windowStart).toISOString(),
         windowEnd: new Date(tally.windowStart + TALLY_WINDOW_MS).toISOString(),
         ...(first.details.kind ? { kind: first.details.kind } : {}),

@@ -26,6 +26,25 @@ describe(RefusedCredentials.name, () => {
     expect(refused.isRefused(session, from('203.0.113.7', 'Bearer s'), 1)).toBe(false);
   });
 
+  it("should read and hash a request's credential once, though it is looked up and then remembered", () => {
+    const refused = new RefusedCredentials(10, 1_000);
+    refused.remember(jwt, from('203.0.113.7', 'Bearer bad'), 0);
+    let reads = 0;
+    const request = {
+      ip: '203.0.113.7',
+      headers: {
+        get authorization() {
+          reads += 1;
+          return 'Bearer bad';
+        },
+      },
+    } as unknown as Request;
+    expect(refused.isRefused(jwt, request, 10)).toBe(true);
+    refused.remember(jwt, request, 10);
+    expect(reads).toBe(1);
+    expect(refused.isRefused(jwt, from('203.0.113.7', 'Bearer bad'), 1_005)).toBe(true);
+  });
+
   it('should keep a renewed refusal for its whole time while older ones expire around it', () => {
     const refused = new RefusedCredentials(10, 1_000);
     refused.remember(jwt, from('203.0.113.7', 'Bearer old'), 0);

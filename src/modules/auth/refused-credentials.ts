@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import type { Request } from 'express';
-import { addressBucket, clientAddress } from '../../common/http/client-address.js';
+import { clientBucket } from '../../common/http/client-address.js';
+import { oncePerRequest } from '../../common/http/once-per-request.js';
 import type { PresentedCredential } from './credentials.js';
 
 /** Refused credentials remembered per instance; past it the least recently refused are forgotten. */
@@ -63,11 +64,20 @@ export class RefusedCredentials {
   }
 }
 
-/** The key for a request's credential, or undefined when its refusal must not be remembered. */
+const REFUSAL_KEY = Symbol('refusal key');
+
+/**
+ * The key for a request's credential, or undefined when its refusal must not be remembered.
+ * Once per request: a credential refused again is looked up and then remembered afresh.
+ */
 function keyOf(credential: PresentedCredential, request: Request): string | undefined {
+  return oncePerRequest(request, REFUSAL_KEY, () => refusalKey(credential, request));
+}
+
+function refusalKey(credential: PresentedCredential, request: Request): string | undefined {
   if (credential.kind === 'session' || credential.challengeScheme === 'DPoP') return undefined;
   const presented = request.headers.authorization ?? request.headers['x-api-key'];
   if (typeof presented !== 'string') return undefined;
   const digest = hash('sha256', presented, 'base64url');
-  return `${addressBucket(clientAddress(request))} ${digest}`;
+  return `${clientBucket(request)} ${digest}`;
 }

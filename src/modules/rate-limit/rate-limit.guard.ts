@@ -4,7 +4,7 @@ import { ThrottlerGuard, type ThrottlerOptions } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { routeSecurity } from '../../common/auth/route-security.js';
 import { TooManyRequestsError } from '../../common/errors/app-error.js';
-import { addressBucket, clientAddress } from '../../common/http/client-address.js';
+import { clientBucket } from '../../common/http/client-address.js';
 import { AppConfig } from '../../config/app-config.js';
 import { SpentAddresses, type AppliedLimit } from './spent-addresses.js';
 
@@ -66,7 +66,7 @@ export class RateLimitGuard extends ThrottlerGuard implements OnApplicationBoots
    */
   refuseSpentAddress(req: Request, res: Response): void {
     if (!this.config.rateLimits.enabled) return;
-    const spent = this.spentAddresses.check(addressBucket(clientAddress(req)));
+    const spent = this.spentAddresses.check(clientBucket(req));
     if (!spent) return;
     req.appliedRateLimit = spent;
     refuse(res, spent);
@@ -78,7 +78,7 @@ export class RateLimitGuard extends ThrottlerGuard implements OnApplicationBoots
    */
   async countByAddress(req: Request, res: Response, names: readonly AddressLimitName[]): Promise<void> {
     if (!this.config.rateLimits.enabled) return;
-    const tracker = addressBucket(clientAddress(req));
+    const tracker = clientBucket(req);
     for (const throttler of this.throttlers as Throttler[]) {
       if (!(names as readonly string[]).includes(throttler.name)) continue;
       const { limit, ttl } = throttler;

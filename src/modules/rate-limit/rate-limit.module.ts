@@ -3,7 +3,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import { ThrottlerModule, type ThrottlerOptions } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { routeSecurity } from '../../common/auth/route-security.js';
-import { addressBucket, clientAddress } from '../../common/http/client-address.js';
+import { clientBucket } from '../../common/http/client-address.js';
 import { CounterStore } from '../../common/redis/counter-store.js';
 import { AppConfig } from '../../config/app-config.js';
 import { CounterThrottlerStorage } from './counter-throttler-storage.js';
@@ -19,7 +19,7 @@ const requestOf = (context: ExecutionContext) => context.switchToHttp().getReque
  */
 function throttlers(config: AppConfig): ThrottlerOptions[] {
   const { anonymous, user, auth } = config.rateLimits;
-  const byAddress = (req: Record<string, unknown>) => addressBucket(clientAddress(req as unknown as Request));
+  const byAddress = (req: Record<string, unknown>) => clientBucket(req as unknown as Request);
   return [
     {
       name: 'anonymous',

@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { Counter } from 'prom-client';
 import { AUDIT_RECORD, type AuditRecord } from '../../../common/audit/audit-record.js';
-import { addressBucket, clientAddress } from '../../../common/http/client-address.js';
+import { clientBucket } from '../../../common/http/client-address.js';
 import { currentRequest } from '../../../common/http/request-context.js';
 import { MetricsRegistry } from '../../../common/metrics/metrics-registry.js';
 import { RedisService } from '../../../common/redis/redis.service.js';
@@ -63,7 +63,7 @@ export class SecurityAlertsListener implements OnModuleInit, OnApplicationShutdo
     let detections: Detection[];
     try {
       detections = await this.detectors.observe(record, {
-        address: request ? addressBucket(clientAddress(request)) : undefined,
+        address: request ? clientBucket(request) : undefined,
         request,
       });
     } catch (error) {
