@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error TS5097: Node runs bench/ as TypeScript source, so the import must name the
 // .ts file, and tsconfig.json does not allow .ts extensions. Types still flow through.
-import { PASSWORD, serverEnv } from './scenarios.ts';
+import { PASSWORD, serverEnv, tamperSignature } from './scenarios.ts';
 import type { Harness, Server } from './server.ts';
 // @ts-expect-error TS5097, as above.
 import { cpuMs, median, openHarness, positiveNumber, printColumns, runTool } from './server.ts';
@@ -93,15 +93,10 @@ const SCENARIOS: Record<string, PairScenario> = {
   bad: {
     description: 'S8 read, tampered JWT (401)',
     path: ownResource,
-    headers: (f) => bearer(tampered(f.jwt)),
+    headers: (f) => bearer(tamperSignature(f.jwt)),
     expectStatus: 401,
   },
 };
-
-function tampered(jwt: string): string {
-  const [header, payload, signature = ''] = jwt.split('.');
-  return `${header}.${payload}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
-}
 
 async function call(server: Server, method: string, path: string, body?: unknown, headers = {}): Promise<unknown> {
   const response = await fetch(`${server.baseUrl}${path}`, {
@@ -198,20 +193,26 @@ async function main(): Promise<number> {
       console.log(`${label}: ${builds[label]} (pid ${server.pid})`);
     }
 
+    // wrk sends a body through a Lua script: one per POST scenario.
+    const postScripts = new Map<string, string>();
+    for (const name of names) {
+      const { body } = SCENARIOS[name]!;
+      if (body === undefined) continue;
+      const script = join(scratch, `${name}.lua`);
+      writeFileSync(
+        script,
+        `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["Content-Type"] = "application/json"\n`,
+      );
+      postScripts.set(name, script);
+    }
     let unexpected = 0;
     const drive = (name: string, side: Side, seconds: number): Run => {
       const scenario = SCENARIOS[name]!;
       const args = ['-t1', `-c${connections}`, `-d${seconds}s`];
       for (const [header, value] of Object.entries(scenario.headers(side.fixtures)))
         args.push('-H', `${header}: ${value}`);
-      if (scenario.body !== undefined) {
-        const script = join(scratch, `${name}.lua`);
-        writeFileSync(
-          script,
-          `wrk.method = "POST"\nwrk.body = ${JSON.stringify(scenario.body)}\nwrk.headers["Content-Type"] = "application/json"\n`,
-        );
-        args.push('-s', script);
-      }
+      const script = postScripts.get(name);
+      if (script) args.push('-s', script);
       args.push(`${side.server.baseUrl}${scenario.path(side.fixtures)}`);
       const before = cpuMs(side.server.pid);
       const output = execFileSync('wrk', args, { encoding: 'utf8' });

@@ -239,10 +239,15 @@ async function freshApiKey(ctx: ScenarioContext): Promise<string> {
   return ((await response.json()) as { key: string }).key;
 }
 
+/** `jwt` with its signature's first character changed: well formed, and it does not verify. */
+export function tamperSignature(jwt: string): string {
+  const [header, payload, signature = ''] = jwt.split('.');
+  return `${header}.${payload}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
+}
+
 /** A well-formed JWT of this server whose signature does not verify. */
 async function tamperedJwt(ctx: ScenarioContext): Promise<string> {
-  const [header, payload, signature = ''] = (await accessToken(ctx)).split('.');
-  return `${header}.${payload}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
+  return tamperSignature(await accessToken(ctx));
 }
 
 const RESOURCE_BODY = JSON.stringify({
