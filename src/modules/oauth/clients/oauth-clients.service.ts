@@ -1,6 +1,6 @@
-import { hash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { newOpaqueToken } from '../../../common/auth/opaque-token.js';
+import { hashOpaqueToken, newOpaqueToken } from '../../../common/auth/opaque-token.js';
 import type { Principal } from '../../../common/auth/principal.js';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../../../common/errors/app-error.js';
 import { decodeCursor, toPage, type Page, type PageQuery } from '../../../common/http/pagination.js';
@@ -9,9 +9,12 @@ import { OAuthModelsRepository } from '../oauth-models.repository.js';
 import type { OAuthClient } from './oauth-client.entity.js';
 import { OAuthClientsRepository } from './oauth-clients.repository.js';
 
-/** Client secrets are 256 random bits, so a plain SHA-256 is enough to store them (no guessing to slow down). */
+/**
+ * A client secret is an opaque token (256 random bits), stored as one is hashed; in hex, the
+ * form the column has always held.
+ */
 export function hashClientSecret(secret: string): string {
-  return hash('sha256', secret, 'hex');
+  return hashOpaqueToken(secret).toString('hex');
 }
 
 /** Registration of OAuth clients (oauth-clients:manage): who may use the authorization server. */
