@@ -7,7 +7,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['src/**/*.spec.ts', 'test/docs/**/*.spec.ts', 'test/lint/**/*.spec.ts'] },
+        test: { name: 'unit', include: ['src/**/*.spec.ts', 'test/bench/**/*.spec.ts', 'test/docs/**/*.spec.ts', 'test/lint/**/*.spec.ts'] },
       },
       {
         extends: true,

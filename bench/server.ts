@@ -9,7 +9,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -246,17 +246,43 @@ export function rssMb(pid: number): number | undefined {
   }
 }
 
-/** CPU time the process has used so far; undefined where /proc is missing. */
+/**
+ * CPU time the process and its live descendants have used so far (with `WEB_CONCURRENCY` the
+ * server is a primary whose workers do the work); undefined where /proc is missing.
+ */
 export function cpuMs(pid: number): number | undefined {
+  const own = processStat(pid);
+  if (own === undefined) return undefined;
+  const all = processStats();
+  const below = (parent: number): number =>
+    all.filter((stat) => stat.parent === parent).reduce((sum, child) => sum + child.cpuMs + below(child.pid), 0);
+  return own.cpuMs + below(pid);
+}
+
+interface ProcessStat {
+  pid: number;
+  parent: number;
+  /** utime and stime. */
+  cpuMs: number;
+}
+
+function processStat(pid: number): ProcessStat | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name may hold spaces; the numeric fields start after its closing paren.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    // utime and stime are in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+    return { pid, parent: Number(fields[1]), cpuMs: (Number(fields[11]) + Number(fields[12])) * 10 };
   } catch {
+    // Gone between listing /proc and reading it, or no /proc at all.
     return undefined;
   }
+}
+
+function processStats(): ProcessStat[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .flatMap((name) => processStat(Number(name)) ?? []);
 }
 
 // --- the harness ---
