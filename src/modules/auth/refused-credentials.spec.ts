@@ -45,6 +45,14 @@ describe(RefusedCredentials.name, () => {
     expect(refused.isRefused(jwt, from('203.0.113.7', 'Bearer bad'), 1_005)).toBe(true);
   });
 
+  it('should decide by the credential whether a refusal is kept, not by what the request was first asked about', () => {
+    const refused = new RefusedCredentials(10, 1_000);
+    const request = from('203.0.113.7', 'Bearer bad');
+    refused.remember(session, request, 0);
+    refused.remember(jwt, request, 0);
+    expect(refused.isRefused(jwt, from('203.0.113.7', 'Bearer bad'), 1)).toBe(true);
+  });
+
   it('should keep a renewed refusal for its whole time while older ones expire around it', () => {
     const refused = new RefusedCredentials(10, 1_000);
     refused.remember(jwt, from('203.0.113.7', 'Bearer old'), 0);

@@ -64,20 +64,18 @@ export class RefusedCredentials {
   }
 }
 
-const REFUSAL_KEY = Symbol('refusal key');
+const PRESENTED_KEY = Symbol('refused-credential key');
 
-/**
- * The key for a request's credential, or undefined when its refusal must not be remembered.
- * Once per request: a credential refused again is looked up and then remembered afresh.
- */
+/** The key for a request's credential, or undefined when its refusal must not be remembered. */
 function keyOf(credential: PresentedCredential, request: Request): string | undefined {
-  return oncePerRequest(request, REFUSAL_KEY, () => refusalKey(credential, request));
+  if (credential.kind === 'session' || credential.challengeScheme === 'DPoP') return undefined;
+  // Once per request: a credential refused again is looked up and then remembered afresh.
+  return oncePerRequest(request, PRESENTED_KEY, () => presentedKey(request));
 }
 
-function refusalKey(credential: PresentedCredential, request: Request): string | undefined {
-  if (credential.kind === 'session' || credential.challengeScheme === 'DPoP') return undefined;
+/** Where the request comes from and a digest of what it presented: the request's alone. */
+function presentedKey(request: Request): string | undefined {
   const presented = request.headers.authorization ?? request.headers['x-api-key'];
   if (typeof presented !== 'string') return undefined;
-  const digest = hash('sha256', presented, 'base64url');
-  return `${clientBucket(request)} ${digest}`;
+  return `${clientBucket(request)} ${hash('sha256', presented, 'base64url')}`;
 }
