@@ -7,8 +7,9 @@
  * is the figure to compare: it moves less than req/s with the load of the rest of the machine.
  * The medians of the rounds are printed with the change from A to B, then each round's.
  *
- * Env: PAIR_A and PAIR_B (the builds: `npx tsc -p tsconfig.build.json --outDir <folder>`; B
- * defaults to dist), PAIR_ENV_A and PAIR_ENV_B (JSON objects of extra environment for one
+ * Env: PAIR_A and PAIR_B (the builds: `npx tsc -p tsconfig.build.json --outDir <folder>`; A is
+ * the one before the change, B the change and by default dist, so the change columns read as
+ * what the change does), PAIR_ENV_A and PAIR_ENV_B (JSON objects of extra environment for one
  * side, e.g. {"DB_POOL_SIZE":"4"}: one build against itself measures a setting),
  * PAIR_SCENARIOS (default live,read,token,key,list,create,bad), PAIR_ROUNDS (default 4),
  * PAIR_DURATION (seconds per run, default 5), PAIR_CONNECTIONS (default 32),
@@ -20,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error TS5097: Node runs bench/ as TypeScript source, so the import must name the
 // .ts file, and tsconfig.json does not allow .ts extensions. Types still flow through.
-import { PASSWORD, serverEnv, tamperSignature } from './scenarios.ts';
+import { call, PASSWORD, serverEnv, tamperSignature } from './scenarios.ts';
 import type { Harness, Server } from './server.ts';
 // @ts-expect-error TS5097, as above.
 import { cpuMs, median, openHarness, positiveNumber, printColumns, runTool } from './server.ts';
@@ -98,47 +99,40 @@ const SCENARIOS: Record<string, PairScenario> = {
   },
 };
 
-async function call(server: Server, method: string, path: string, body?: unknown, headers = {}): Promise<unknown> {
-  const response = await fetch(`${server.baseUrl}${path}`, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
+/** The setup's requests: a JSON body in, the JSON answer out. */
+async function post(server: Server, path: string, expectStatus: number, body: unknown, headers = {}): Promise<unknown> {
+  const response = await call({ baseUrl: server.baseUrl, server: server.name }, 'POST', path, expectStatus, {
+    body,
+    headers,
   });
-  if (!response.ok) throw new Error(`${method} ${path} on ${server.name} answered ${response.status}`);
   return response.json();
 }
 
 async function makeFixtures(server: Server): Promise<Fixtures> {
   const email = `pair-${Date.now()}@example.com`;
-  await call(server, 'POST', '/api/v1/auth/register', { email, password: PASSWORD, displayName: 'Pair' });
-  const { access_token: jwt } = (await call(server, 'POST', '/api/v1/auth/login', { email, password: PASSWORD })) as {
+  await post(server, '/api/v1/auth/register', 201, { email, password: PASSWORD, displayName: 'Pair' });
+  const { access_token: jwt } = (await post(server, '/api/v1/auth/login', 200, { email, password: PASSWORD })) as {
     access_token: string;
   };
   let resourceId = '';
   for (let i = 0; i < 100; i += 1) {
     const visibility = i % 4 === 0 ? 'public' : 'private';
-    const created = (await call(
+    const created = (await post(
       server,
-      'POST',
       '/api/v1/resources',
+      201,
       { name: `bench resource ${i}`, description: 'x'.repeat(120), visibility },
       bearer(jwt),
     )) as { id: string };
     if (visibility === 'private') resourceId ||= created.id;
   }
-  const { token: personalToken } = (await call(
-    server,
-    'POST',
-    '/api/v1/auth/tokens',
-    { name: 'pair' },
-    bearer(jwt),
-  )) as {
+  const { token: personalToken } = (await post(server, '/api/v1/auth/tokens', 201, { name: 'pair' }, bearer(jwt))) as {
     token: string;
   };
-  const { key: apiKey } = (await call(
+  const { key: apiKey } = (await post(
     server,
-    'POST',
     '/api/v1/api-keys',
+    201,
     { name: 'pair', scopes: ['resources:read'], rateLimitPerMinute: 100_000 },
     bearer(jwt),
   )) as { key: string };
@@ -168,7 +162,7 @@ function jsonEnv(name: string): Record<string, string> {
 
 async function main(): Promise<number> {
   const a = process.env.PAIR_A;
-  if (!a) throw new Error('PAIR_A must name a build to compare with PAIR_B (default dist)');
+  if (!a) throw new Error('PAIR_A must name the build before the change, to compare with PAIR_B (default dist)');
   const builds = { A: a, B: process.env.PAIR_B || 'dist' };
   const names = (process.env.PAIR_SCENARIOS || 'live,read,token,key,list,create,bad').split(',');
   const unknown = names.filter((name) => !Object.hasOwn(SCENARIOS, name));

@@ -127,8 +127,9 @@ export const servers: BenchServer[] = [
 
 // --- fixtures, made through the HTTP API ---
 
-async function call(
-  ctx: ScenarioContext,
+/** A request of the setup, made as a client would; any other status than `expectStatus` stops the run. */
+export async function call(
+  ctx: Pick<ScenarioContext, 'baseUrl' | 'server'>,
   method: string,
   path: string,
   expectStatus: number,
