@@ -10,6 +10,7 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import cookieParser from 'cookie-parser';
+import type { Express } from 'express';
 import { LoggerModule, PinoLogger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import type { AuditAction } from './common/audit/audit-actions.js';
@@ -31,8 +32,10 @@ import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
 import { AuditModule } from './modules/audit/audit.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { CredentialGuard } from './modules/auth/credential.guard.js';
+import { carriesCredential } from './modules/auth/credentials.js';
 import { BenchModule } from './modules/bench/bench.module.js';
 import { HealthModule } from './modules/health/health.module.js';
+import { answerLivenessEarly, LIVENESS_PATH } from './modules/health/liveness.js';
 import { mountOAuth } from './modules/oauth/mount-oauth.js';
 import { limitExpressRoutes } from './modules/rate-limit/limit-express-routes.js';
 import { MailModule } from './modules/mail/mail.module.js';
@@ -46,6 +49,8 @@ import { UsersModule } from './modules/users/users.module.js';
  *
  *   1. Express middleware (`mountExpressPipeline`): request id, request context (logs),
  *      metrics, security headers, cookies, CORS.
+ *      Liveness without a credential is answered right there (`answerLivenessEarly`): it has
+ *      nothing for the rest to check. With one, it goes on to its Nest route like any request.
  *   2. Routes Express serves itself (`EXPRESS_ROUTES`): /metrics, the OAuth authorization
  *      server and its pages, the OpenAPI docs. Nothing below applies to them.
  *   3. Nest middleware (`AppModule.configure`): JSON bodies, parse errors as problem+json.
@@ -182,6 +187,8 @@ export function mountExpressPipeline(app: NestExpressApplication, config: AppCon
       maxAge: 600,
     });
   }
+  // A route of Express's own (not `app.use`), so logs and metrics name it as they name Nest's.
+  (app.getHttpAdapter().getInstance() as Express).get(LIVENESS_PATH, answerLivenessEarly(carriesCredential));
   // Served by Express outside Nest's guards, so limited here like every API route.
   limitExpressRoutes(app, '/metrics', () => ['anonymous']);
   app.use('/metrics', metrics.endpoint(config.metrics.token));

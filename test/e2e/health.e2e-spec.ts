@@ -1,10 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MetricsRegistry } from '../../src/common/metrics/metrics-registry.js';
+import { CredentialGuard } from '../../src/modules/auth/credential.guard.js';
 import { Lifecycle } from '../../src/modules/health/lifecycle.js';
+import { signedIn } from '../factories/auth.js';
 import { ThrowawayRedis } from '../setup/redis-server.js';
 import { SilenceableHop } from '../setup/silenceable-hop.js';
 import { describeWithSharedServices, startTestApp, TestDatabase, type TestApp } from '../setup/test-app.js';
 import { LOCAL_POSTGRES } from '../setup/services.js';
+import { bearer } from '../support/http.js';
 import { expectProblem } from '../support/problem-details.js';
 
 // First in the file: nestjs-pino keeps one root logger per process, the first app's, so only
@@ -62,6 +65,45 @@ describe('GET /health/ready', () => {
     expectProblem(draining, 503);
     // Liveness is another question: the process still runs and serves.
     await t.http.get('/health/live').expect(200);
+  });
+});
+
+describe('GET /health/live', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterEach(() => vi.restoreAllMocks());
+  afterAll(() => t.close());
+
+  const livenessCount = async (status: string) =>
+    (await t.app.get(MetricsRegistry).httpDuration.get()).values.find(
+      (value) =>
+        value.metricName === 'http_request_duration_seconds_count' &&
+        value.labels.route === '/health/live' &&
+        value.labels.status === status,
+    )?.value ?? 0;
+
+  it('should answer a probe without a credential before the guard, with the request id, the security headers and its route in metrics', async () => {
+    const guard = vi.spyOn(t.app.get(CredentialGuard), 'canActivate');
+    const before = await livenessCount('200');
+    const res = await t.http.get('/health/live').set('X-Request-Id', 'probe-1').expect(200, { status: 'ok' });
+    expect(guard).not.toHaveBeenCalled();
+    expect(res.headers['x-request-id']).toBe('probe-1');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(await livenessCount('200')).toBe(before + 1);
+  });
+
+  it("should take a probe with a credential through the guard, like any route's: 401 for a bad one, 200 for a good one", async () => {
+    const { tokens } = await signedIn(t.http);
+    const guard = vi.spyOn(t.app.get(CredentialGuard), 'canActivate');
+    const refused = await t.http.get('/health/live').set('X-API-Key', 'abc.def');
+    expectProblem(refused, 401);
+    expect(await livenessCount('401')).toBeGreaterThan(0);
+    await t.http.get('/health/live').set(bearer(tokens)).expect(200, { status: 'ok' });
+    await t.http.get('/health/live').set('Cookie', 'sid=stale').expect(401);
+    expect(guard).toHaveBeenCalledTimes(3);
   });
 });
 

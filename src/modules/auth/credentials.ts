@@ -47,16 +47,27 @@ export function refusalChallenge(credential: PresentedCredential): string {
   return credential.kind === 'oauth' ? `${bearer}, ${dpopChallenge()}` : bearer;
 }
 
-/**
- * The one credential a request carries, or undefined. Two different credentials are
- * ambiguous (whose request is it?) and refused with 400 rather than guessed at.
- */
-export function presentedCredential(request: Request): PresentedCredential | undefined {
+/** Every credential a request's headers and cookies present, in the order they are looked at. */
+function credentialsIn(request: Request): PresentedCredential[] {
   const found: PresentedCredential[] = [];
   const authorization = request.headers.authorization;
   if (authorization !== undefined) found.push(fromAuthorization(authorization));
   if (request.headers['x-api-key'] !== undefined) found.push({ kind: 'api-key', challengeScheme: 'Api-Key' });
   if (typeof request.cookies?.[SESSION_COOKIE] === 'string') found.push({ kind: 'session', challengeScheme: 'Cookie' });
+  return found;
+}
+
+/** Whether a request presents any credential, good, bad or ambiguous; without one it is anonymous. */
+export function carriesCredential(request: Request): boolean {
+  return credentialsIn(request).length > 0;
+}
+
+/**
+ * The one credential a request carries, or undefined. Two different credentials are
+ * ambiguous (whose request is it?) and refused with 400 rather than guessed at.
+ */
+export function presentedCredential(request: Request): PresentedCredential | undefined {
+  const found = credentialsIn(request);
   if (found.length > 1) {
     throw new BadRequestError(
       `Send one credential per request; this one has ${found.map((c) => c.kind).join(' and ')}.`,

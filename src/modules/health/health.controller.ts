@@ -11,6 +11,7 @@ import { Public } from '../../common/auth/public.decorator.js';
 import { AuditPrivileges } from '../audit/audit-privileges.js';
 import { SkipRateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { Lifecycle } from './lifecycle.js';
+import { LIVE } from './liveness.js';
 import { PROBE_TIMEOUT_MS, RedisReadiness, type RedisHealth } from './redis-readiness.js';
 
 /** Terminus's answer, with Redis beside the checks that decide it. */
@@ -42,14 +43,16 @@ export class HealthController {
    * orchestrator restarts an instance whose liveness fails, so a flood from an address
    * must not make it fail, and it does no work to protect (no database, no credential).
    * Readiness is limited like any route (an orchestrator probes far below the limit).
+   * A probe without a credential is answered before Nest (`answerLivenessEarly`); this route
+   * answers the others, after the guard has checked their credential.
    */
   @Get('live')
   @Public()
   @SkipRateLimit()
   @ApiOperation({ operationId: 'getLiveness', summary: 'Liveness: the process runs' })
   @ApiOkResponse({ description: 'The process runs' })
-  live(): { status: 'ok' } {
-    return { status: 'ok' };
+  live(): typeof LIVE {
+    return LIVE;
   }
 
   /** Ready for traffic: not shutting down and the database answers; Redis is reported, up or degraded. */
