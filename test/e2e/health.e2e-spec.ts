@@ -92,7 +92,10 @@ describe('GET /health/live', () => {
     expect(res.headers['x-request-id']).toBe('probe-1');
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(await livenessCount('200')).toBe(before + 1);
+    const head = await t.http.head('/health/live').expect(200);
+    expect(head.text ?? '').toBe('');
   });
 
   it("should take a probe with a credential through the guard, like any route's: 401 for a bad one, 200 for a good one", async () => {

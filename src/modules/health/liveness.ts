@@ -4,6 +4,7 @@ export const LIVENESS_PATH = '/health/live';
 
 /** What liveness answers: the process runs and its event loop turns. */
 export const LIVE = { status: 'ok' } as const;
+const LIVE_JSON = JSON.stringify(LIVE);
 
 /**
  * Answers liveness in the Express pipeline, right after the request id, the request log, the
@@ -11,7 +12,7 @@ export const LIVE = { status: 'ok' } as const;
  * nothing for Nest's guard to check (the route is public and never rate limited), so it skips
  * the router walk and Nest's pipeline, which were about a third of its cost (docs/performance.md).
  * A request with a credential goes on to the controller's route, whose guard refuses a bad one
- * with 401 as on every route (API.md). Which headers count as a credential is the auth
+ * with 401 as on every route (docs/contract.md). Which headers count as a credential is the auth
  * module's rule, passed in.
  */
 export function answerLivenessEarly(
@@ -19,7 +20,10 @@ export function answerLivenessEarly(
 ): (req: Request, res: Response, next: NextFunction) => void {
   return (req, res, next) => {
     if ((req.method === 'GET' || req.method === 'HEAD') && req.path === LIVENESS_PATH && !carriesCredential(req)) {
-      res.json(LIVE);
+      // The body is always the same: written as it is, without Express's serialization and
+      // content negotiation (Node adds the Content-Length, and sends no body to a HEAD).
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.end(LIVE_JSON);
       return;
     }
     next();
