@@ -14,6 +14,7 @@ import type { Express } from 'express';
 import { LoggerModule, PinoLogger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import type { AuditAction } from './common/audit/audit-actions.js';
+import { routeSecurity } from './common/auth/route-security.js';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter.js';
 import { JsonBodyMiddleware } from './common/http/json-body.middleware.js';
 import { mountOpenApi } from './common/http/openapi.js';
@@ -34,6 +35,7 @@ import { AuthModule } from './modules/auth/auth.module.js';
 import { CredentialGuard } from './modules/auth/credential.guard.js';
 import { carriesCredential } from './modules/auth/credentials.js';
 import { BenchModule } from './modules/bench/bench.module.js';
+import { HealthController } from './modules/health/health.controller.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { answerLivenessEarly, LIVENESS_PATH } from './modules/health/liveness.js';
 import { mountOAuth } from './modules/oauth/mount-oauth.js';
@@ -188,7 +190,8 @@ export function mountExpressPipeline(app: NestExpressApplication, config: AppCon
     });
   }
   // A route of Express's own (not `app.use`), so logs and metrics name it as they name Nest's.
-  (app.getHttpAdapter().getInstance() as Express).get(LIVENESS_PATH, answerLivenessEarly(carriesCredential));
+  const liveness = routeSecurity(HealthController.prototype.live, HealthController);
+  (app.getHttpAdapter().getInstance() as Express).get(LIVENESS_PATH, answerLivenessEarly(liveness, carriesCredential));
   // Served by Express outside Nest's guards, so limited here like every API route.
   limitExpressRoutes(app, '/metrics', () => ['anonymous']);
   app.use('/metrics', metrics.endpoint(config.metrics.token));

@@ -98,7 +98,7 @@ describe('GET /health/live', () => {
     expect(head.text ?? '').toBe('');
   });
 
-  it("should take a probe with a credential through the guard, like any route's: 401 for a bad one, 200 for a good one", async () => {
+  it("should take a probe with a credential through the guard, like any route's: 401 for a bad one, 200 for a good one, 400 for two", async () => {
     const { tokens } = await signedIn(t.http);
     const guard = vi.spyOn(t.app.get(CredentialGuard), 'canActivate');
     const refused = await t.http.get('/health/live').set('X-API-Key', 'abc.def');
@@ -106,7 +106,9 @@ describe('GET /health/live', () => {
     expect(await livenessCount('401')).toBeGreaterThan(0);
     await t.http.get('/health/live').set(bearer(tokens)).expect(200, { status: 'ok' });
     await t.http.get('/health/live').set('Cookie', 'sid=stale').expect(401);
-    expect(guard).toHaveBeenCalledTimes(3);
+    // Two credentials are ambiguous everywhere, never taken for an anonymous probe.
+    expectProblem(await t.http.get('/health/live').set(bearer(tokens)).set('X-API-Key', 'abc.def'), 400);
+    expect(guard).toHaveBeenCalledTimes(4);
   });
 });
 
