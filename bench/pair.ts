@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { call, PASSWORD, serverEnv, tamperSignature } from './scenarios.ts';
 import type { Harness, Server } from './server.ts';
 // @ts-expect-error TS5097, as above.
-import { cpuMs, median, openHarness, positiveNumber, printColumns, runTool } from './server.ts';
+import { cpuMs, databaseCpuMs, median, openHarness, positiveNumber, printColumns, runTool } from './server.ts';
 
 const TOOL = 'bench:pair';
 
@@ -147,6 +147,8 @@ interface Side {
 
 interface Run {
   cpuMsPerRequest: number;
+  /** What the local Postgres spent per request; undefined when it is not a local process. */
+  databaseCpuMsPerRequest: number | undefined;
   requestsPerSecond: number;
 }
 
@@ -209,8 +211,10 @@ async function main(): Promise<number> {
       if (script) args.push('-s', script);
       args.push(`${side.server.baseUrl}${scenario.path(side.fixtures)}`);
       const before = cpuMs(side.server.pid);
+      const databaseBefore = databaseCpuMs();
       const output = execFileSync('wrk', args, { encoding: 'utf8' });
       const after = cpuMs(side.server.pid);
+      const databaseAfter = databaseCpuMs();
       const requests = Number(/(\d+) requests in/.exec(output)?.[1]);
       // wrk counts answers outside 2xx and 3xx; a 401 scenario expects all of them to be.
       const outside = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
@@ -223,6 +227,10 @@ async function main(): Promise<number> {
         throw new Error(`no figures for ${name} on ${side.label}`);
       return {
         cpuMsPerRequest: (after - before) / requests,
+        databaseCpuMsPerRequest:
+          databaseBefore === undefined || databaseAfter === undefined
+            ? undefined
+            : (databaseAfter - databaseBefore) / requests,
         requestsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1]),
       };
     };
@@ -241,6 +249,7 @@ async function main(): Promise<number> {
     const change = (a: number, b: number) => `${b >= a ? '+' : ''}${(((b - a) / a) * 100).toFixed(1)} %`;
     const cpu = (list: Run[]) => median(list.map((run) => run.cpuMsPerRequest));
     const rate = (list: Run[]) => median(list.map((run) => run.requestsPerSecond));
+    const databaseCpu = (list: Run[]) => median(list.map((run) => run.databaseCpuMsPerRequest ?? Number.NaN));
     console.log(
       `\nmedians of ${rounds} rounds: wrk -t1 -c${connections} -d${duration}s, CPU ms per request from /proc`,
     );
@@ -260,13 +269,33 @@ async function main(): Promise<number> {
       }),
       [0],
     );
+    if (!Number.isNaN(databaseCpu(runs.get(names[0]!)!.A))) {
+      console.log('\nthe local Postgres, CPU ms per request (all its processes, while one side runs)');
+      printColumns(
+        ['scenario', 'A DB CPU', 'B DB CPU', 'DB CPU change'],
+        names.map((name) => {
+          const { A, B } = runs.get(name)!;
+          return [
+            SCENARIOS[name]!.description,
+            databaseCpu(A).toFixed(3),
+            databaseCpu(B).toFixed(3),
+            change(databaseCpu(A), databaseCpu(B)),
+          ];
+        }),
+        [0],
+      );
+    }
     console.log(
-      '\neach round, CPU ms per request (A / B): a change to keep shows in most rounds, not in the median alone',
+      '\neach round, CPU ms per request (A / B; the local Postgres below): a change to keep shows in most rounds, not in the median alone',
     );
     for (const name of names) {
       const { A, B } = runs.get(name)!;
       console.log(
         `${name}: ${A.map((run, i) => `${run.cpuMsPerRequest.toFixed(3)}/${B[i]!.cpuMsPerRequest.toFixed(3)}`).join('  ')}`,
+      );
+      if (A[0]?.databaseCpuMsPerRequest === undefined) continue;
+      console.log(
+        `${' '.repeat(name.length)}  Postgres: ${A.map((run, i) => `${run.databaseCpuMsPerRequest?.toFixed(3)}/${B[i]!.databaseCpuMsPerRequest?.toFixed(3)}`).join('  ')}`,
       );
     }
     return unexpected > 0 ? 1 : 0;

@@ -259,11 +259,28 @@ export function cpuMs(pid: number): number | undefined {
   return own.cpuMs + below(pid);
 }
 
+/**
+ * The CPU the local Postgres has used, in ms: every live process named postgres (its
+ * backends, the WAL writer, the checkpointer), and the postmaster's reaped children (a
+ * backend or autovacuum worker that ended counts there), so the figure never goes back. What
+ * the database spends on a load when it runs on this machine and nothing else uses it at the
+ * time. Undefined when no process is named postgres.
+ */
+export function databaseCpuMs(): number | undefined {
+  const postgres = processStats().filter((stat) => stat.command === 'postgres');
+  if (postgres.length === 0) return undefined;
+  const pids = new Set(postgres.map((stat) => stat.pid));
+  return postgres.reduce((sum, stat) => sum + stat.cpuMs + (pids.has(stat.parent) ? 0 : stat.reapedChildrenCpuMs), 0);
+}
+
 interface ProcessStat {
   pid: number;
   parent: number;
+  command: string;
   /** utime and stime. */
   cpuMs: number;
+  /** cutime and cstime: the CPU of children it has waited for. */
+  reapedChildrenCpuMs: number;
 }
 
 function processStat(pid: number): ProcessStat | undefined {
@@ -272,7 +289,13 @@ function processStat(pid: number): ProcessStat | undefined {
     // The command name may hold spaces; the numeric fields start after its closing paren.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // utime and stime are in clock ticks of 10 ms (USER_HZ is 100 on Linux).
-    return { pid, parent: Number(fields[1]), cpuMs: (Number(fields[11]) + Number(fields[12])) * 10 };
+    return {
+      pid,
+      parent: Number(fields[1]),
+      command: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+      cpuMs: (Number(fields[11]) + Number(fields[12])) * 10,
+      reapedChildrenCpuMs: (Number(fields[13]) + Number(fields[14])) * 10,
+    };
   } catch {
     // Gone between listing /proc and reading it, or no /proc at all.
     return undefined;
