@@ -34,7 +34,6 @@ export class SecurityEventFeed {
 
   /** Every audit event passes here (AuditService); most are not security events. */
   observe(event: PendingEvent): void {
-    const at = event.at.toISOString();
     const credential = CREDENTIAL_ACTIONS[event.action];
     if (credential && event.outcome === 'success') {
       this.publish(credential.type, {
@@ -42,10 +41,14 @@ export class SecurityEventFeed {
         credentialId: event.target,
         userId: event.actorId,
         requestId: event.requestId,
-        at,
+        at: event.at.toISOString(),
       });
     } else if (event.action === REFRESH_REUSE_ACTION) {
-      this.publish(SECURITY_EVENT_TYPES.refreshTokenReused, { userId: event.actorId, requestId: event.requestId, at });
+      this.publish(SECURITY_EVENT_TYPES.refreshTokenReused, {
+        userId: event.actorId,
+        requestId: event.requestId,
+        at: event.at.toISOString(),
+      });
     }
   }
 
