@@ -23,7 +23,7 @@ export const NOT_RECORDED_ACTION: AuditAction = 'audit.events-not-recorded';
 const MAX_SHED_ACTIONS = 200;
 const DRAIN_RETRY_MIN_MS = 100;
 const DRAIN_RETRY_MAX_MS = 2_000;
-/** Each column, the type it is read as from the batch, and the row field that holds it. */
+/** Each column with its type; a bytea travels as hex text inside the batch's JSON. */
 const INSERT_COLUMNS = [
   ['id', 'uuid'],
   ['at', 'timestamptz'],
@@ -39,11 +39,9 @@ const INSERT_COLUMNS = [
   ['status', 'int4'],
   ['latency_ms', 'int4'],
   ['details', 'jsonb'],
-  ['prev_hash', 'text'],
-  ['hash', 'text'],
+  ['prev_hash', 'bytea'],
+  ['hash', 'bytea'],
 ] as const;
-/** The hashes travel as hex inside the batch's JSON. */
-const HEX_COLUMNS = new Set(['prev_hash', 'hash']);
 /**
  * A whole batch in one statement of constant text and one parameter: the rows as one JSON
  * array (`BatchRow`), made by a single JSON.stringify. The driver's per-value encoding of
@@ -55,9 +53,9 @@ const HEX_COLUMNS = new Set(['prev_hash', 'hash']);
  * the chain's.
  */
 const INSERT_BATCH = `INSERT INTO audit_events (${INSERT_COLUMNS.map(([name]) => name).join(', ')})
-  SELECT ${INSERT_COLUMNS.map(([name]) => (HEX_COLUMNS.has(name) ? `decode(${name}, 'hex')` : name)).join(', ')}
+  SELECT ${INSERT_COLUMNS.map(([name, type]) => (type === 'bytea' ? `decode(${name}, 'hex')` : name)).join(', ')}
   FROM jsonb_to_recordset($1::jsonb)
-  AS batch(${INSERT_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ')})`;
+  AS batch(${INSERT_COLUMNS.map(([name, type]) => `${name} ${type === 'bytea' ? 'text' : type}`).join(', ')})`;
 
 /** One row of INSERT_BATCH's JSON, by column name. */
 type BatchRow = Record<(typeof INSERT_COLUMNS)[number][0], unknown>;
