@@ -5,12 +5,14 @@
  * round drives every scenario on one and then the other with `wrk -t1 -c<connections>`,
  * alternating which goes first, and reads the CPU the server used from /proc. CPU per request
  * is the figure to compare: it moves less than req/s with the load of the rest of the machine.
- * The medians of the rounds are printed with the change from A to B, then each round's.
+ * With Postgres on this machine, what it spent while each side ran is read too. The medians
+ * of the rounds are printed with the change from A to B, then each round's.
  *
  * Env: PAIR_A and PAIR_B (the builds: `npx tsc -p tsconfig.build.json --outDir <folder>`; A is
  * the one before the change, B the change and by default dist, so the change columns read as
- * what the change does; B starts first, see below), PAIR_ENV_A and PAIR_ENV_B (JSON objects of extra environment for one
- * side, e.g. {"DB_POOL_SIZE":"4"}: one build against itself measures a setting),
+ * what the change does; B starts first, see below), PAIR_ENV_A and PAIR_ENV_B (JSON objects
+ * of extra environment for one side, e.g. {"DB_POOL_SIZE":"4"}: one build against itself
+ * measures a setting),
  * PAIR_SCENARIOS (default live,read,token,key,list,create,bad), PAIR_ROUNDS (default 4),
  * PAIR_DURATION (seconds per run, default 5), PAIR_CONNECTIONS (default 32),
  * BENCH_DATABASE_URL as for `npm run bench`. Needs wrk.
@@ -152,6 +154,20 @@ interface Run {
   requestsPerSecond: number;
 }
 
+/** A figure of each run, printed as medians (and, for CPU, round by round). */
+interface Figure {
+  label: string;
+  digits: number;
+  eachRound: boolean;
+  of: (run: Run) => number | undefined;
+}
+
+const FIGURES: readonly Figure[] = [
+  { label: 'CPU', digits: 3, eachRound: true, of: (run) => run.cpuMsPerRequest },
+  { label: 'DB CPU', digits: 3, eachRound: true, of: (run) => run.databaseCpuMsPerRequest },
+  { label: 'req/s', digits: 0, eachRound: false, of: (run) => run.requestsPerSecond },
+];
+
 function jsonEnv(name: string): Record<string, string> {
   const raw = process.env[name];
   if (!raw) return {};
@@ -249,57 +265,41 @@ async function main(): Promise<number> {
       console.log(`round ${round + 1} of ${rounds} done`);
     }
 
-    const change = (a: number, b: number) => `${b >= a ? '+' : ''}${(((b - a) / a) * 100).toFixed(1)} %`;
-    const cpu = (list: Run[]) => median(list.map((run) => run.cpuMsPerRequest));
-    const rate = (list: Run[]) => median(list.map((run) => run.requestsPerSecond));
-    const databaseCpu = (list: Run[]) => median(list.map((run) => run.databaseCpuMsPerRequest ?? Number.NaN));
+    const change = (a: number, b: number) =>
+      a === 0 ? 'n/a' : `${b >= a ? '+' : ''}${(((b - a) / a) * 100).toFixed(1)} %`;
+    // Postgres's CPU only where every run has it: a Postgres on this machine.
+    const allRuns = [...runs.values()].flatMap(({ A, B }) => [...A, ...B]);
+    const figures = FIGURES.filter((figure) => allRuns.every((run) => figure.of(run) !== undefined));
+    const medianOf = (list: Run[], figure: Figure) => median(list.map((run) => figure.of(run)!));
     console.log(
-      `\nmedians of ${rounds} rounds: wrk -t1 -c${connections} -d${duration}s, CPU ms per request from /proc`,
+      `\nmedians of ${rounds} rounds: wrk -t1 -c${connections} -d${duration}s; CPU ms per request from /proc ` +
+        "(DB: the local Postgres's, all its processes, while one side runs)",
     );
     printColumns(
-      ['scenario', 'A CPU', 'B CPU', 'CPU change', 'A req/s', 'B req/s', 'req/s change'],
+      ['scenario', ...figures.flatMap(({ label }) => [`A ${label}`, `B ${label}`, `${label} change`])],
       names.map((name) => {
         const { A, B } = runs.get(name)!;
         return [
           SCENARIOS[name]!.description,
-          cpu(A).toFixed(3),
-          cpu(B).toFixed(3),
-          change(cpu(A), cpu(B)),
-          rate(A).toFixed(0),
-          rate(B).toFixed(0),
-          change(rate(A), rate(B)),
+          ...figures.flatMap((figure) => {
+            const [a, b] = [medianOf(A, figure), medianOf(B, figure)];
+            return [a.toFixed(figure.digits), b.toFixed(figure.digits), change(a, b)];
+          }),
         ];
       }),
       [0],
     );
-    if (!Number.isNaN(databaseCpu(runs.get(names[0]!)!.A))) {
-      console.log('\nthe local Postgres, CPU ms per request (all its processes, while one side runs)');
-      printColumns(
-        ['scenario', 'A DB CPU', 'B DB CPU', 'DB CPU change'],
-        names.map((name) => {
-          const { A, B } = runs.get(name)!;
-          return [
-            SCENARIOS[name]!.description,
-            databaseCpu(A).toFixed(3),
-            databaseCpu(B).toFixed(3),
-            change(databaseCpu(A), databaseCpu(B)),
-          ];
-        }),
-        [0],
-      );
-    }
     console.log(
-      '\neach round, CPU ms per request (A / B; the local Postgres below): a change to keep shows in most rounds, not in the median alone',
+      '\neach round, CPU ms per request (A / B): a change to keep shows in most rounds, not in the median alone',
     );
     for (const name of names) {
       const { A, B } = runs.get(name)!;
-      console.log(
-        `${name}: ${A.map((run, i) => `${run.cpuMsPerRequest.toFixed(3)}/${B[i]!.cpuMsPerRequest.toFixed(3)}`).join('  ')}`,
-      );
-      if (A[0]?.databaseCpuMsPerRequest === undefined) continue;
-      console.log(
-        `${' '.repeat(name.length)}  Postgres: ${A.map((run, i) => `${run.databaseCpuMsPerRequest?.toFixed(3)}/${B[i]!.databaseCpuMsPerRequest?.toFixed(3)}`).join('  ')}`,
-      );
+      for (const figure of figures.filter(({ eachRound }) => eachRound)) {
+        const pairs = A.map(
+          (run, i) => `${figure.of(run)!.toFixed(figure.digits)}/${figure.of(B[i]!)!.toFixed(figure.digits)}`,
+        );
+        console.log(`${name} ${figure.label}: ${pairs.join('  ')}`);
+      }
     }
     return unexpected > 0 ? 1 : 0;
   } finally {
