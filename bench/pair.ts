@@ -12,7 +12,8 @@
  * the one before the change, B the change and by default dist, so the change columns read as
  * what the change does; B starts first, see below), PAIR_ENV_A and PAIR_ENV_B (JSON objects
  * of extra environment for one side, e.g. {"DB_POOL_SIZE":"4"}: one build against itself
- * measures a setting),
+ * measures a setting), PAIR_FLAGS_A and PAIR_FLAGS_B (Node or V8 flags for one side, after
+ * production's, e.g. "--max-semi-space-size=16": V8's own flags cannot go through NODE_OPTIONS),
  * PAIR_SCENARIOS (default live,read,token,key,list,create,bad), PAIR_ROUNDS (default 4),
  * PAIR_DURATION (seconds per run, default 5), PAIR_CONNECTIONS (default 32),
  * BENCH_DATABASE_URL as for `npm run bench`. Needs wrk.
@@ -203,6 +204,7 @@ async function main(): Promise<number> {
         name: label,
         description: builds[label],
         env: { ...serverEnv, ...jsonEnv(`PAIR_ENV_${label}`) },
+        nodeFlags: process.env[`PAIR_FLAGS_${label}`]?.split(' ').filter(Boolean),
       });
       sides.push({ label, server, fixtures: await makeFixtures(server) });
       console.log(`${label}: ${builds[label]} (pid ${server.pid})`);

@@ -50,6 +50,8 @@ export interface ServerConfig {
   description: string;
   /** Added to (and winning over) the caller's environment; the harness's own settings win over it. */
   env: Record<string, string>;
+  /** Node or V8 flags after production's (a later flag wins): V8's own cannot go through NODE_OPTIONS. */
+  nodeFlags?: readonly string[];
 }
 
 export interface Server {
@@ -157,7 +159,7 @@ export function freePort(): Promise<number> {
 /** Spawns the server; `waitUntilReady` tells when it answers. */
 async function spawnServer(config: ServerConfig, entry: string, dbUrl: string): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...PRODUCTION_NODE_FLAGS, entry], {
+  const child = spawn(process.execPath, [...PRODUCTION_NODE_FLAGS, ...(config.nodeFlags ?? []), entry], {
     cwd: ROOT,
     env: {
       ...process.env,
