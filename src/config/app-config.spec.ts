@@ -56,6 +56,54 @@ describe(loadConfig.name, () => {
     );
   });
 
+  // docs/threat-model.md (API8) and the README's Configuration: production refuses each
+  // development convenience on its own, by name, and takes no secret shorter than 32 characters.
+  it('should refuse each development convenience in production alone, naming it', () => {
+    const production = {
+      NODE_ENV: 'production',
+      PUBLIC_URL: 'https://api.example.com',
+      DATABASE_URL: 'postgres://db/app',
+      JWT_KEYS: '{"keys":[]}',
+      CSRF_SECRET: 'c'.repeat(32),
+      API_KEY_PEPPER: 'p'.repeat(32),
+      OAUTH_COOKIE_KEYS: 'k'.repeat(32),
+      SMTP_URL: 'smtp://mail.example.com:587',
+      MFA_ENCRYPTION_KEY: 'm'.repeat(32),
+    };
+    expect(loadConfig(production).app.isProduction).toBe(true);
+    const problemsOf = (change: Record<string, string | undefined>): string[] => {
+      try {
+        loadConfig({ ...production, ...change });
+      } catch (error) {
+        if (error instanceof ConfigError) return error.problems;
+        throw error;
+      }
+      return [];
+    };
+    const refusals: [Record<string, string | undefined>, string][] = [
+      [{ DATABASE_URL: undefined }, 'DATABASE_URL: required in production'],
+      [{ JWT_KEYS: undefined }, 'JWT_KEYS or JWT_KEYS_FILE: required in production'],
+      [{ CSRF_SECRET: undefined }, 'CSRF_SECRET: required in production'],
+      [{ API_KEY_PEPPER: undefined }, 'API_KEY_PEPPER: required in production'],
+      [{ MFA_ENCRYPTION_KEY: undefined }, 'MFA_ENCRYPTION_KEY: required in production'],
+      [{ OAUTH_COOKIE_KEYS: undefined }, 'OAUTH_COOKIE_KEYS: required in production'],
+      [{ SMTP_URL: undefined }, 'SMTP_URL: required in production'],
+      [{ CORS_ORIGINS: '*' }, 'CORS_ORIGINS: "*" is not allowed in production'],
+      [{ TRUST_PROXY: 'true' }, 'TRUST_PROXY: "true" trusts any client'],
+      [{ RATE_LIMITS_ENABLED: 'false' }, 'RATE_LIMITS_ENABLED: "false" is not allowed in production'],
+      [{ ENABLE_BENCH_ROUTES: 'true' }, 'ENABLE_BENCH_ROUTES: not allowed in production'],
+    ];
+    for (const [change, named] of refusals) {
+      const problems = problemsOf(change);
+      expect(problems, JSON.stringify(change)).toHaveLength(1);
+      expect(problems[0], JSON.stringify(change)).toContain(named);
+    }
+    for (const name of ['CSRF_SECRET', 'API_KEY_PEPPER', 'MFA_ENCRYPTION_KEY', 'OAUTH_COOKIE_KEYS', 'METRICS_TOKEN']) {
+      expect(problemsOf({ [name]: 's'.repeat(31) }), name).toEqual([expect.stringMatching(new RegExp(`^${name}: `))]);
+      expect(problemsOf({ [name]: 's'.repeat(32) }), name).toEqual([]);
+    }
+  });
+
   it('should refuse a plain-http PUBLIC_URL in production, except on loopback, and set Secure cookies only on https', () => {
     const production = {
       NODE_ENV: 'production',

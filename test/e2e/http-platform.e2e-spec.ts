@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signUp } from '../factories/auth.js';
 import { newRegistration } from '../factories/users.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
 import { expectProblem } from '../support/problem-details.js';
@@ -69,6 +70,16 @@ describe('HTTP platform', () => {
     expect([401, 404]).toContain(res.status);
   });
 
+  // docs/auth-flows.md: an unknown scheme counts as a credential that does not check out, and
+  // such a credential is 401 on every route, public ones included: never served anonymously.
+  it('should refuse an unknown Authorization scheme with 401 on public routes too', async () => {
+    for (const authorization of ['Basic dXNlcjpwYXNzd29yZA==', 'Negotiate YIIGhgYGKwYBBQUCoIIGejCCBnag', 'Foo bar']) {
+      for (const path of ['/health/live', '/api/v1/resources']) {
+        expectProblem(await t.http.get(path).set('Authorization', authorization), 401);
+      }
+    }
+  });
+
   it('should echo a well-formed X-Request-Id and replace a malformed one', async () => {
     const echoed = await t.http.get('/health/live').set('X-Request-Id', 'abc-123.req');
     expect(echoed.headers['x-request-id']).toBe('abc-123.req');
@@ -99,5 +110,69 @@ describe('HTTP platform', () => {
     await t.http.get('/health/live').expect(200, { status: 'ok' });
     const ready = await t.http.get('/health/ready').expect(200);
     expect(ready.body.status).toBe('ok');
+  });
+
+  /**
+   * SECURITY.md: an https PUBLIC_URL turns on HSTS and Secure cookies, and CORS_ORIGINS lists
+   * the only browser origins that may read the API's answers (docs/contract.md: HSTS behind TLS).
+   */
+  describe('behind TLS, with one browser origin allowed', () => {
+    const APP_ORIGIN = 'https://app.example.com';
+    let tls: TestApp;
+    beforeAll(async () => {
+      tls = await startTestApp(
+        { PUBLIC_URL: 'https://api.example.com', CORS_ORIGINS: APP_ORIGIN },
+        { database: t.database },
+      );
+    });
+    afterAll(() => tls.close());
+
+    it('should send HSTS on every response', async () => {
+      for (const res of [await tls.http.get('/health/live'), await tls.http.get('/nope')]) {
+        expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+      }
+    });
+
+    it('should set the session and CSRF cookies Secure, the CSRF one host-only', async () => {
+      const user = await signUp(tls.http);
+      const res = await tls.http.post('/api/v1/auth/session').send({ email: user.email, password: user.password });
+      expect(res.status).toBe(204);
+      const cookies = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
+      const sid = cookies.find((cookie) => cookie.startsWith('sid='));
+      const csrf = cookies.find((cookie) => cookie.startsWith('__Host-csrf='));
+      for (const cookie of [sid, csrf]) {
+        expect(cookie).toBeDefined();
+        expect(cookie).toMatch(/;\s*Secure(;|$)/i);
+        expect(cookie).toMatch(/;\s*HttpOnly(;|$)/i);
+      }
+      expect(csrf).toMatch(/;\s*Path=\/(;|$)/);
+      expect(csrf).not.toMatch(/;\s*Domain=/i);
+    });
+
+    it('should let the listed origin read answers, with credentials and the API headers exposed', async () => {
+      const res = await tls.http.get('/health/live').set('Origin', APP_ORIGIN).expect(200);
+      expect(res.headers['access-control-allow-origin']).toBe(APP_ORIGIN);
+      expect(res.headers['access-control-allow-credentials']).toBe('true');
+      expect(res.headers.vary).toMatch(/Origin/);
+      expect(res.headers['access-control-expose-headers']).toMatch(/X-Request-Id/);
+      const preflight = await tls.http
+        .options('/api/v1/resources')
+        .set({ Origin: APP_ORIGIN, 'Access-Control-Request-Method': 'POST' });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers['access-control-allow-origin']).toBe(APP_ORIGIN);
+    });
+
+    it('should give any other origin no CORS grant, on answers and on preflights', async () => {
+      for (const origin of ['https://evil.example.com', 'https://app.example.com.evil.example', 'null']) {
+        const res = await tls.http.get('/health/live').set('Origin', origin).expect(200);
+        // Without Access-Control-Allow-Origin a browser shows the page nothing (the cors
+        // package still sends Allow-Credentials, which grants nothing on its own).
+        expect(res.headers['access-control-allow-origin'], origin).toBeUndefined();
+        const preflight = await tls.http
+          .options('/api/v1/resources')
+          .set({ Origin: origin, 'Access-Control-Request-Method': 'POST' });
+        expect(preflight.headers['access-control-allow-origin'], origin).toBeUndefined();
+      }
+    });
   });
 });
