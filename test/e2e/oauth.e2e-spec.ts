@@ -1,4 +1,5 @@
 import * as oauth from 'oauth4webapi';
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedInAdmin, signUp, type SignedUpUser, type TokenPair } from '../factories/auth.js';
 import { FormBrowser, freePort, readForm } from '../factories/oauth.js';
@@ -394,6 +395,30 @@ describe('OAuth 2.0 authorization server', () => {
         client_id: confidential.clientId,
       });
       expect(withoutSecret.body.error).toMatch(/invalid_(client|request)/);
+    });
+
+    // SECURITY.md and the entity: only a SHA-256 of a client secret is stored, and what is
+    // stored is not itself a secret: a copy of the table authenticates no client.
+    it('should store no client secret, and refuse the stored hash offered as the secret', async () => {
+      const client = await register({ grantTypes: ['client_credentials'], redirectUris: [] });
+      const secret = client.clientSecret as string;
+      const [row] = (await t.app
+        .get(DataSource)
+        .query('SELECT * FROM oauth_clients WHERE client_id = $1', [client.clientId])) as Record<string, unknown>[];
+      expect(row).toBeDefined();
+      expect(JSON.stringify(row)).not.toContain(secret);
+      const stored = row!.secret_hash as string;
+      expect(stored).toMatch(/^[0-9a-f]{64}$/);
+      const form = { grant_type: 'client_credentials', scope: 'resources:read' };
+      expect(await post('/token', form, basic(client.clientId, stored))).toMatchObject({
+        status: 401,
+        body: { error: 'invalid_client' },
+      });
+      expect(await post('/token', { ...form, client_id: client.clientId, client_secret: stored })).toMatchObject({
+        status: 401,
+        body: { error: 'invalid_client' },
+      });
+      expect((await post('/token', form, basic(client.clientId, secret))).status).toBe(200);
     });
 
     it('should refuse an unknown opaque token on the API with a bearer challenge', async () => {
