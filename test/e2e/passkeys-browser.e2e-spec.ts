@@ -1,5 +1,7 @@
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { decodeJwt } from 'jose';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
+import { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { logIn, signUp, type TokenPair } from '../factories/auth.js';
 import { launchChromium } from '../factories/chromium.js';
@@ -8,6 +10,22 @@ import { startTestApp, type TestApp } from '../setup/test-app.js';
 import { expectProblem } from '../support/problem-details.js';
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/** A platform authenticator that verifies its user; Chromium's defaults make it device-bound (BE unset). */
+const AUTHENTICATOR = {
+  protocol: 'ctap2',
+  transport: 'internal',
+  hasResidentKey: true,
+  hasUserVerification: true,
+  isUserVerified: true,
+} as const;
+
+/** The authenticator data's flags (UV 0x04, BE 0x08) and signature counter, as the server reads them. */
+function signedData(response: unknown): { userVerified: boolean; backupEligible: boolean; counter: number } {
+  const data = Buffer.from((response as AuthenticationResponseJSON).response.authenticatorData, 'base64url');
+  const flags = data[32] ?? 0;
+  return { userVerified: (flags & 0x04) !== 0, backupEligible: (flags & 0x08) !== 0, counter: data.readUInt32BE(33) };
+}
 
 /**
  * Passkeys through Chromium's own WebAuthn stack and a virtual authenticator (DevTools
@@ -21,6 +39,8 @@ describe('Passkeys in a real browser', () => {
   let chromium: Browser;
   let context: BrowserContext;
   let page: Page;
+  let devtools: CDPSession;
+  let authenticatorId: string;
 
   beforeAll(async () => {
     const port = await freePort();
@@ -37,17 +57,9 @@ describe('Passkeys in a real browser', () => {
     context = await chromium.newContext();
     page = await context.newPage();
     await page.goto(`${origin}/health/live`);
-    const devtools = await context.newCDPSession(page);
+    devtools = await context.newCDPSession(page);
     await devtools.send('WebAuthn.enable');
-    await devtools.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-      },
-    });
+    ({ authenticatorId } = await devtools.send('WebAuthn.addVirtualAuthenticator', { options: AUTHENTICATOR }));
   });
   afterEach(() => context?.close());
 
@@ -88,6 +100,36 @@ describe('Passkeys in a real browser', () => {
     const options = await t.http.post('/api/v1/auth/passkeys/authentication/options').send({}).expect(200);
     expect(options.body).toMatchObject({ rpId: 'localhost', userVerification: 'required' });
     return get(options.body);
+  }
+
+  /** The passkey's row: the counter last seen and when it last signed in. */
+  async function stored(id: string): Promise<{ counter: string; lastUsedAt: Date | null }> {
+    const [row] = (await t.app
+      .get(DataSource)
+      .query(`SELECT counter, last_used_at AS "lastUsedAt" FROM passkeys WHERE id = $1`, [id])) as {
+      counter: string;
+      lastUsedAt: Date | null;
+    }[];
+    if (!row) throw new Error(`no passkey ${id}`);
+    return row;
+  }
+
+  /** The one credential an authenticator holds, private key and signature counter included. */
+  async function heldCredential(id: string) {
+    const { credentials } = await devtools.send('WebAuthn.getCredentials', { authenticatorId: id });
+    expect(credentials).toHaveLength(1);
+    const [credential] = credentials;
+    if (!credential) throw new Error(`authenticator ${id} holds no credential`);
+    return credential;
+  }
+
+  /** Sends an assertion that must be refused: 401 problem+json, and no token or cookie. */
+  async function expectRefused(response: unknown): Promise<void> {
+    const res = await t.http.post('/api/v1/auth/passkeys/authentication').send({ response });
+    expectProblem(res, 401);
+    expect(res.body).not.toHaveProperty('access_token');
+    expect(res.body).not.toHaveProperty('refresh_token');
+    expect(res.headers['set-cookie']).toBeUndefined();
   }
 
   it('should register a passkey and sign in with it, and refuse the same (cloned) assertion again', async () => {
@@ -176,5 +218,81 @@ describe('Passkeys in a real browser', () => {
     await t.http.delete(`/api/v1/auth/passkeys/${first.id}`).set(bearer(tokens.access_token)).expect(204);
     const after = await t.http.get('/api/v1/auth/passkeys').set(bearer(tokens.access_token)).expect(200);
     expect((after.body.data as { name: string }[]).map((p) => p.name)).toEqual(['Security key']);
+  });
+
+  // docs/auth-flows.md (Passkeys): "The signature counter only moves forward". A copy of the
+  // key made before the original's last use signs with a counter not above the one stored.
+  it('should refuse a cloned authenticator whose signature counter does not move forward, on a fresh challenge', async () => {
+    const user = await signUp(t.http);
+    const passkey = await registerPasskey(await logIn(t.http, user));
+    const copied = await heldCredential(authenticatorId);
+    await t.http
+      .post('/api/v1/auth/passkeys/authentication')
+      .send({ response: await assertion() })
+      .expect(200);
+    const afterOriginal = await stored(passkey.id);
+    expect(Number(afterOriginal.counter)).toBeGreaterThan(copied.signCount);
+
+    await devtools.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
+    const clone = await devtools.send('WebAuthn.addVirtualAuthenticator', { options: AUTHENTICATOR });
+    await devtools.send('WebAuthn.addCredential', { authenticatorId: clone.authenticatorId, credential: copied });
+    const cloned = await assertion();
+    expect(signedData(cloned).counter).toBeLessThanOrEqual(Number(afterOriginal.counter));
+
+    await expectRefused(cloned);
+    expect(await stored(passkey.id)).toEqual(afterOriginal);
+  });
+
+  // docs/auth-flows.md (Passkeys): "User verification is required, so a passkey is a sign-in by
+  // itself". A client may ask the authenticator for presence only; the server must not settle for it.
+  it('should refuse an assertion made without user verification, though the client asked for none', async () => {
+    const user = await signUp(t.http);
+    const passkey = await registerPasskey(await logIn(t.http, user));
+    await devtools.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: false });
+    const options = await t.http.post('/api/v1/auth/passkeys/authentication/options').send({}).expect(200);
+    const unverified = await get({ ...(options.body as object), userVerification: 'discouraged' });
+    expect(signedData(unverified).userVerified).toBe(false);
+
+    await expectRefused(unverified);
+    expect((await stored(passkey.id)).lastUsedAt).toBeNull();
+    await devtools.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: true });
+    await t.http
+      .post('/api/v1/auth/passkeys/authentication')
+      .send({ response: await assertion() })
+      .expect(200);
+  });
+
+  // docs/auth-flows.md (Passkeys): "a credential whose backup eligibility changes is refused"
+  // (BE is fixed at creation: another value means another authenticator holds the key).
+  it.each([
+    ['device-bound', false],
+    ['synced', true],
+  ] as const)('should refuse a %s passkey whose backup eligibility changes', async (_registered, eligible) => {
+    await devtools.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
+    ({ authenticatorId } = await devtools.send('WebAuthn.addVirtualAuthenticator', {
+      options: { ...AUTHENTICATOR, defaultBackupEligibility: eligible, defaultBackupState: eligible },
+    }));
+    const user = await signUp(t.http);
+    const passkey = await registerPasskey(await logIn(t.http, user));
+    const { credentialId } = await heldCredential(authenticatorId);
+    const setEligibility = (backupEligibility: boolean) =>
+      devtools.send('WebAuthn.setCredentialProperties', {
+        authenticatorId,
+        credentialId,
+        backupEligibility,
+        backupState: backupEligibility,
+      });
+
+    await setEligibility(!eligible);
+    const changed = await assertion();
+    expect(signedData(changed).backupEligible).toBe(!eligible);
+    await expectRefused(changed);
+    expect((await stored(passkey.id)).lastUsedAt).toBeNull();
+    // The same key with the eligibility it was registered with (and a counter still ahead) passes.
+    await setEligibility(eligible);
+    await t.http
+      .post('/api/v1/auth/passkeys/authentication')
+      .send({ response: await assertion() })
+      .expect(200);
   });
 });
