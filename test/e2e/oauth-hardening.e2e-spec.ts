@@ -6,6 +6,7 @@ import { FormBrowser, readForm } from '../factories/oauth.js';
 import {
   authorizationUrl,
   pkce,
+  postPassword,
   registerClient,
   signInAndAllow,
   startOAuthServer,
@@ -27,7 +28,9 @@ interface TokenAnswer {
 /**
  * Attacks on the authorization server that review found open: a refresh token outliving
  * the password change or deactivation that ended every other credential, and its sign-in
- * page counting failures apart from the API's lockout.
+ * page counting failures apart from the API's lockout. Then attacks on two of its documented
+ * controls that no test had tried: another client's introspection and revocation, and forged
+ * consent forms.
  */
 describe('OAuth hardening', () => {
   let server: OAuthServer;
@@ -49,13 +52,17 @@ describe('OAuth hardening', () => {
   });
   afterAll(() => server?.t.close());
 
+  /** A form POST to an endpoint of the provider as `via`: HTTP Basic, or its client_id alone if it is public. */
+  async function asClient(endpoint: string | undefined, form: Record<string, string>, via: RegisteredClient) {
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    if (via.clientSecret !== undefined) {
+      headers.authorization = `Basic ${Buffer.from(`${via.clientId}:${via.clientSecret}`).toString('base64')}`;
+    }
+    const body = via.clientSecret === undefined ? { ...form, client_id: via.clientId } : form;
+    return fetch(endpoint as string, { method: 'POST', headers, body: new URLSearchParams(body).toString() });
+  }
   async function token(form: Record<string, string>, via: RegisteredClient = client): Promise<TokenAnswer> {
-    const credentials = Buffer.from(`${via.clientId}:${via.clientSecret as string}`).toString('base64');
-    const res = await fetch(server.as.token_endpoint as string, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${credentials}` },
-      body: new URLSearchParams(form).toString(),
-    });
+    const res = await asClient(server.as.token_endpoint, form, via);
     return { status: res.status, body: (await res.json()) as TokenAnswer['body'] };
   }
   const refresh = (refreshToken: string) => token({ grant_type: 'refresh_token', refresh_token: refreshToken });
@@ -94,6 +101,10 @@ describe('OAuth hardening', () => {
     return refreshed.body as { access_token: string; refresh_token: string };
   }
 
+  const introspect = async (value: string, via: RegisteredClient) =>
+    (await (await asClient(server.as.introspection_endpoint, { token: value }, via)).json()) as Record<string, unknown>;
+  const revoke = async (value: string, via: RegisteredClient) =>
+    (await asClient(server.as.revocation_endpoint, { token: value }, via)).status;
   const api = (accessToken: string) =>
     server.t.http.get('/api/v1/resources').set({ Authorization: `Bearer ${accessToken}` });
   const asAdmin = () => ({ Authorization: `Bearer ${server.adminToken}` });
@@ -218,6 +229,108 @@ describe('OAuth hardening', () => {
       const user = await signUp(server.t.http);
       const page = await signInPage();
       expect((await page.submit(user.email.toUpperCase(), user.password)).status).toBe(303);
+    });
+  });
+
+  describe('introspection and revocation', () => {
+    // docs/auth-flows.md: introspection and revocation "both need client authentication and reach
+    // only the caller's own tokens".
+    it("should tell another client nothing of a client's tokens, and let it revoke none of them", async () => {
+      const registration = { redirectUris: [REDIRECT_URI], scopes: ['resources:read'] };
+      const owner = await registerClient(server, {
+        ...registration,
+        grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
+        public: false,
+      });
+      const others = [
+        await registerClient(server, { ...registration, grantTypes: ['authorization_code'], public: false }),
+        await registerClient(server, { ...registration, grantTypes: ['authorization_code'], public: true }),
+      ];
+      const user = await signUp(server.t.http);
+      const tokens = await oauthTokens(user, owner);
+      const machine = (await token({ grant_type: 'client_credentials', scope: 'resources:read' }, owner)).body
+        .access_token as string;
+      const owned = [tokens.access_token, tokens.refresh_token, machine];
+
+      for (const other of others) {
+        for (const value of owned) {
+          expect(await introspect(value, other)).toEqual({ active: false });
+          // RFC 7009 section 2.2: 200 whether or not anything was revoked, so this says nothing either.
+          expect(await revoke(value, other)).toBe(200);
+        }
+      }
+
+      for (const value of owned) {
+        expect(await introspect(value, owner)).toMatchObject({ active: true, client_id: owner.clientId });
+      }
+      const me = await server.t.http.get('/api/v1/auth/me').set({ Authorization: `Bearer ${tokens.access_token}` });
+      expect(me.status).toBe(200);
+      expect(me.body).toMatchObject({ id: user.id, authMethod: 'oauth' });
+      expect((await api(machine)).status).toBe(200);
+      const refreshed = await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token }, owner);
+      expect(refreshed.status).toBe(200);
+
+      // The owner's own revocation does end them: the refusals above were about whose tokens they are.
+      for (const value of [tokens.access_token, machine]) {
+        expect(await revoke(value, owner)).toBe(200);
+        expectProblem(await api(value), 401);
+        expect(await introspect(value, owner)).toEqual({ active: false });
+      }
+    });
+  });
+
+  describe('CSRF on the consent page', () => {
+    /** A user's consent page, signed in to in a browser of its own. */
+    async function consentPage() {
+      const browser = new FormBrowser(server.origin);
+      const state = oauth.generateRandomState();
+      const url = authorizationUrl(server.as, {
+        clientId: client.clientId,
+        redirectUri: REDIRECT_URI,
+        scope: 'resources:read',
+        state,
+        challenge: (await pkce()).challenge,
+      });
+      const signedIn = await postPassword(browser, url, await signUp(server.t.http));
+      expect(signedIn.status).toBe(303);
+      const form = await readForm(await browser.follow(signedIn));
+      const action = (name: string) => form.actions.find((path) => path.endsWith(`/${name}`)) as string;
+      return { browser, state, csrf: form.csrf, confirm: action('confirm'), abort: action('abort') };
+    }
+    /** Where the provider sends a browser after its form `action` was accepted. */
+    async function submitted(page: Awaited<ReturnType<typeof consentPage>>, action: string): Promise<URL> {
+      const done = await page.browser.follow(await page.browser.post(action, { csrf: page.csrf }));
+      expect(done.status).toBe(303);
+      return new URL(done.headers.get('location') as string);
+    }
+
+    // docs/threat-model.md ("consent pages with CSRF") and docs/auth-flows.md (csrf-csrf double
+    // submit bound to the interaction).
+    it("should refuse the allow and deny forms without their CSRF token, or with another browser's", async () => {
+      const first = await consentPage();
+      const second = await consentPage();
+      const forgeries = [
+        { page: first, action: first.confirm, foreign: second.csrf },
+        { page: second, action: second.abort, foreign: first.csrf },
+      ];
+      for (const { page, action, foreign } of forgeries) {
+        const forms: Record<string, string>[] = [{}, { csrf: foreign }];
+        for (const form of forms) {
+          const refused = await page.browser.post(action, form);
+          expect(refused.status).toBe(403);
+          expect(refused.headers.get('location')).toBeNull();
+          expect(await refused.text()).toContain('The form expired');
+        }
+      }
+
+      // Each interaction goes on with its own token: the refusals were the CSRF check's.
+      const allowed = await submitted(first, first.confirm);
+      expect(`${allowed.origin}${allowed.pathname}`).toBe(REDIRECT_URI);
+      expect(allowed.searchParams.get('state')).toBe(first.state);
+      expect(allowed.searchParams.get('code')).toBeTruthy();
+      const denied = await submitted(second, second.abort);
+      expect(denied.searchParams.get('error')).toBe('access_denied');
+      expect(denied.searchParams.get('code')).toBeNull();
     });
   });
 });
