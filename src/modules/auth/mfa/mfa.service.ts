@@ -101,7 +101,7 @@ export class MfaService {
       throw new InvalidCodeError('The code does not match the pending factor (or was already used).');
     }
     await this.audit({ action: 'mfa.totp.confirm', outcome: 'success', actorId: userId, target: userId, status: 200 });
-    this.announce(MFA_EVENTS.factorAdded, { userId, factor: 'totp', actorId: userId });
+    await this.announce(MFA_EVENTS.factorAdded, { userId, factor: 'totp', actorId: userId });
     return { recoveryCodes };
   }
 
@@ -121,7 +121,7 @@ export class MfaService {
       await this.factors.deleteRecoveryCodes(manager, userId);
     });
     await this.audit({ action: 'mfa.totp.delete', outcome: 'success', actorId: userId, target: userId, status: 204 });
-    if (factor.confirmedAt) this.announce(MFA_EVENTS.factorRemoved, { userId, factor: 'totp', actorId: userId });
+    if (factor.confirmedAt) await this.announce(MFA_EVENTS.factorRemoved, { userId, factor: 'totp', actorId: userId });
   }
 
   /** A new set of recovery codes; the old set dies. */
@@ -159,7 +159,7 @@ export class MfaService {
       target: userId,
       status: 204,
     });
-    this.announce(MFA_EVENTS.factorsReset, { userId, factor: 'all', actorId: admin.userId });
+    await this.announce(MFA_EVENTS.factorsReset, { userId, factor: 'all', actorId: admin.userId });
   }
 
   /**
@@ -183,8 +183,9 @@ export class MfaService {
     return null;
   }
 
-  private announce(name: string, event: MfaFactorEvent): void {
-    this.events.emit(name, event);
+  /** Awaited, so the request answers only once the user's notice is in the outbox. */
+  private async announce(name: string, event: MfaFactorEvent): Promise<void> {
+    await this.events.emitAsync(name, event);
   }
 
   private async audit(record: AuditRecord): Promise<void> {

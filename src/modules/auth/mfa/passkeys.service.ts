@@ -143,7 +143,7 @@ export class PasskeysService {
       target: passkey.id,
       status: 201,
     });
-    this.announce(MFA_EVENTS.factorAdded, { userId: caller.userId, factor: 'passkey', actorId: caller.userId });
+    await this.announce(MFA_EVENTS.factorAdded, { userId: caller.userId, factor: 'passkey', actorId: caller.userId });
     return view(passkey);
   }
 
@@ -166,7 +166,7 @@ export class PasskeysService {
     }
     if (!(await this.passkeys.deleteOfUser(user.id, id))) return false;
     await this.audit({ action: 'mfa.passkey.delete', outcome: 'success', actorId: user.id, target: id, status: 204 });
-    this.announce(MFA_EVENTS.factorRemoved, { userId: user.id, factor: 'passkey', actorId: user.id });
+    await this.announce(MFA_EVENTS.factorRemoved, { userId: user.id, factor: 'passkey', actorId: user.id });
     return true;
   }
 
@@ -239,8 +239,9 @@ export class PasskeysService {
       : new UnauthenticatedError('The passkey assertion does not check out.');
   }
 
-  private announce(name: string, event: MfaFactorEvent): void {
-    this.events.emit(name, event);
+  /** Awaited, so the request answers only once the user's notice is in the outbox. */
+  private async announce(name: string, event: MfaFactorEvent): Promise<void> {
+    await this.events.emitAsync(name, event);
   }
 
   private async audit(record: AuditRecord): Promise<void> {
