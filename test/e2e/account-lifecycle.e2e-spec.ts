@@ -219,6 +219,24 @@ describe('Account lifecycle over real mail (EMAIL_VERIFICATION=mandatory)', () =
       const res = await t.http.post('/api/v1/auth/password/reset').send({ token, newPassword: strongPassword() });
       problem(res, 400, 'urn:problem:invalid-token');
     });
+
+    // docs/threat-model.md (Recovery takeover): a reset link "dies when the password or the email changes".
+    it('should kill a reset token once the email changes', async () => {
+      const user = await signUpVerified(t.http, smtp);
+      await t.http.post('/api/v1/auth/password/forgot').send({ email: user.email }).expect(202);
+      const token = (await smtp.next(user.email, /Reset your password/)).code as string;
+      const pair = await logIn(t.http, user);
+      const newEmail = newRegistration().email;
+      await t.http
+        .post('/api/v1/auth/email/change')
+        .set(bearer(pair.access_token))
+        .send({ newEmail, currentPassword: user.password })
+        .expect(202);
+      await verify((await smtp.next(newEmail, /Confirm your new email/)).code).expect(204);
+      const res = await t.http.post('/api/v1/auth/password/reset').send({ token, newPassword: strongPassword() });
+      problem(res, 400, 'urn:problem:invalid-token');
+      await logIn(t.http, { email: newEmail, password: user.password });
+    });
   });
 
   describe('email change', () => {
@@ -241,6 +259,23 @@ describe('Account lifecycle over real mail (EMAIL_VERIFICATION=mandatory)', () =
       expect(smtp.to(newEmail, /Confirm your new email/)).toHaveLength(1);
       problem(await login(user), 401);
       await logIn(t.http, { email: newEmail, password: user.password });
+    });
+
+    // docs/threat-model.md (Recovery takeover): "an email change needs the current password".
+    it('should refuse an email change with a wrong current password (401), and mail the new address nothing', async () => {
+      const user = await signUpVerified(t.http, smtp);
+      const pair = await logIn(t.http, user);
+      const newEmail = newRegistration().email;
+      const change = (currentPassword: string) =>
+        t.http.post('/api/v1/auth/email/change').set(bearer(pair.access_token)).send({ newEmail, currentPassword });
+      problem(await change(strongPassword()), 401);
+      await outboxDrained(t.app);
+      expect(smtp.to(newEmail)).toHaveLength(0);
+      // The address is reachable: the right password gets it its proof, and only that one.
+      await change(user.password).expect(202);
+      await smtp.next(newEmail, /Confirm your new email/);
+      await outboxDrained(t.app);
+      expect(smtp.to(newEmail)).toHaveLength(1);
     });
 
     it('should switch only one of two accounts racing for one address', async () => {

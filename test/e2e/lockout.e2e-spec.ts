@@ -2,8 +2,10 @@ import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
-import { signUp, type SignedUpUser } from '../factories/auth.js';
+import { logIn, signUp, type SignedUpUser } from '../factories/auth.js';
+import { newRegistration, strongPassword } from '../factories/users.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
+import { bearer } from '../support/http.js';
 import { expectProblem } from '../support/problem-details.js';
 
 const WRONG = 'Not-The-Password-123';
@@ -99,6 +101,36 @@ describe('Lockout (django-axes): password sign-in', () => {
       expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(3);
       expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(9);
       expectLockedOut(await login(user.email, user.password));
+    });
+  });
+
+  // docs/threat-model.md (API2): "lockout on every password path"; docs/auth-flows.md (Lockout):
+  // the password change counts failures. The email change checks the current password too.
+  describe('password change and email change', () => {
+    it('should lock the account after LOCKOUT_MAX_FAILURES wrong current passwords on an email change, and mail nothing', async () => {
+      const user = await signUp(t.http);
+      const tokens = await logIn(t.http, user);
+      const newEmail = newRegistration().email;
+      const change = (currentPassword: string) =>
+        t.http.post('/api/v1/auth/email/change').set(bearer(tokens)).send({ newEmail, currentPassword });
+      for (let i = 0; i < 3; i += 1) expectProblem(await change(WRONG), 401);
+      expectLockedOut(await change(user.password));
+      expectLockedOut(await login(user.email, user.password));
+      expect(await query('SELECT template FROM mail_outbox WHERE recipient = $1', [newEmail])).toEqual([]);
+    });
+
+    it('should lock the account after LOCKOUT_MAX_FAILURES wrong current passwords on a password change', async () => {
+      const user = await signUp(t.http);
+      const tokens = await logIn(t.http, user);
+      const newPassword = strongPassword();
+      const change = (currentPassword: string) =>
+        t.http.post('/api/v1/auth/password').set(bearer(tokens)).send({ currentPassword, newPassword });
+      const passwordHash = () => query('SELECT password_hash FROM users WHERE id = $1', [user.id]);
+      const before = await passwordHash();
+      for (let i = 0; i < 3; i += 1) expectProblem(await change(WRONG), 401);
+      expectLockedOut(await change(user.password));
+      expectLockedOut(await login(user.email, user.password));
+      expect(await passwordHash()).toEqual(before);
     });
   });
 

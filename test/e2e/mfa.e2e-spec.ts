@@ -130,6 +130,33 @@ describe('MFA: TOTP, recovery codes and the second step of sign-in', () => {
       expect(reused.body).not.toHaveProperty('access_token');
     });
 
+    // docs/threat-model.md (Second factor): "the mfaToken is single use, 5 minutes". Every path
+    // (login, session, OAuth page) keeps its mfaTokens in mfa_challenges and finishes through
+    // MfaSignInService.finish, so this one path stands for all three.
+    it('should refuse an mfaToken past its 5 minutes, even with a right code', async () => {
+      const { user, authenticator } = await userWithTotp(t.http);
+      const mfaToken = await mfaTokenOfLogin(t.http, user);
+      const db = t.app.get(DataSource);
+      const [issued] = (await db.query(
+        `SELECT extract(epoch FROM expires_at - created_at)::float8 AS seconds FROM mfa_challenges WHERE user_id = $1`,
+        [user.id],
+      )) as { seconds: number }[];
+      // Issued for 5 minutes (expires_at is set by the app, created_at by Postgres a moment later).
+      expect(issued?.seconds).toBeGreaterThan(290);
+      expect(issued?.seconds).toBeLessThanOrEqual(300);
+      const [, moved] = (await db.query(
+        `UPDATE mfa_challenges SET expires_at = now() - interval '1 second' WHERE user_id = $1`,
+        [user.id],
+      )) as [unknown[], number];
+      expect(moved).toBe(1);
+      const code = totpCode(authenticator, 1);
+      const expired = await verify({ mfaToken, code });
+      expectProblem(expired, 401);
+      expect(expired.body).not.toHaveProperty('access_token');
+      // The code itself was good, and is still unused: a live mfaToken takes it.
+      await verify({ mfaToken: await mfaTokenOfLogin(t.http, user), code }).expect(200);
+    });
+
     it('should refuse a replayed TOTP code, even with a new mfaToken', async () => {
       const { user, authenticator } = await userWithTotp(t.http);
       const code = totpCode(authenticator, 1);
