@@ -89,6 +89,8 @@ export class AppConfig {
     /** Live credentials one user may hold of each kind; past that, 409 credential-limit. */
     maxApiKeysPerUser: number;
     maxPersonalTokensPerUser: number;
+    /** Live cookie sessions, and live JWT sign-ins (refresh families), one user may hold of each; a new one ends the oldest. */
+    maxSignInsPerUser: number;
   };
   readonly oauth: {
     /**
@@ -202,6 +204,7 @@ export class AppConfig {
       revocationHorizonSeconds: Math.max(env.JWT_ACCESS_TTL, env.OAUTH_ACCESS_TTL, env.OAUTH_REFRESH_TTL),
       maxApiKeysPerUser: env.MAX_API_KEYS_PER_USER,
       maxPersonalTokensPerUser: env.MAX_PERSONAL_TOKENS_PER_USER,
+      maxSignInsPerUser: env.MAX_SIGN_INS_PER_USER,
     };
     this.oauth = {
       issuer: this.app.publicUrl,

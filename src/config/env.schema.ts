@@ -100,6 +100,7 @@ export const envSchema = z.object({
   REVOCATION_SYNC_INTERVAL: duration.refine((v) => v >= 1, 'must be at least 1s').default(5),
   MAX_API_KEYS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(100),
   MAX_PERSONAL_TOKENS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(100),
+  MAX_SIGN_INS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(100),
   /** Seals TOTP secrets at rest (AES-256-GCM under a key derived from it); generated in development. */
   MFA_ENCRYPTION_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Roles whose holders must enrol a second factor before anything else; empty for none. */

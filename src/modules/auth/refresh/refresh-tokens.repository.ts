@@ -66,6 +66,20 @@ export class RefreshTokensRepository {
       : this.revoke(manager, 'user_id = $1', [userId]);
   }
 
+  /**
+   * Revokes the user's families but the `keep` most recently signed in, in the caller's
+   * transaction, which holds the user's row lock (as for revokeAllOfUser).
+   */
+  revokeOldestOfUser(manager: EntityManager, userId: string, keep: number): Promise<EndedAccessToken[]> {
+    return this.revoke(
+      manager,
+      `user_id = $1 AND family_id IN
+         (SELECT family_id FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+          GROUP BY family_id ORDER BY min(created_at) DESC, family_id OFFSET $2)`,
+      [userId, keep],
+    );
+  }
+
   /** The family whose latest token was handed out with this access token (the caller's sign-in). */
   async familyOfAccessToken(jti: string): Promise<string | undefined> {
     return (await this.tokens.findOne({ where: { accessJti: jti }, select: { familyId: true } }))?.familyId;

@@ -46,13 +46,24 @@ export class RefreshTokensService {
   /**
    * A new family for a sign-in whose password (or factor) checked out. Null when the account
    * changed in between (deactivated, password changed, signed out everywhere): a sign-in that
-   * straddles such a change gets nothing.
+   * straddles such a change gets nothing. Past MAX_SIGN_INS_PER_USER live families, the
+   * oldest end with their access tokens, so what one account holds stays bounded.
    */
-  signIn(account: Account, origin: CredentialOrigin, proof: SignInProof): Promise<IssuedPair | null> {
-    return this.dataSource.transaction(async (manager) => {
+  async signIn(account: Account, origin: CredentialOrigin, proof: SignInProof): Promise<IssuedPair | null> {
+    const issued = await this.dataSource.transaction(async (manager) => {
       const current = await this.users.lockForIssuance(manager, account.id, account.credentialsEpoch);
-      return current && this.issueInto(manager, current, randomUUID(), origin, proof);
+      if (!current) return null;
+      const pair = await this.issueInto(manager, current, randomUUID(), origin, proof);
+      const ended = await this.tokens.revokeOldestOfUser(manager, current.id, this.config.auth.maxSignInsPerUser);
+      const events = await this.revocation.record(
+        manager,
+        ended.map((t) => this.revocation.accessToken(t.jti, t.userId, t.expiresAtSeconds)),
+      );
+      return { pair, events };
     });
+    if (!issued) return null;
+    await this.revocation.publish(issued.events);
+    return issued.pair;
   }
 
   async rotate(presented: string): Promise<RotationResult> {

@@ -43,6 +43,18 @@ export class SessionsRepository {
     await manager.delete(Session, keepId ? { userId, id: Not(keepId) } : { userId });
   }
 
+  /**
+   * Ends the user's sessions but the `keep` newest, in the caller's transaction, which holds
+   * the user's row lock (every sign-in takes it first): none is being added meanwhile.
+   */
+  async endOldestOfUser(manager: EntityManager, userId: string, keep: number): Promise<void> {
+    await manager.query(
+      `DELETE FROM sessions WHERE user_id = $1 AND id IN
+         (SELECT id FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id OFFSET $2)`,
+      [userId, keep],
+    );
+  }
+
   liveOfUser(userId: string): Promise<Session[]> {
     return this.sessions.find({ where: { userId }, order: { createdAt: 'DESC' } });
   }

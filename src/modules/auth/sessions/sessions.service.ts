@@ -49,7 +49,7 @@ export class SessionsService {
     const sid = randomBytes(32).toString('base64url');
     const session = await this.dataSource.transaction(async (manager) => {
       if (!(await this.users.lockForIssuance(manager, account.id, account.credentialsEpoch))) return null;
-      return this.sessions.insert(manager, {
+      const started = await this.sessions.insert(manager, {
         sidHash: hashOpaqueToken(sid),
         userId: account.id,
         expiresAt: new Date(Date.now() + this.config.auth.sessionAbsoluteSeconds * 1000),
@@ -58,6 +58,9 @@ export class SessionsService {
         authTime: new Date(proof.authTime * 1000),
         amr: [...proof.amr],
       });
+      // Past MAX_SIGN_INS_PER_USER live sessions, the oldest end: what one account holds stays bounded.
+      await this.sessions.endOldestOfUser(manager, account.id, this.config.auth.maxSignInsPerUser);
+      return started;
     });
     return session && { sid, session };
   }
