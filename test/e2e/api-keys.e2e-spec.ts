@@ -205,6 +205,29 @@ describe('API keys: /api/v1/api-keys', () => {
       await t.http.delete(`/api/v1/api-keys/${created.id}`).set(bearer(tokens)).expect(204);
       expectProblem(await me(res.body.key as string), 401);
     });
+
+    it('should refuse to rotate or revoke a key with a scope its demoted owner no longer holds (403), and leave it working', async () => {
+      // docs/auth-flows.md (API keys): only a caller holding all of a key's scopes may rotate or revoke it.
+      const admin = await signedInAdmin(t);
+      const b = await signUp(t.http);
+      const setRoles = (roles: string[]) =>
+        t.http.patch(`/api/v1/users/${b.id}`).set(bearer(admin.tokens)).send({ roles }).expect(200);
+      await setRoles(['admin']);
+      const created = await createKey(await logIn(t.http, b), { scopes: ['users:read', 'resources:read'] });
+      await setRoles(['user']);
+      // A fresh sign-in: first-party and recent, so only the scope rule can refuse it.
+      const fresh = await logIn(t.http, b);
+      const rotated = await t.http.post(`/api/v1/api-keys/${created.id}/rotate`).set(bearer(fresh));
+      expectProblem(rotated, 403);
+      expect(rotated.body.detail).toContain('users:read');
+      expect(rotated.text).not.toMatch(/nsak_/);
+      const revoked = await t.http.delete(`/api/v1/api-keys/${created.id}`).set(bearer(fresh));
+      expectProblem(revoked, 403);
+      expect(revoked.body.detail).toContain('users:read');
+      // Neither rotated (the old secret still works) nor revoked; the demotion narrowed it.
+      expect((await me(created.key).expect(200)).body).toMatchObject({ permissions: ['resources:read'] });
+      await t.http.get('/api/v1/resources').set(withKey(created.key)).expect(200);
+    });
   });
 
   describe('authenticating with a key', () => {

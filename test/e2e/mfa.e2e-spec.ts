@@ -268,6 +268,41 @@ describe('MFA: TOTP, recovery codes and the second step of sign-in', () => {
       expect(me.body).toMatchObject({ id: user.id, authMethod: 'session', amr: ['pwd', 'otp', 'mfa'] });
       expectProblem(await verify({ mfaToken, recoveryCode: authenticator.recoveryCodes[0] as string }), 401);
     });
+    // docs/auth-flows.md (Sessions): "a new id at every sign-in (no fixation ...)", and (Multi-factor
+    // authentication) POST /mfa/verify "-> 204 + sid cookie (session)". The sid the browser brings
+    // to the second step ends, as at POST /session; it never becomes the signed-in session.
+    it('should issue a new session id at the second step and end the one the browser held (fixation)', async () => {
+      const { user, authenticator } = await userWithTotp(t.http);
+      const password = { email: user.email, password: user.password };
+      const first = await t.http.post('/api/v1/auth/session').send(password);
+      const earlier = await verify({
+        mfaToken: (first.body as { mfaToken: string }).mfaToken,
+        recoveryCode: authenticator.recoveryCodes[0] as string,
+      }).expect(204);
+      const held = {
+        sid: sessionCookies(earlier).get('sid')?.value as string,
+        csrf: sessionCookies(earlier).get('csrf')?.value as string,
+      };
+      expect(held.sid).toBeTruthy();
+      const browser = { Cookie: cookieHeader(held), 'X-CSRF-Token': earlier.headers['x-csrf-token'] as string };
+      await t.http.get('/api/v1/auth/me').set(browser).expect(200);
+
+      const again = await t.http.post('/api/v1/auth/session').set(browser).send(password);
+      expectProblem(again, 403);
+      expect(again.body).toMatchObject({ type: 'urn:problem:mfa-required' });
+      expect(sessionCookies(again).has('sid')).toBe(false);
+      const res = await t.http
+        .post('/api/v1/auth/mfa/verify')
+        .set(browser)
+        .send({ mfaToken: (again.body as { mfaToken: string }).mfaToken, code: totpCode(authenticator, 1) })
+        .expect(204);
+      const sid = sessionCookies(res).get('sid')?.value as string;
+      expect(sid).toBeTruthy();
+      expect(sid).not.toBe(held.sid);
+      const me = await t.http.get('/api/v1/auth/me').set('Cookie', cookieHeader({ sid })).expect(200);
+      expect(me.body).toMatchObject({ id: user.id, authMethod: 'session', amr: ['pwd', 'otp', 'mfa'] });
+      expectProblem(await t.http.get('/api/v1/auth/me').set('Cookie', cookieHeader({ sid: held.sid })), 401);
+    });
   });
 
   describe('an mfaToken finishes only the sign-in it continues', () => {

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { logIn, signUp, type TokenPair } from '../factories/auth.js';
 import { launchChromium } from '../factories/chromium.js';
 import { freePort } from '../factories/oauth.js';
+import { newRegistration } from '../factories/users.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
 import { expectProblem } from '../support/problem-details.js';
 
@@ -155,6 +156,30 @@ describe('Passkeys in a real browser', () => {
     const replayed = await t.http.post('/api/v1/auth/passkeys/authentication').send({ response });
     expectProblem(replayed, 401);
     expect(replayed.body).not.toHaveProperty('access_token');
+  });
+
+  // docs/auth-flows.md (Passkeys): "`POST /authentication/options` (discoverable credentials: an
+  // `email` is accepted and not used, so the answer tells nothing about which accounts exist)".
+  it('should answer the same sign-in options for an account with a passkey, an address with no account and no address', async () => {
+    const user = await signUp(t.http);
+    await registerPasskey(await logIn(t.http, user));
+    const held = await heldCredential(authenticatorId);
+    const credentialId = Buffer.from(held.credentialId, 'base64').toString('base64url');
+    const optionsFor = async (body: object) => {
+      const res = await t.http.post('/api/v1/auth/passkeys/authentication/options').send(body).expect(200);
+      expect(res.text).not.toContain(credentialId);
+      const { challenge, ...rest } = res.body as Record<string, unknown>;
+      expect(challenge).toEqual(expect.any(String));
+      expect(rest).not.toHaveProperty('allowCredentials');
+      return { challenge, rest };
+    };
+
+    const known = await optionsFor({ email: user.email });
+    const unknown = await optionsFor({ email: newRegistration().email });
+    const none = await optionsFor({});
+    expect(known.rest).toStrictEqual(unknown.rest);
+    expect(known.rest).toStrictEqual(none.rest);
+    expect(new Set([known.challenge, unknown.challenge, none.challenge]).size).toBe(3);
   });
 
   it('should then ask for the second factor after the password, and refuse a registration response replayed', async () => {

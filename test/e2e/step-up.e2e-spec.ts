@@ -105,6 +105,29 @@ describe('Step-up (RFC 9470) on sensitive routes', () => {
     }
   });
 
+  it('should challenge a sign-in older than REAUTH_MAX_AGE that only deactivates a user, and leave the user active', async () => {
+    // docs/auth-flows.md (Step-up): (de)activation, PATCH /users/:id with isActive, needs a recent sign-in.
+    const admin = await signedInAdmin(t);
+    const other = await signUp(t.http);
+    const othersPair = await logIn(t.http, other);
+    const token = await tokenSignedIn(admin.user.id, stale());
+    const res = await t.http.patch(`/api/v1/users/${other.id}`).set(bearer(token)).send({ isActive: false });
+    expectProblem(res, 401);
+    expect(res.body.type).toBe('urn:problem:insufficient-user-authentication');
+    expect(res.headers['www-authenticate']).toMatch(CHALLENGE);
+    // The token itself is good (it reads), and the user it tried to deactivate is untouched.
+    const seen = await t.http.get(`/api/v1/users/${other.id}`).set(bearer(token)).expect(200);
+    expect(seen.body.isActive).toBe(true);
+    await t.http.get('/api/v1/auth/me').set(bearer(othersPair.access_token)).expect(200);
+    // The same request from a recent sign-in goes through.
+    await t.http
+      .patch(`/api/v1/users/${other.id}`)
+      .set(bearer(admin.tokens.access_token))
+      .send({ isActive: false })
+      .expect(200);
+    expectProblem(await t.http.get('/api/v1/auth/me').set(bearer(othersPair.access_token)), 401);
+  });
+
   it('should let the route through after POST /reauthenticate', async () => {
     const user = await signUp(t.http);
     const old = await tokenSignedIn(user.id, stale());
@@ -119,6 +142,26 @@ describe('Step-up (RFC 9470) on sensitive routes', () => {
     expect(claims.amr).toEqual(['pwd']);
     expect(claims.auth_time).toBeGreaterThanOrEqual(now() - 5);
     await t.http.post('/api/v1/auth/tokens').set(bearer(pair.access_token)).send({ name: 'laptop' }).expect(201);
+  });
+
+  it('should end the caller’s refresh family at POST /reauthenticate, and the new pair works', async () => {
+    // docs/auth-flows.md (Step-up): POST /reauthenticate answers a new token pair and the caller's refresh family ends.
+    const user = await signUp(t.http);
+    const old = await logIn(t.http, user);
+    const res = await t.http
+      .post('/api/v1/auth/reauthenticate')
+      .set(bearer(old.access_token))
+      .send({ password: user.password })
+      .expect(200);
+    const pair = res.body as TokenPair;
+    expect(pair.refresh_token).not.toBe(old.refresh_token);
+    expectProblem(await t.http.post('/api/v1/auth/refresh').send({ refresh_token: old.refresh_token }), 401);
+    await t.http.get('/api/v1/auth/me').set(bearer(pair.access_token)).expect(200);
+    const refreshed = await t.http.post('/api/v1/auth/refresh').send({ refresh_token: pair.refresh_token }).expect(200);
+    await t.http
+      .get('/api/v1/auth/me')
+      .set(bearer((refreshed.body as TokenPair).access_token))
+      .expect(200);
   });
 
   it('should refuse a wrong password at POST /reauthenticate and count it toward the lockout', async () => {
