@@ -1,3 +1,4 @@
+import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditWriter } from '../../src/modules/audit/audit-writer.js';
@@ -19,6 +20,15 @@ import { newRegistration, strongPassword } from '../factories/users.js';
 import { TestSmtpServer } from '../setup/smtp-server.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
 import { expectProblem } from '../support/problem-details.js';
+
+/** Headers that differ between any two requests, whatever they ask. */
+const PER_REQUEST = new Set(['date', 'x-request-id', 'ratelimit-remaining', 'ratelimit-reset']);
+
+/** What a client sees of an answer, apart from what differs per request. */
+function comparable(res: Response) {
+  const headers = Object.fromEntries(Object.entries(res.headers).filter(([name]) => !PER_REQUEST.has(name)));
+  return { status: res.status, headers, body: res.text };
+}
 
 /** A problem+json answer with this status and, when given, this type. */
 function problem(res: Parameters<typeof expectProblem>[0], status: number, type?: string): void {
@@ -299,6 +309,49 @@ describe('Account lifecycle over real mail (EMAIL_VERIFICATION=mandatory)', () =
         { count: number },
       ];
       expect(count).toBe(1);
+    });
+
+    // docs/auth-flows.md (Email change): "an address that already has an account gets a notice
+    // instead, with the same answer".
+    it('should answer a change to a taken address as one to a new address, tell its owner with no link, and move nothing', async () => {
+      const [owner, mover] = [await signUpVerified(t.http, smtp), await signUpVerified(t.http, smtp)];
+      const pair = await logIn(t.http, mover);
+      const change = (newEmail: string) =>
+        t.http
+          .post('/api/v1/auth/email/change')
+          .set(bearer(pair.access_token))
+          .send({ newEmail, currentPassword: mover.password });
+
+      const taken = await change(owner.email);
+      const notice = await smtp.next(owner.email, /Someone tried to move an account to your address/);
+      expect(notice.code).toBeUndefined();
+      expect(`${notice.text}${notice.html}`).not.toMatch(/#token=|nsa_email_/);
+      // No token was issued that could prove the owner's address for the mover.
+      expect(
+        await sql(`SELECT purpose FROM account_tokens WHERE user_id = $1 AND used_at IS NULL`, [mover.id]),
+      ).toEqual([]);
+
+      const newEmail = newRegistration().email;
+      const fresh = await change(newEmail);
+      await smtp.next(newEmail, /Confirm your new email/);
+      expect(taken.status).toBe(202);
+      expect(comparable(taken)).toEqual(comparable(fresh));
+
+      await outboxDrained(t.app);
+      expect(smtp.to(owner.email).map((mail) => mail.subject)).toEqual([
+        'Confirm your email address',
+        'Someone tried to move an account to your address',
+      ]);
+      const me = await t.http.get('/api/v1/auth/me').set(bearer(pair.access_token)).expect(200);
+      expect(me.body).toMatchObject({ id: mover.id, email: mover.email });
+      // The one live token of the mover proves the new address only.
+      expect(
+        await sql(`SELECT purpose, email FROM account_tokens WHERE user_id = $1 AND used_at IS NULL`, [mover.id]),
+      ).toEqual([{ purpose: 'change-email', email: newEmail }]);
+      problem(await login({ email: owner.email, password: mover.password }), 401);
+      const owners = await logIn(t.http, owner);
+      const ownerMe = await t.http.get('/api/v1/auth/me').set(bearer(owners.access_token)).expect(200);
+      expect(ownerMe.body).toMatchObject({ id: owner.id, email: owner.email });
     });
   });
 
