@@ -23,8 +23,7 @@ export const keysRotate: CliCommand = {
     const file = config.auth.keysFile;
     if (!file) throw new CliError('No key file: set JWT_KEYS_FILE (or a DATA_DIR other than :memory:).');
     const current = readKeySetFile(file) ?? { keys: [] };
-    const longestLifetime = Math.max(config.auth.accessTtlSeconds, config.oauth.accessTtlSeconds);
-    const rotated = await rotateKeySet(current, longestLifetime + 60, Math.floor(Date.now() / 1000));
+    const rotated = await rotateKeySet(current, config.auth.retiredKeyVerifySeconds, Math.floor(Date.now() / 1000));
     writeKeySetFile(file, rotated);
     const signing = rotated.keys.filter((key) => key.retired_at === undefined);
     const older = rotated.keys.length - signing.length;

@@ -86,6 +86,12 @@ export class AppConfig {
     revocationSyncSeconds: number;
     /** How long a user's cut-off must be kept: the longest life of any token or grant it can kill. */
     revocationHorizonSeconds: number;
+    /**
+     * How long a retired signing key verifies: the longer access-token lifetime (ours or the
+     * OAuth server's, which ID tokens share) and a minute of leeway. keys:rotate drops such
+     * keys from the file; every instance stops trusting them at once, rotation or not.
+     */
+    retiredKeyVerifySeconds: number;
     /** Live credentials one user may hold of each kind; past that, 409 credential-limit. */
     maxApiKeysPerUser: number;
     maxPersonalTokensPerUser: number;
@@ -202,6 +208,7 @@ export class AppConfig {
       secureCookies: this.app.publicUrl.startsWith('https://'),
       revocationSyncSeconds: env.REVOCATION_SYNC_INTERVAL,
       revocationHorizonSeconds: Math.max(env.JWT_ACCESS_TTL, env.OAUTH_ACCESS_TTL, env.OAUTH_REFRESH_TTL),
+      retiredKeyVerifySeconds: Math.max(env.JWT_ACCESS_TTL, env.OAUTH_ACCESS_TTL) + 60,
       maxApiKeysPerUser: env.MAX_API_KEYS_PER_USER,
       maxPersonalTokensPerUser: env.MAX_PERSONAL_TOKENS_PER_USER,
       maxSignInsPerUser: env.MAX_SIGN_INS_PER_USER,

@@ -1,7 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { keysRotate } from '../../src/cli/keys-rotate.command.js';
 import { ROLE_PERMISSIONS } from '../../src/common/auth/roles.js';
+import { readKeySetFile, writeKeySetFile } from '../../src/modules/auth/jwt/signing-keys.js';
 import { logIn, signedIn, signUp } from '../factories/auth.js';
-import { startTestApp, type TestApp } from '../setup/test-app.js';
+import { runCli } from '../setup/cli.js';
+import { startTestApp, TestDatabase, type TestApp } from '../setup/test-app.js';
+import { bearer } from '../support/http.js';
 import { expectProblem } from '../support/problem-details.js';
 
 describe('JWT pair: /api/v1/auth', () => {
@@ -164,4 +172,100 @@ describe('JWT pair: /api/v1/auth', () => {
       }
     });
   });
+});
+
+/**
+ * SECURITY.md and docs/auth-flows.md: rotate signing keys with `npm run cli -- keys:rotate` and
+ * roll the file out; old keys verify until their tokens expire. The command runs as an operator
+ * runs it, and each rollout is a restart on the same key file and database.
+ */
+describe('JWT signing keys across keys:rotate', () => {
+  let database: TestDatabase | undefined;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    if (process.env.DATABASE_URL) database = (await TestDatabase.create(process.env.DATABASE_URL)).retain();
+  });
+  afterAll(() => database?.release());
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'jwt-rotation-'));
+  });
+  afterEach(() => rm(dataDir, { recursive: true, force: true }));
+
+  /** Each test boots two or three instances, each some seconds on the embedded database. */
+  const ROLLOUTS_TIMEOUT_MS = 120_000;
+  const keysFile = () => join(dataDir, 'jwt-keys.json');
+  const kidOf = (token: string) => decodeProtectedHeader(token).kid;
+  const signingKid = () =>
+    readKeySetFile(keysFile())?.keys.find((key) => key.alg === 'ES256' && key.retired_at === undefined)?.kid;
+
+  async function rotateKeys(): Promise<void> {
+    expect((await runCli(keysRotate, [], { DATA_DIR: dataDir })).code).toBe(0);
+  }
+
+  /** An instance booted on the key file as it now is and on the same database as before, then stopped. */
+  async function rolledOut<T>(use: (t: TestApp) => Promise<T>): Promise<T> {
+    const t = database
+      ? await startTestApp({ JWT_KEYS_FILE: keysFile() }, { database })
+      : await startTestApp({ DATA_DIR: dataDir });
+    try {
+      return await use(t);
+    } finally {
+      await t.close();
+    }
+  }
+
+  it(
+    'should accept a token signed by the retired key after the rollout, and sign new ones with the new key',
+    { timeout: ROLLOUTS_TIMEOUT_MS },
+    async () => {
+      await rotateKeys();
+      const before = await rolledOut((t) => signedIn(t.http));
+      const retiredKid = kidOf(before.tokens.access_token);
+      expect(retiredKid).toBe(signingKid());
+
+      await rotateKeys();
+      await rolledOut(async (t) => {
+        const me = await t.http.get('/api/v1/auth/me').set(bearer(before)).expect(200);
+        expect(me.body.id).toBe(before.user.id);
+        const fresh = await logIn(t.http, before.user);
+        expect(kidOf(fresh.access_token)).not.toBe(retiredKid);
+        expect(kidOf(fresh.access_token)).toBe(signingKid());
+      });
+    },
+  );
+
+  it(
+    'should refuse a token whose key retired longer ago than the longest token lifetime, before any later rotation drops it',
+    { timeout: ROLLOUTS_TIMEOUT_MS },
+    async () => {
+      await rotateKeys();
+      const old = await rolledOut((t) => signedIn(t.http));
+      await rotateKeys();
+      const { current, keptSeconds } = await rolledOut(async (t) => ({
+        current: await logIn(t.http, old.user),
+        keptSeconds: t.config.auth.retiredKeyVerifySeconds,
+      }));
+
+      // As if the rotation were that long ago (the file records when each key retired), with no
+      // rotation since: a leaked key must stop verifying without waiting for the next one.
+      const keySet = readKeySetFile(keysFile()) ?? { keys: [] };
+      const longAgo = Math.floor(Date.now() / 1000) - keptSeconds;
+      writeKeySetFile(keysFile(), {
+        keys: keySet.keys.map((key) => (key.retired_at === undefined ? key : { ...key, retired_at: longAgo })),
+      });
+
+      await rolledOut(async (t) => {
+        // Not expired: refused because its key no longer verifies.
+        expect(decodeJwt(old.tokens.access_token).exp).toBeGreaterThan(Date.now() / 1000);
+        const me = await t.http.get('/api/v1/auth/me').set(bearer(old));
+        expectProblem(me, 401);
+        expect(me.headers['www-authenticate']).toMatch(/^Bearer realm="api", error="invalid_token"/);
+        const jwks = await t.http.get('/.well-known/jwks.json').expect(200);
+        expect(jwks.body.keys.map((key: { kid: string }) => key.kid)).not.toContain(kidOf(old.tokens.access_token));
+        // The key signing now still verifies what it signed.
+        await t.http.get('/api/v1/auth/me').set(bearer(current)).expect(200);
+      });
+    },
+  );
 });

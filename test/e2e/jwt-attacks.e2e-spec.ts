@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SigningKeysService } from '../../src/modules/auth/jwt/signing-keys.service.js';
 import { signedIn, signUp, type SignedUpUser, type TokenPair } from '../factories/auth.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
+import { bearer } from '../support/http.js';
 import { expectProblem } from '../support/problem-details.js';
 
 /** Beyond the server's 5 s clock leeway, so a leeway bug cannot hide behind it. */
@@ -243,6 +244,23 @@ describe('JWT attacks on /api/v1/auth', () => {
         await t.http.post('/api/v1/auth/refresh').send({ refresh_token: attacker.body.refresh_token }),
         401,
       );
+    });
+
+    // docs/auth-flows.md: a rotated refresh token presented again revokes the family "and every
+    // access token it handed out".
+    it('should refuse every access token the family handed out once a replayed refresh token kills it', async () => {
+      const { tokens } = await genuine(t);
+      const victim = await t.http
+        .post('/api/v1/auth/refresh')
+        .send({ refresh_token: tokens.refresh_token })
+        .expect(200);
+      // Both are good until the replay (and now sit in the verified-token cache).
+      for (const access of [tokens.access_token, victim.body.access_token as string]) {
+        await t.http.get('/api/v1/auth/me').set(bearer(access)).expect(200);
+      }
+      expectProblem(await t.http.post('/api/v1/auth/refresh').send({ refresh_token: tokens.refresh_token }), 401);
+      await expectRefused(t, tokens.access_token);
+      await expectRefused(t, victim.body.access_token as string);
     });
 
     it('should refuse the access token after logout', async () => {

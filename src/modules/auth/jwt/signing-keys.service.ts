@@ -49,24 +49,38 @@ export class SigningKeysService implements OnModuleInit {
    * header) counts, and an ID token's RS256 key is not one that signs access tokens.
    */
   find(kid: unknown): SigningKey | undefined {
-    return typeof kid === 'string' ? this.keys.find((key) => key.kid === kid && key.alg === JWT_ALGORITHM) : undefined;
+    if (typeof kid !== 'string') return undefined;
+    const key = this.keys.find((candidate) => candidate.kid === kid && candidate.alg === JWT_ALGORITHM);
+    return key && this.verifies(key) ? key : undefined;
   }
 
   jwks(): { keys: JWK[] } {
-    return { keys: this.keys.map((key) => key.publicJwk) };
+    return { keys: this.keys.filter((key) => this.verifies(key)).map((key) => key.publicJwk) };
+  }
+
+  /**
+   * A retired key verifies only while tokens it signed before retiring can be alive: after
+   * that, a token bearing its kid was signed by whoever has the key now (a leaked key is the
+   * reason to rotate), whether or not a later keys:rotate has dropped it from the file yet.
+   */
+  private verifies(key: SigningKey): boolean {
+    return key.retiredAt === undefined || Date.now() / 1000 < key.retiredAt + this.config.auth.retiredKeyVerifySeconds;
   }
 
   /**
    * The private keys as JWKs, newest first, for the OAuth authorization server: it signs
    * with the same keys and publishes the same public set, so there is one key set to rotate.
+   * It takes them at boot: a retired key past its time is left out then.
    */
   privateJwks(): JWK[] {
-    return this.keys.map((key) => ({
-      ...(key.privateKey.export({ format: 'jwk' }) as JWK),
-      kid: key.kid,
-      alg: key.alg,
-      use: 'sig',
-    }));
+    return this.keys
+      .filter((key) => this.verifies(key))
+      .map((key) => ({
+        ...(key.privateKey.export({ format: 'jwk' }) as JWK),
+        kid: key.kid,
+        alg: key.alg,
+        use: 'sig',
+      }));
   }
 
   private async load(): Promise<KeySetFile> {
