@@ -13,7 +13,8 @@ import { World } from '../fuzz/world.js';
  * as anonymous callers and as signed-in users and admins (JWT, personal token, API key,
  * cookie session), and holds each answer to the contract of docs/contract.md's "Everywhere": never a
  * 5xx for what a client sent, an answer in time, every 4xx a problem+json, nothing internal
- * in any body; and nothing logged as an error meanwhile, on the request path or off it.
+ * in any body, the security headers and `Cache-Control: no-store` on every answer (the JWKS
+ * alone may be cached); and nothing logged as an error meanwhile, on the request path or off it.
  *
  * A request is well-formed but in a few chosen places (its `faults`), so that most reach
  * the code behind validation. Ids and credentials are symbols (`Ref(userId)`), resolved

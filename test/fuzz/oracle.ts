@@ -26,6 +26,11 @@ const LEAKS = new RegExp(
   'g',
 );
 
+/** docs/contract.md, "Everywhere": the API's CSP, as helmet writes it (src/common/http/security-headers.ts). */
+const API_CSP = "default-src 'none';frame-ancestors 'none'";
+/** The one route that opts out of no-store (jwks.controller.ts): public keys, cacheable for a few minutes. */
+const CACHEABLE = 'GET /.well-known/jwks.json';
+
 interface Sent {
   res: Response;
   url: string;
@@ -93,7 +98,8 @@ export function judge(c: FuzzCase, { res, url, sentText }: Sent, logs: string[])
     const logged = logs.filter((line) => line.includes(id) && /"level":[56]0/.test(line)).join('\n');
     throw new Error(`${where}: a server error for a client's request\n${excerpt()}\n${logged}`);
   }
-  if (!res.headers['x-request-id']) throw new Error(`${where}: no X-Request-Id\n${excerpt()}`);
+  const missing = missingHeader(c, url, res);
+  if (missing) throw new Error(`${where}: ${missing}\n${excerpt()}`);
   if (res.status >= 400) {
     if (!String(res.headers['content-type']).startsWith('application/problem+json')) {
       throw new Error(`${where}: a 4xx that is not problem+json\n${excerpt()}`);
@@ -122,6 +128,27 @@ export function judge(c: FuzzCase, { res, url, sentText }: Sent, logs: string[])
     if (!sentText.includes(match[0]))
       throw new Error(`${where}: the answer shows internals (${match[0]})\n${excerpt()}`);
   }
+}
+
+/** What of docs/contract.md's "every response carries" this answer lacks, if anything. */
+function missingHeader(c: FuzzCase, url: string, res: Response): string | undefined {
+  const header = (name: string) => res.headers[name] as string | undefined;
+  if (!header('x-request-id')) return 'no X-Request-Id';
+  if (header('x-content-type-options') !== 'nosniff') return 'no X-Content-Type-Options: nosniff';
+  if (header('referrer-policy') !== 'no-referrer') return 'no Referrer-Policy: no-referrer';
+  if (header('x-powered-by') !== undefined) return 'an X-Powered-By header';
+  // Swagger UI's pages (not its .json) have a CSP of their own; everything else is the API's.
+  const path = url.split(/[?#]/, 1)[0] ?? '';
+  const docsPage = path === '/docs' || (path.startsWith('/docs/') && !path.endsWith('.json'));
+  if (!docsPage && header('content-security-policy') !== API_CSP) {
+    return `a CSP other than the API's (${header('content-security-policy') ?? 'none'})`;
+  }
+  // Any answer may carry a credential, so none is cached but the JWKS the route itself serves.
+  const optedOut = c.route === CACHEABLE && (c.method === 'GET' || c.method === 'HEAD') && res.status === 200;
+  if (!optedOut && !/(^|,)\s*no-store\s*(,|$)/.test(header('cache-control') ?? '')) {
+    return `no Cache-Control: no-store (${header('cache-control') ?? 'none'})`;
+  }
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------

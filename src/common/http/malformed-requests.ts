@@ -44,6 +44,7 @@ export function malformedRequestResponse(status: number): string {
     'Cache-Control: no-store',
     'X-Content-Type-Options: nosniff',
     "Content-Security-Policy: default-src 'none';frame-ancestors 'none'",
+    'Referrer-Policy: no-referrer',
     '',
     json,
   ].join('\r\n');
