@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -402,6 +403,22 @@ describe('Account lifecycle over real mail (EMAIL_VERIFICATION=mandatory)', () =
   });
 
   describe('outbox', () => {
+    it('should erase the values of a mail it gives up on, as of one it sent', async () => {
+      // An address no mail may go to fails for good at its first attempt (no retry would help).
+      const unsafe = `${newRegistration().email}\r\nBcc: someone@example.com`;
+      const token = `nsa_reset_${randomBytes(32).toString('base64url')}`;
+      await sql(`INSERT INTO mail_outbox (template, recipient, "values") VALUES ('password-reset', $1, $2)`, [
+        unsafe,
+        JSON.stringify({ displayName: 'Unsafe', token }),
+      ]);
+      t.app.get(MailOutbox).wake();
+      await outboxDrained(t.app);
+      const [row] = (await sql(`SELECT failed_at, sent_at, "values" FROM mail_outbox WHERE recipient = $1`, [
+        unsafe,
+      ])) as { failed_at: Date | null; sent_at: Date | null; values: Record<string, string> }[];
+      expect(row).toEqual({ failed_at: expect.any(Date), sent_at: null, values: {} });
+    });
+
     it('should take over a mail whose sender died holding it, once its lease ran out', async () => {
       const to = newRegistration().email;
       await sql(

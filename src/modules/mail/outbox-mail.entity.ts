@@ -3,7 +3,7 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 /**
  * One mail on its way out (the transactional outbox): written in the transaction of the
  * change that causes it, delivered by the OutboxWorker of whichever instance claims it.
- * Its values (links with tokens among them) are erased once it is sent.
+ * Its values (links with tokens among them) are erased once it is sent or given up on.
  */
 @Entity({ name: 'mail_outbox' })
 @Index('mail_outbox_created_at', ['createdAt'])

@@ -196,7 +196,8 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
           leaseUntil: null,
           lastError: message,
           nextAttemptAt: () => `now() + interval '${delayMs} milliseconds'`,
-          ...(last ? { failedAt: () => 'now()' } : {}),
+          // Given up on: its values (links with tokens among them) are erased, as a sent mail's are.
+          ...(last ? { failedAt: () => 'now()', values: {} } : {}),
         })
         .where({ id: row.id, leaseId: row.leaseId })
         .execute();
