@@ -68,9 +68,12 @@ export class RefreshTokensRepository {
 
   /**
    * Revokes the user's families but the `keep` most recently signed in, in the caller's
-   * transaction, which holds the user's row lock (as for revokeAllOfUser).
+   * transaction, under a per-user lock that it holds to its end (the user's row lock is only
+   * shared between sign-ins): of two sign-ins racing, the second trims after the first
+   * committed, its statement then seeing both new families.
    */
-  revokeOldestOfUser(manager: EntityManager, userId: string, keep: number): Promise<EndedAccessToken[]> {
+  async revokeOldestOfUser(manager: EntityManager, userId: string, keep: number): Promise<EndedAccessToken[]> {
+    await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended('refresh-families:' || $1, 0))`, [userId]);
     return this.revoke(
       manager,
       `user_id = $1 AND family_id IN

@@ -44,10 +44,12 @@ export class SessionsRepository {
   }
 
   /**
-   * Ends the user's sessions but the `keep` newest, in the caller's transaction, which holds
-   * the user's row lock (every sign-in takes it first): none is being added meanwhile.
+   * Ends the user's sessions but the `keep` newest, in the caller's transaction, under a
+   * per-user lock that it holds to its end: of two sign-ins racing, the second trims after the
+   * first committed, its statement then seeing both new rows.
    */
   async endOldestOfUser(manager: EntityManager, userId: string, keep: number): Promise<void> {
+    await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended('sessions:' || $1, 0))`, [userId]);
     await manager.query(
       `DELETE FROM sessions WHERE user_id = $1 AND id IN
          (SELECT id FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id OFFSET $2)`,
