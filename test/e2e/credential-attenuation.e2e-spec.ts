@@ -177,12 +177,12 @@ describe('credentials attenuate', () => {
   /** Every credential the admin holds and every client registered: nothing may appear or change. */
   async function inventory(): Promise<unknown> {
     const [tokens, keys, clients] = await Promise.all([
-      server.t.http.get('/api/v1/auth/tokens').set(admin()),
+      server.t.http.get('/api/v1/auth/tokens?limit=100').set(admin()),
       server.t.http.get('/api/v1/api-keys?limit=100').set(admin()),
       server.t.http.get('/api/v1/oauth-clients?limit=100').set(admin()),
     ]);
     return {
-      tokens: (tokens.body as { id: string }[]).map((x) => x.id).sort(),
+      tokens: (tokens.body as { data: { id: string }[] }).data.map((x) => x.id).sort(),
       keys: (keys.body.data as { id: string; prefix: string }[]).map((x) => `${x.id}:${x.prefix}`).sort(),
       clients: (clients.body.data as { clientId: string }[]).map((x) => x.clientId).sort(),
     };

@@ -196,9 +196,10 @@ describe('Personal tokens: /api/v1/auth/tokens', () => {
       const { tokens } = await signedIn(t.http);
       const created = await createToken(tokens, { name: 'laptop' });
       const res = await t.http.get('/api/v1/auth/tokens').set(bearer(tokens)).expect(200);
-      expect(res.body).toEqual([
-        { id: created.id, name: 'laptop', createdAt: created.createdAt, expiresAt: null, lastUsedAt: null },
-      ]);
+      expect(res.body).toEqual({
+        data: [{ id: created.id, name: 'laptop', createdAt: created.createdAt, expiresAt: null, lastUsedAt: null }],
+        nextCursor: null,
+      });
       expect(res.text).not.toContain(created.token);
       expect(res.text).not.toContain(created.token.slice('nsa_pat_'.length));
     });
@@ -207,7 +208,25 @@ describe('Personal tokens: /api/v1/auth/tokens', () => {
       const other = await signedIn(t.http);
       await createToken(other.tokens);
       const { tokens } = await signedIn(t.http);
-      await t.http.get('/api/v1/auth/tokens').set(bearer(tokens)).expect(200, []);
+      await t.http.get('/api/v1/auth/tokens').set(bearer(tokens)).expect(200, { data: [], nextCursor: null });
+    });
+
+    // docs/contract.md, "Everywhere": lists are paginated, newest first, `limit` 1 to 100.
+    it('should page the caller’s tokens newest first, and refuse a limit outside 1 to 100', async () => {
+      const { tokens } = await signedIn(t.http);
+      const created: CreatedToken[] = [];
+      for (const name of ['one', 'two', 'three']) created.push(await createToken(tokens, { name }));
+      const first = await t.http.get('/api/v1/auth/tokens?limit=2').set(bearer(tokens)).expect(200);
+      expect(first.body.data.map((token: CreatedToken) => token.name)).toEqual(['three', 'two']);
+      expect(first.body.nextCursor).toEqual(expect.any(String));
+      const second = await t.http
+        .get(`/api/v1/auth/tokens?limit=2&cursor=${encodeURIComponent(first.body.nextCursor as string)}`)
+        .set(bearer(tokens))
+        .expect(200);
+      expect(second.body).toEqual({ data: [expect.objectContaining({ id: created[0]!.id })], nextCursor: null });
+      for (const limit of ['0', '101', 'x']) {
+        expectProblem(await t.http.get(`/api/v1/auth/tokens?limit=${limit}`).set(bearer(tokens)), 400);
+      }
     });
   });
 
@@ -277,7 +296,7 @@ describe('Personal tokens: /api/v1/auth/tokens', () => {
       expect(update).toHaveBeenCalledTimes(1);
       expect((await lastUsedAt())?.getTime()).toBe(first);
       const listed = await t.http.get('/api/v1/auth/tokens').set(bearer(tokens)).expect(200);
-      expect(Date.parse(listed.body[0].lastUsedAt)).toBe(first);
+      expect(Date.parse(listed.body.data[0].lastUsedAt)).toBe(first);
     });
   });
 });

@@ -1,4 +1,16 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Req,
+} from '@nestjs/common';
 import type { Request } from 'express';
 import { originOf } from '../credentials/credential-origin.js';
 import {
@@ -13,7 +25,8 @@ import { firstPartySignIn } from '../../../common/auth/access-policy.js';
 import { Authenticated } from '../../../common/auth/authenticated.decorator.js';
 import { Principal } from '../../../common/auth/principal.js';
 import { CreatePersonalTokenDto } from './dto/create-personal-token.dto.js';
-import { CreatedPersonalTokenResponse, PersonalTokenResponse } from './dto/personal-token.response.js';
+import { PageQuery } from '../../../common/http/pagination.js';
+import { CreatedPersonalTokenResponse, PersonalTokenPage } from './dto/personal-token.response.js';
 import { PersonalTokensService } from './personal-tokens.service.js';
 import { Audited } from '../../../common/audit/audited.decorator.js';
 import { RequiresRecentSignIn } from '../../../common/auth/step-up.js';
@@ -41,9 +54,9 @@ export class PersonalTokensController {
   @Get()
   @ApiOperation({ operationId: 'listPersonalTokens', summary: 'List your personal tokens' })
   @Authenticated()
-  @ApiOkResponse({ type: [PersonalTokenResponse] })
-  list(@Principal() me: Principal): Promise<PersonalTokenResponse[]> {
-    return this.tokens.list(me.userId);
+  @ApiOkResponse({ type: PersonalTokenPage })
+  list(@Principal() me: Principal, @Query() query: PageQuery): Promise<PersonalTokenPage> {
+    return this.tokens.list(me.userId, query);
   }
 
   @Delete(':id')

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, LessThan, type EntityManager, type Repository } from 'typeorm';
+import { newestFirst, type Keyset } from '../../../db/keyset.js';
 import { CredentialLimitError } from '../credentials/attenuation.js';
 import { PersonalToken } from './personal-token.entity.js';
 
@@ -36,6 +37,12 @@ export class PersonalTokensRepository {
 
   findByHash(tokenHash: Buffer): Promise<PersonalToken | null> {
     return this.tokens.findOneBy({ tokenHash });
+  }
+
+  /** A page of the user's tokens, newest first, from after `after`. */
+  list(userId: string, limit: number, after?: Keyset): Promise<PersonalToken[]> {
+    const query = this.tokens.createQueryBuilder('t').where('t.user_id = :userId', { userId });
+    return newestFirst(query, ['t.created_at', 't.id'], limit, after).getMany();
   }
 
   listOfUser(userId: string): Promise<PersonalToken[]> {

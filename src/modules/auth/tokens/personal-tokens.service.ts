@@ -8,6 +8,7 @@ import { makePrincipal, type Principal } from '../../../common/auth/principal.js
 import { UsageRecorder } from '../../../common/auth/usage-recorder.js';
 import { VerifiedCredentialCache, type VerifiedCredential } from '../../../common/auth/verified-credential-cache.js';
 import { NotFoundError } from '../../../common/errors/app-error.js';
+import { decodeCursor, toPage, type Page, type PageQuery } from '../../../common/http/pagination.js';
 import { AppConfig } from '../../../config/app-config.js';
 import { SECURITY_NOTICE, type SecurityNotice } from '../../mail/security-notices.js';
 import { UsersService } from '../../users/users.service.js';
@@ -84,8 +85,9 @@ export class PersonalTokensService {
     return { ...PersonalTokenResponse.from(row), token };
   }
 
-  async list(userId: string): Promise<PersonalTokenResponse[]> {
-    return (await this.tokens.listOfUser(userId)).map((row) => PersonalTokenResponse.from(row));
+  async list(userId: string, query: PageQuery): Promise<Page<PersonalTokenResponse>> {
+    const rows = await this.tokens.list(userId, query.limit + 1, decodeCursor(query.cursor));
+    return toPage(rows, query.limit, PersonalTokenResponse.from);
   }
 
   /** Deletes one of the caller's tokens; someone else's is "not found", like a missing one. */

@@ -20,6 +20,11 @@ export class PersonalTokenResponse {
   }
 }
 
+export class PersonalTokenPage {
+  @ApiProperty({ type: [PersonalTokenResponse] }) data: PersonalTokenResponse[];
+  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
+}
+
 export class CreatedPersonalTokenResponse extends PersonalTokenResponse {
   @ApiProperty({ description: 'Shown this once; send as `Authorization: Token <token>`' })
   token: string;
