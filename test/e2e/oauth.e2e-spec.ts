@@ -249,6 +249,20 @@ describe('OAuth 2.0 authorization server', () => {
       }
     });
 
+    // docs/auth-flows.md: redirect URIs are compared exactly and must always be sent, so a client's one
+    // registered URI is never assumed for a request that names none.
+    it('should not redirect when redirect_uri is left out, though the client registered only one', async () => {
+      const challenge = await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier());
+      const url = new URL(
+        authorizationUrl(confidential.clientId, { code_challenge: challenge, code_challenge_method: 'S256' }),
+      );
+      url.searchParams.delete('redirect_uri');
+      const res = await new FormBrowser(origin).get(url.href);
+      expect(res.status).toBe(400);
+      expect(res.headers.get('location')).toBeNull();
+      expect(await res.text()).toMatch(/redirect_uri/);
+    });
+
     it('should refuse a wrong verifier, and a code used twice revokes the tokens it gave', async () => {
       const user = await signUp(t.http);
       const first = await codeFlow(user);

@@ -117,6 +117,35 @@ describe('rate limits (RATE_LIMIT_ANON=5/min, RATE_LIMIT_USER=5/min, RATE_LIMIT_
     });
   });
 
+  // SECURITY.md: only refused requests count against an address before its credential is
+  // looked up, so many users behind one NAT are not limited at the anonymous rate.
+  describe('for users behind one address', () => {
+    it('should hold signed-in users to their own limits, not to the anonymous rate of their shared address', async () => {
+      const nat = clientAt(app, '127.0.0.41');
+      const users: TokenPair[] = [];
+      for (const home of ['127.0.0.42', '127.0.0.43']) {
+        const user = newRegistration();
+        await app().app.get(UsersService).register(user);
+        const login = await clientAt(app, home)
+          .post('/api/v1/auth/login')
+          .send({ email: user.email, password: user.password });
+        expect(login.status, login.text).toBe(200);
+        users.push(login.body as TokenPair);
+      }
+      // Ten signed-in reads from the address, twice its anonymous limit: five per user, each within theirs.
+      for (const user of users) {
+        for (let remaining = 4; remaining >= 0; remaining--) {
+          expectAllowed(await nat.get(PUBLIC_LIST).set(bearer(user)), { limit: 5, remaining });
+        }
+      }
+      // The address's anonymous budget is still whole.
+      for (let remaining = 4; remaining >= 0; remaining--) {
+        expectAllowed(await nat.get(PUBLIC_LIST), { limit: 5, remaining });
+      }
+      expectThrottled(await nat.get(PUBLIC_LIST), { limit: 5, name: 'anonymous' });
+    });
+  });
+
   describe('for users and their API keys', () => {
     function created(res: Response): Record<string, unknown> {
       expect(res.status, res.text).toBe(201);
