@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './app-config.js';
 
+/** Everything production requires but PUBLIC_URL, each secret at the 32 characters it must reach. */
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgres://db/app',
+  JWT_KEYS: '{"keys":[]}',
+  CSRF_SECRET: 'c'.repeat(32),
+  API_KEY_PEPPER: 'p'.repeat(32),
+  OAUTH_COOKIE_KEYS: 'k'.repeat(32),
+  SMTP_URL: 'smtp://mail.example.com:587',
+  MFA_ENCRYPTION_KEY: 'm'.repeat(32),
+};
+
 describe(loadConfig.name, () => {
   it('should keep a user cut-off as long as the longest-lived token or grant it must end', () => {
     for (const [jwt, access, refresh] of [
@@ -59,17 +71,7 @@ describe(loadConfig.name, () => {
   // docs/threat-model.md (API8) and the README's Configuration: production refuses each
   // development convenience on its own, by name, and takes no secret shorter than 32 characters.
   it('should refuse each development convenience in production alone, naming it', () => {
-    const production = {
-      NODE_ENV: 'production',
-      PUBLIC_URL: 'https://api.example.com',
-      DATABASE_URL: 'postgres://db/app',
-      JWT_KEYS: '{"keys":[]}',
-      CSRF_SECRET: 'c'.repeat(32),
-      API_KEY_PEPPER: 'p'.repeat(32),
-      OAUTH_COOKIE_KEYS: 'k'.repeat(32),
-      SMTP_URL: 'smtp://mail.example.com:587',
-      MFA_ENCRYPTION_KEY: 'm'.repeat(32),
-    };
+    const production = { ...PRODUCTION, PUBLIC_URL: 'https://api.example.com' };
     expect(loadConfig(production).app.isProduction).toBe(true);
     const problemsOf = (change: Record<string, string | undefined>): string[] => {
       try {
@@ -105,16 +107,7 @@ describe(loadConfig.name, () => {
   });
 
   it('should refuse a plain-http PUBLIC_URL in production, except on loopback, and set Secure cookies only on https', () => {
-    const production = {
-      NODE_ENV: 'production',
-      DATABASE_URL: 'postgres://db/app',
-      JWT_KEYS: '{"keys":[]}',
-      CSRF_SECRET: 'c'.repeat(32),
-      API_KEY_PEPPER: 'p'.repeat(32),
-      OAUTH_COOKIE_KEYS: 'k'.repeat(32),
-      SMTP_URL: 'smtp://mail.example.com:587',
-      MFA_ENCRYPTION_KEY: 'm'.repeat(32),
-    };
+    const production = PRODUCTION;
     expect(() => loadConfig({ ...production, PUBLIC_URL: 'http://api.example.com' })).toThrow(
       /PUBLIC_URL: must be https/,
     );

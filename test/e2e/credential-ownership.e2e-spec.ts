@@ -3,7 +3,6 @@ import { decodeJwt } from 'jose';
 import * as oauth from 'oauth4webapi';
 import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PasskeysRepository } from '../../src/modules/auth/mfa/passkeys.repository.js';
 import { signedIn, type SignedUpUser, type TokenPair } from '../factories/auth.js';
 import { FormBrowser } from '../factories/oauth.js';
 import {
@@ -15,7 +14,7 @@ import {
   startOAuthServer,
   type OAuthServer,
 } from '../factories/oauth-server.js';
-import { softwarePasskey, type SoftwarePasskey } from '../factories/passkey.js';
+import { storedPasskey } from '../factories/passkey.js';
 import { startSession } from '../factories/session.js';
 import { bearer } from '../support/http.js';
 import { expectProblem } from '../support/problem-details.js';
@@ -116,19 +115,7 @@ describe('credential ownership: another user’s credentials through the invento
 
   /** A passkey of the owner, its row stored as a registration stores it; signing in with it proves it works. */
   async function passkey(): Promise<{ id: string; works: () => Promise<void> }> {
-    const authenticator: SoftwarePasskey = softwarePasskey();
-    const row = await server.t.app.get(PasskeysRepository).insert({
-      userId: owner.id,
-      credentialId: authenticator.credentialId,
-      publicKey: authenticator.publicKey,
-      counter: '0',
-      transports: ['internal'],
-      deviceType: 'singleDevice',
-      backedUp: false,
-      name: 'Laptop',
-      createdIp: null,
-      createdUserAgent: null,
-    });
+    const { authenticator, id } = await storedPasskey(server.t.app, owner.id);
     const works = async () => {
       const options = await http().post('/api/v1/auth/passkeys/authentication/options').send({}).expect(200);
       const response = authenticator.assert(options.body as { challenge: string; rpId?: string }, server.origin);
@@ -136,7 +123,7 @@ describe('credential ownership: another user’s credentials through the invento
       expect(signedInWith.status).toBe(200);
       expect(decodeJwt((signedInWith.body as TokenPair).access_token).sub).toBe(owner.id);
     };
-    return { id: row.id, works };
+    return { id, works };
   }
 
   beforeAll(async () => {

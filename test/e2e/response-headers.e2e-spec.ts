@@ -3,10 +3,9 @@ import { connect, type AddressInfo } from 'node:net';
 import { Secret } from 'otpauth';
 import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PasskeysRepository } from '../../src/modules/auth/mfa/passkeys.repository.js';
 import { signedIn, signedInAdmin, signUp } from '../factories/auth.js';
 import { mfaTokenOfLogin, totpCode, userWithTotp } from '../factories/mfa.js';
-import { softwarePasskey } from '../factories/passkey.js';
+import { storedPasskey } from '../factories/passkey.js';
 import { sessionCookies, startSession } from '../factories/session.js';
 import { newRegistration } from '../factories/users.js';
 import { startTestApp, type TestApp } from '../setup/test-app.js';
@@ -122,19 +121,7 @@ describe('Response headers on answers that carry a credential', () => {
 
     it('should not let the token pair of a passkey sign-in be cached (POST /auth/passkeys/authentication)', async () => {
       const user = await signUp(t.http);
-      const authenticator = softwarePasskey();
-      await t.app.get(PasskeysRepository).insert({
-        userId: user.id,
-        credentialId: authenticator.credentialId,
-        publicKey: authenticator.publicKey,
-        counter: '0',
-        transports: ['internal'],
-        deviceType: 'singleDevice',
-        backedUp: false,
-        name: 'Laptop',
-        createdIp: null,
-        createdUserAgent: null,
-      });
+      const { authenticator } = await storedPasskey(t.app, user.id);
       const options = await t.http.post('/api/v1/auth/passkeys/authentication/options').send({}).expect(200);
       const response = authenticator.assert(
         options.body as { challenge: string; rpId?: string },

@@ -1,6 +1,7 @@
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { isoCBOR } from '@simplewebauthn/server/helpers';
+import { PasskeysRepository } from '../../src/modules/auth/mfa/passkeys.repository.js';
 
 /**
  * A passkey without a browser: an ES256 key pair whose public half is stored as the server
@@ -59,4 +60,25 @@ export function softwarePasskey(): SoftwarePasskey {
       };
     },
   };
+}
+
+/** A software passkey of the user, its row stored as a registration stores it (no ceremony). */
+export async function storedPasskey(
+  app: { get<T>(type: new (...args: never[]) => T): T },
+  userId: string,
+): Promise<{ authenticator: SoftwarePasskey; id: string }> {
+  const authenticator = softwarePasskey();
+  const row = await app.get(PasskeysRepository).insert({
+    userId,
+    credentialId: authenticator.credentialId,
+    publicKey: authenticator.publicKey,
+    counter: '0',
+    transports: ['internal'],
+    deviceType: 'singleDevice',
+    backedUp: false,
+    name: 'Laptop',
+    createdIp: null,
+    createdUserAgent: null,
+  });
+  return { authenticator, id: row.id };
 }
